@@ -1,0 +1,2 @@
+/* placeholder until tripod-analyze lands */
+int main(void) { return 0; }

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Reading an ELF core: a tripod snapshot (gzip'd), a gzip'd core, or a plain
+ * core made by the kernel or gdb's gcore.
+ *
+ * The core is held in memory (inflated if needed) and exposed three ways:
+ * a libelf handle for libdwfl (dwfl_core_file_report), the notes parsed into
+ * plain structs, and a tp_memsrc that reads target memory.
+ *
+ * Memory reads: bytes inside a PT_LOAD's file part come from the core.  Bytes
+ * past p_filesz (up to p_memsz) come from the mapped file when an NT_FILE
+ * entry covers the address (read-only code and data that were not copied),
+ * through the file resolver; otherwise, in a tripod snapshot, they are zero
+ * (pages the target never touched); in a foreign core they are a fault.
+ */
+#ifndef TRIPOD_CORE_COREREAD_H
+#define TRIPOD_CORE_COREREAD_H
+
+#include <libelf.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/procfs.h>
+#include <sys/types.h>
+
+#include "common/error.h"
+#include "core/memsrc.h"
+
+struct tp_core;
+
+struct tp_core_thread_info {
+	pid_t tid;
+	elf_gregset_t regs;        /* pr_reg of NT_PRSTATUS */
+	int signo;
+};
+
+struct tp_core_file_info {
+	uint64_t start, end, offset;   /* offset in bytes */
+	const char *path;
+};
+
+/** Default cap on the inflated size of a compressed core. */
+#define TP_CORE_MAX_SIZE (64ULL << 30)
+
+/**
+ * Open the core at @path (gzip'd or plain).  Errors: TP_ERR_OS (cannot
+ * open/read), TP_ERR_FORMAT (bad gzip, not an ELF core, truncated headers or
+ * notes; the message says what).
+ */
+struct tp_error *tp_core_open(const char *path, struct tp_core **ret);
+void tp_core_destroy(struct tp_core *core);
+
+/** libelf handle on the (uncompressed) core image; owned by @core. */
+Elf *tp_core_elf(struct tp_core *core);
+/** The memory source over this core; owned by @core. */
+struct tp_memsrc *tp_core_memsrc(struct tp_core *core);
+
+/** True when the core carries a tripod note (it is a tripod snapshot). */
+bool tp_core_is_snapshot(const struct tp_core *core);
+
+size_t tp_core_nthreads(const struct tp_core *core);
+/** Threads in note order (the first is the one the core names first). */
+const struct tp_core_thread_info *tp_core_thread(const struct tp_core *core,
+						 size_t i);
+
+/** NT_PRPSINFO: pid, fname, psargs; 0 / NULL when absent. */
+pid_t tp_core_pid(const struct tp_core *core);
+const char *tp_core_fname(const struct tp_core *core);
+const char *tp_core_psargs(const struct tp_core *core);
+
+size_t tp_core_nfiles(const struct tp_core *core);
+const struct tp_core_file_info *tp_core_file(const struct tp_core *core,
+					     size_t i);
+
+/** Raw NT_AUXV bytes, or NULL. */
+const void *tp_core_auxv(const struct tp_core *core, size_t *len);
+
+/**
+ * Tripod note: the first value for @key, or NULL.  tp_core_note_all() gives
+ * every value of a repeated key (argv) in order, stored in a new array of
+ * borrowed pointers (free() the array only).
+ */
+const char *tp_core_note_get(const struct tp_core *core, const char *key);
+struct tp_error *tp_core_note_all(const struct tp_core *core, const char *key,
+				  const char ***ret, size_t *ret_n);
+
+/**
+ * How a file-backed range that was not copied is found.  Given the NT_FILE
+ * path, return a readable fd (the core closes it) or -1.  The default opens
+ * the path and, when the core holds the file's first page, accepts the file
+ * only if its first page matches.
+ */
+typedef int tp_core_file_resolver(void *arg, const char *path);
+void tp_core_set_file_resolver(struct tp_core *core,
+			       tp_core_file_resolver *fn, void *arg);
+
+#endif /* TRIPOD_CORE_COREREAD_H */

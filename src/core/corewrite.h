@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Writing an ELF core file (ET_CORE) in the layout gdb, eu-stack, drgn and
+ * libdwfl expect: one PT_NOTE segment first (NT_PRSTATUS [+ NT_FPREGSET] per
+ * thread, the main thread first, then NT_PRPSINFO, NT_AUXV, NT_FILE and the
+ * tripod note), then one PT_LOAD per segment in address order.  A segment
+ * whose data was not copied has p_filesz 0 (or less than p_memsz).
+ *
+ * The writer only formats: it gets everything already captured and writes it
+ * through a sink (a gzip stream for snapshots, a plain file in tests).
+ */
+#ifndef TRIPOD_CORE_COREWRITE_H
+#define TRIPOD_CORE_COREWRITE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/procfs.h>
+#include <sys/types.h>
+
+#include "common/error.h"
+
+/** Name and type of the tripod note (in the PT_NOTE segment). */
+#define TP_NOTE_NAME "TRIPOD"
+#define TP_NOTE_TYPE 0x54500001u
+
+struct tp_core_thread {
+	pid_t tid;
+	elf_gregset_t regs;        /* as PTRACE_GETREGSET NT_PRSTATUS */
+	elf_fpregset_t fpregs;     /* as PTRACE_GETREGSET NT_FPREGSET */
+	bool have_fpregs;
+	int signo;                 /* pr_cursig, usually 0 */
+};
+
+struct tp_core_segment {
+	uint64_t vaddr, memsz;
+	bool read, write, exec;    /* p_flags */
+	const void *data;          /* the first `filesz` bytes, or NULL */
+	uint64_t filesz;           /* <= memsz */
+};
+
+struct tp_core_file {              /* one NT_FILE entry */
+	uint64_t start, end;
+	uint64_t offset;           /* file offset in bytes (page aligned) */
+	const char *path;
+};
+
+/** key=value pairs of the tripod note; a key may repeat (argv). */
+struct tp_core_kv {
+	const char *key;
+	const char *value;
+};
+
+struct tp_core_desc {
+	pid_t pid, ppid, pgrp, sid;
+	uid_t uid;
+	gid_t gid;
+	char state;                /* 'R', 'S', ... for NT_PRPSINFO */
+	const char *fname;         /* comm, truncated to 15 bytes */
+	const char *psargs;        /* argv joined by spaces, truncated to 79 */
+	const struct tp_core_thread *threads;  /* main thread first */
+	size_t nthreads;
+	const struct tp_core_segment *segments; /* sorted by vaddr, disjoint */
+	size_t nsegments;
+	const struct tp_core_file *files;
+	size_t nfiles;
+	const void *auxv;          /* raw /proc/PID/auxv, or NULL */
+	size_t auxv_len;
+	const struct tp_core_kv *kv;  /* the tripod note, or NULL */
+	size_t nkv;
+};
+
+/** Receives the core's bytes in order. */
+struct tp_sink {
+	struct tp_error *(*write)(struct tp_sink *sink, const void *data,
+				  size_t len);
+};
+
+/** Write the core described by @desc to @sink. */
+struct tp_error *tp_core_write(const struct tp_core_desc *desc,
+			       struct tp_sink *sink);
+
+#endif /* TRIPOD_CORE_COREWRITE_H */
