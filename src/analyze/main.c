@@ -1,2 +1,342 @@
-/* placeholder until tripod-analyze lands */
-int main(void) { return 0; }
+/* SPDX-License-Identifier: MIT */
+/*
+ * tripod-analyze: decode tripod snapshots (or ELF cores of CPython
+ * processes) offline into tracebacks with local variables.
+ *
+ * Exit status (documented in tripod-analyze(1)):
+ *   0   every snapshot was decoded completely
+ *   1   output was produced, but some snapshot or thread had errors
+ *   2   nothing usable: every input failed (missing debug info, unsupported
+ *       Python version, corrupt snapshot, not a Python process, ...)
+ *   64  usage error
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "analyze/analyze.h"
+#include "analyze/render.h"
+#include "common/strbuf.h"
+
+#define EXIT_PARTIAL 1
+#define EXIT_NOTHING 2
+#define EXIT_USAGE 64
+
+enum format { FORMAT_DOGSLOW, FORMAT_JSON };
+
+struct options {
+	enum format format;
+	struct tp_render_opts render;
+	struct tp_analyze_opts analyze;
+	int verbose;
+};
+
+struct state {
+	struct options opts;
+	struct tp_sources *sources;
+	size_t ok, failed, partial;
+	char *last_error;       /* message of the previous failure */
+	size_t repeats;         /* times it repeated since */
+};
+
+static const char *progname = "tripod-analyze";
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: %s [OPTION]... PATH...\n"
+		"Decode tripod snapshots into tracebacks with local variables.\n"
+		"\n"
+		"PATH is a snapshot directory (its snapshots in time order), a snapshot\n"
+		"file, or an ELF core of a CPython process, plain or gzip'd.\n"
+		"\n"
+		"  -f, --format=FORMAT      dogslow (default) or json (JSON Lines)\n"
+		"      --no-locals          leave out arguments and local variables\n"
+		"      --no-header          leave out the per-thread header\n"
+		"      --max-repr=N         longest value text, in characters (default 65536)\n"
+		"      --max-frames=N       frames shown per thread (default 4096)\n"
+		"      --debuginfo-path=P   where to look for separate debug info\n"
+		"                           (libdwfl syntax, e.g. -:.debug:/usr/lib/debug)\n"
+		"  -v, --verbose            say what is being done on stderr\n"
+		"  -h, --help               show this help and exit\n"
+		"  -V, --version            show the version and exit\n"
+		"\n"
+		"Exit status: 0 all decoded, 1 some errors, 2 nothing usable, 64 usage.\n"
+		"See tripod-analyze(1).\n",
+		progname);
+}
+
+static bool parse_size(const char *s, size_t *ret)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s || *end || s[0] == '-')
+		return false;
+	*ret = (size_t)v;
+	return true;
+}
+
+static void report_failure(struct state *st, const char *path,
+			   const struct tp_error *err)
+{
+	const char *msg = tp_error_message(err);
+	if (st->last_error && !strcmp(st->last_error, msg)) {
+		st->repeats++;
+		return;
+	}
+	if (st->repeats)
+		fprintf(stderr, "%s: (the same error for %zu more snapshot%s)\n",
+			progname, st->repeats, st->repeats == 1 ? "" : "s");
+	st->repeats = 0;
+	fprintf(stderr, "%s: %s: %s\n", progname, path, msg);
+	free(st->last_error);
+	st->last_error = strdup(msg);
+}
+
+static bool write_all(const char *s, size_t len)
+{
+	if (len && fwrite(s, 1, len, stdout) != len)
+		return false;
+	return fflush(stdout) == 0;
+}
+
+static bool snapshot_partial(const struct tp_rsnapshot *snap)
+{
+	for (size_t i = 0; i < snap->nthreads; i++) {
+		const struct tp_rthread *t = &snap->threads[i];
+		if (t->error)
+			return true;
+		for (size_t k = 0; k < t->nframes; k++)
+			if (t->frames[k].error)
+				return true;
+	}
+	return false;
+}
+
+/* Returns false only when writing the output failed. */
+static bool analyze_one(struct state *st, const char *path)
+{
+	struct tp_rsnapshot *snap;
+	if (st->opts.verbose)
+		fprintf(stderr, "%s: reading %s\n", progname, path);
+	struct tp_error *err = tp_analyze_file(path, &st->opts.analyze, &snap);
+	if (err) {
+		report_failure(st, path, err);
+		tp_error_destroy(err);
+		st->failed++;
+		return true;
+	}
+	if (st->opts.verbose)
+		fprintf(stderr, "%s: %s: Python %s, layout from %s, %zu thread%s\n",
+			progname, path, snap->python_version,
+			snap->layout_source, snap->nthreads,
+			snap->nthreads == 1 ? "" : "s");
+	struct tp_strbuf out = TP_STRBUF_INIT;
+	if (st->opts.format == FORMAT_JSON)
+		err = tp_render_json(snap, &st->opts.render, &out);
+	else
+		err = tp_render_dogslow(snap, &st->opts.render, st->sources,
+					&out);
+	bool written = true;
+	if (err) {
+		report_failure(st, path, err);
+		tp_error_destroy(err);
+		st->failed++;
+	} else {
+		written = write_all(tp_strbuf_str(&out), out.len);
+		if (snapshot_partial(snap))
+			st->partial++;
+		else
+			st->ok++;
+	}
+	tp_strbuf_deinit(&out);
+	tp_analyze_free(snap);
+	return written;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool is_snapshot_name(const char *name)
+{
+	size_t n = strlen(name);
+	if (name[0] == '.')
+		return false;
+	return (n > 8 && !strcmp(name + n - 8, ".core.gz")) ||
+	       (n > 5 && !strcmp(name + n - 5, ".core"));
+}
+
+/* Returns false only when writing the output failed. */
+static bool analyze_dir(struct state *st, const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d) {
+		struct tp_error *err = tp_error_os(errno, dir,
+						   "cannot open directory");
+		report_failure(st, dir, err);
+		tp_error_destroy(err);
+		st->failed++;
+		return true;
+	}
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (!is_snapshot_name(de->d_name))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			char **v = realloc(names, cap * sizeof(*v));
+			if (!v)
+				break;
+			names = v;
+		}
+		if (asprintf(&names[n], "%s/%s", dir, de->d_name) < 0)
+			break;
+		n++;
+	}
+	closedir(d);
+	if (!n) {
+		struct tp_error *err = tp_error_create(
+			TP_ERR_INVALID, "no snapshots (*.core.gz, *.core) in this directory");
+		report_failure(st, dir, err);
+		tp_error_destroy(err);
+		st->failed++;
+	}
+	/* snapshot-NNNNNN: name order is time order */
+	qsort(names, n, sizeof(*names), cmp_names);
+	bool ok = true;
+	for (size_t i = 0; i < n; i++) {
+		if (ok)
+			ok = analyze_one(st, names[i]);
+		free(names[i]);
+	}
+	free(names);
+	return ok;
+}
+
+int main(int argc, char **argv)
+{
+	enum { OPT_NO_LOCALS = 256, OPT_NO_HEADER, OPT_MAX_REPR,
+	       OPT_MAX_FRAMES, OPT_DEBUGINFO };
+	static const struct option longopts[] = {
+		{ "format", required_argument, NULL, 'f' },
+		{ "no-locals", no_argument, NULL, OPT_NO_LOCALS },
+		{ "no-header", no_argument, NULL, OPT_NO_HEADER },
+		{ "max-repr", required_argument, NULL, OPT_MAX_REPR },
+		{ "max-frames", required_argument, NULL, OPT_MAX_FRAMES },
+		{ "debuginfo-path", required_argument, NULL, OPT_DEBUGINFO },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct state st = { 0 };
+	st.opts.format = FORMAT_DOGSLOW;
+	st.opts.render.header = true;
+	st.opts.render.locals = true;
+	tp_python_opts_default(&st.opts.analyze.python);
+	st.opts.render.max_repr = st.opts.analyze.python.max_repr;
+	st.opts.analyze.debuginfo_path = getenv("TRIPOD_DEBUGINFO_PATH");
+
+	int c;
+	size_t v;
+	while ((c = getopt_long(argc, argv, "f:vhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			if (!strcmp(optarg, "dogslow"))
+				st.opts.format = FORMAT_DOGSLOW;
+			else if (!strcmp(optarg, "json"))
+				st.opts.format = FORMAT_JSON;
+			else {
+				fprintf(stderr, "%s: unknown format '%s' (dogslow, json)\n",
+					progname, optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_NO_LOCALS:
+			st.opts.render.locals = false;
+			st.opts.analyze.python.locals = false;
+			break;
+		case OPT_NO_HEADER:
+			st.opts.render.header = false;
+			break;
+		case OPT_MAX_REPR:
+			if (!parse_size(optarg, &v) || v < 16) {
+				fprintf(stderr, "%s: --max-repr wants a number >= 16\n",
+					progname);
+				return EXIT_USAGE;
+			}
+			st.opts.render.max_repr = v;
+			st.opts.analyze.python.max_repr = v;
+			break;
+		case OPT_MAX_FRAMES:
+			if (!parse_size(optarg, &v) || v < 1) {
+				fprintf(stderr, "%s: --max-frames wants a positive number\n",
+					progname);
+				return EXIT_USAGE;
+			}
+			st.opts.analyze.python.max_frames = v;
+			break;
+		case OPT_DEBUGINFO:
+			st.opts.analyze.debuginfo_path = optarg;
+			break;
+		case 'v':
+			st.opts.verbose++;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("%s %s\n", progname, PACKAGE_VERSION);
+			return 0;
+		default:
+			fprintf(stderr, "Try '%s --help'.\n", progname);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "%s: no PATH given\nTry '%s --help'.\n",
+			progname, progname);
+		return EXIT_USAGE;
+	}
+	st.sources = tp_sources_create();
+	if (!st.sources) {
+		fprintf(stderr, "%s: out of memory\n", progname);
+		return EXIT_NOTHING;
+	}
+	bool written = true;
+	for (int i = optind; i < argc && written; i++) {
+		struct stat sb;
+		if (stat(argv[i], &sb) == 0 && S_ISDIR(sb.st_mode))
+			written = analyze_dir(&st, argv[i]);
+		else
+			written = analyze_one(&st, argv[i]);
+	}
+	if (st.repeats)
+		fprintf(stderr, "%s: (the same error for %zu more snapshot%s)\n",
+			progname, st.repeats, st.repeats == 1 ? "" : "s");
+	free(st.last_error);
+	tp_sources_destroy(st.sources);
+	if (!written) {
+		fprintf(stderr, "%s: cannot write the report: %s\n", progname,
+			strerror(errno));
+		return EXIT_NOTHING;
+	}
+	if (st.ok + st.partial == 0)
+		return EXIT_NOTHING;
+	if (st.failed || st.partial)
+		return EXIT_PARTIAL;
+	return 0;
+}

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyze/analyze.h"
+#include "core/coreread.h"
+#include "python/target.h"
+
+static const char *arena_dup(struct tp_pyval_arena *a, const char *s)
+{
+	return s ? tp_pyval_arena_strdup(a, s) : NULL;
+}
+
+static int thread_order(const void *pa, const void *pb)
+{
+	const struct tp_rthread *a = pa, *b = pb;
+	if (a->is_main != b->is_main)
+		return a->is_main ? -1 : 1;
+	/* unknown native ids last */
+	unsigned long ta = a->tid ? (unsigned long)a->tid : ~0UL;
+	unsigned long tb = b->tid ? (unsigned long)b->tid : ~0UL;
+	if (ta != tb)
+		return ta < tb ? -1 : 1;
+	if (a->ident != b->ident)
+		return a->ident < b->ident ? -1 : 1;
+	return 0;
+}
+
+/* Process facts from the tripod note, else from NT_PRPSINFO. */
+static struct tp_error *snapshot_facts(struct tp_core *core,
+				       struct tp_rsnapshot *s)
+{
+	struct tp_pyval_arena *a = s->arena;
+	s->time = arena_dup(a, tp_core_note_get(core, "time"));
+	s->start_time = arena_dup(a, tp_core_note_get(core, "start_time"));
+	s->hostname = arena_dup(a, tp_core_note_get(core, "hostname"));
+	s->cwd = arena_dup(a, tp_core_note_get(core, "cwd"));
+	const char *pid = tp_core_note_get(core, "pid");
+	s->pid = pid ? (pid_t)atoi(pid) : tp_core_pid(core);
+
+	const char **argv = NULL;
+	size_t argc = 0;
+	struct tp_error *err = tp_core_note_all(core, "argv", &argv, &argc);
+	if (err)
+		return err;
+	if (argc) {
+		s->argv = tp_pyval_arena_alloc(a, argc * sizeof(*s->argv));
+		if (!s->argv) {
+			free(argv);
+			return &tp_error_nomem;
+		}
+		for (size_t i = 0; i < argc; i++)
+			s->argv[i] = arena_dup(a, argv[i]);
+		s->argc = argc;
+	} else if (tp_core_psargs(core)) {
+		/* a foreign core: the kernel's psargs (80 bytes at most) */
+		s->argv = tp_pyval_arena_alloc(a, sizeof(*s->argv));
+		if (!s->argv) {
+			free(argv);
+			return &tp_error_nomem;
+		}
+		s->argv[0] = arena_dup(a, tp_core_psargs(core));
+		s->argc = 1;
+	}
+	free(argv);
+	return NULL;
+}
+
+struct tp_error *tp_analyze_file(const char *path,
+				 const struct tp_analyze_opts *opts,
+				 struct tp_rsnapshot **ret)
+{
+	struct tp_core *core = NULL;
+	struct tp_target *target = NULL;
+	struct tp_python *py = NULL;
+	struct tp_rsnapshot *s = calloc(1, sizeof(*s));
+	struct tp_error *err;
+	if (!s)
+		return &tp_error_nomem;
+	if ((err = tp_pyval_arena_create(&s->arena)))
+		goto fail;
+	s->path = arena_dup(s->arena, path);
+	if ((err = tp_core_open(path, &core)))
+		goto fail;
+	if ((err = snapshot_facts(core, s)))
+		goto fail;
+	struct tp_target_opts topts = { .debuginfo_path = opts->debuginfo_path };
+	if ((err = tp_target_open_core(tp_core_elf(core), tp_core_memsrc(core),
+				       &topts, &target)))
+		goto fail;
+	if ((err = tp_python_open(target, &opts->python, &py)))
+		goto fail;
+	if ((err = tp_python_walk(py, s)))
+		goto fail;
+	qsort(s->threads, s->nthreads, sizeof(*s->threads), thread_order);
+	tp_python_destroy(py);
+	tp_target_destroy(target);
+	tp_core_destroy(core);
+	*ret = s;
+	return NULL;
+fail:
+	tp_python_destroy(py);
+	tp_target_destroy(target);
+	tp_core_destroy(core);
+	tp_analyze_free(s);
+	return err;
+}
+
+void tp_analyze_free(struct tp_rsnapshot *snap)
+{
+	if (!snap)
+		return;
+	tp_pyval_arena_destroy(snap->arena);
+	free(snap);
+}

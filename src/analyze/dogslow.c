@@ -1,0 +1,357 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The Dogslow report (FORMAT.md section 1), reproducing dogslow's stack()
+ * and formatvalue() for a decoded snapshot:
+ *
+ *   SAMPLE = HEADER SHORT "\n\n" "Full backtrace with local variables:"
+ *            "\n\n" FULL "\n\n" "-"*80 "\n\n"
+ *
+ * SHORT and FULL are lists of lines joined with "\n"; in FULL a frame with
+ * locals ends with an empty element, so frames with locals are separated by
+ * a blank line and frames without are not.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "analyze/render.h"
+
+#define ARG_MAX_CHARS 250
+
+static size_t utf8_chars(const char *s, size_t len)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < len; i++)
+		if (((unsigned char)s[i] & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+/* Decode UTF-8 to code points (invalid bytes become U+FFFD). */
+static uint32_t *utf8_decode(struct tp_pyval_arena *arena, const char *s,
+			     size_t *n)
+{
+	size_t len = strlen(s);
+	uint32_t *cp = tp_pyval_arena_alloc(arena,
+					    (len ? len : 1) * sizeof(uint32_t));
+	if (!cp)
+		return NULL;
+	size_t o = 0;
+	const unsigned char *p = (const unsigned char *)s;
+	for (size_t i = 0; i < len;) {
+		unsigned c = p[i];
+		uint32_t v;
+		size_t k;
+		if (c < 0x80) {
+			v = c;
+			k = 1;
+		} else if ((c & 0xe0) == 0xc0) {
+			v = c & 0x1f;
+			k = 2;
+		} else if ((c & 0xf0) == 0xe0) {
+			v = c & 0x0f;
+			k = 3;
+		} else if ((c & 0xf8) == 0xf0) {
+			v = c & 0x07;
+			k = 4;
+		} else {
+			cp[o++] = 0xfffd;
+			i++;
+			continue;
+		}
+		if (i + k > len) {
+			cp[o++] = 0xfffd;
+			i++;
+			continue;
+		}
+		bool ok = true;
+		for (size_t j = 1; j < k; j++) {
+			if ((p[i + j] & 0xc0) != 0x80) {
+				ok = false;
+				break;
+			}
+			v = (v << 6) | (p[i + j] & 0x3f);
+		}
+		if (!ok) {
+			cp[o++] = 0xfffd;
+			i++;
+			continue;
+		}
+		cp[o++] = v;
+		i += k;
+	}
+	*n = o;
+	return cp;
+}
+
+/* "25-11-2026 17:33:05 UTC" from "2026-11-25T17:33:05.123Z". */
+static void dogslow_time(const char *iso, char *out, size_t outlen)
+{
+	int y, mo, d, h, mi, s;
+	if (!iso || sscanf(iso, "%d-%d-%dT%d:%d:%d", &y, &mo, &d, &h, &mi,
+			   &s) != 6) {
+		snprintf(out, outlen, "unknown");
+		return;
+	}
+	snprintf(out, outlen, "%02d-%02d-%04d %02d:%02d:%02d UTC", d, mo, y, h,
+		 mi, s);
+}
+
+/*
+ * dogslow's formatvalue(): the value pretty-printed at depth 1, newlines
+ * removed; over 250 characters, object.__repr__ with "(really long repr)".
+ */
+static struct tp_error *format_value(const struct tp_pyval *v,
+				     const struct tp_render_opts *opts,
+				     struct tp_strbuf *out)
+{
+	struct tp_strbuf sb = TP_STRBUF_INIT;
+	struct tp_pprint_opts popts = { .indent = 1, .width = 76, .depth = 1 };
+	struct tp_pyval_opts vopts = { .max_repr = opts->max_repr };
+	struct tp_error *err = tp_pyval_pformat(v, &popts, &vopts, &sb);
+	if (err) {
+		tp_strbuf_deinit(&sb);
+		return err;
+	}
+	size_t o = 0;
+	for (size_t i = 0; i < sb.len; i++)
+		if (sb.str[i] != '\n')
+			sb.str[o++] = sb.str[i];
+	tp_strbuf_truncate(&sb, o);
+	tp_strbuf_putc(out, '=');
+	if (utf8_chars(tp_strbuf_str(&sb), sb.len) > ARG_MAX_CHARS)
+		tp_strbuf_printf(out, "<%s object at 0x%llx (really long repr)>",
+				 tp_pyval_type_name(v),
+				 (unsigned long long)v->addr);
+	else
+		tp_strbuf_append(out, tp_strbuf_str(&sb), sb.len);
+	tp_strbuf_deinit(&sb);
+	return NULL;
+}
+
+static const struct tp_rlocal *find_local(const struct tp_rframe *f,
+					  const char *name)
+{
+	for (size_t i = 0; i < f->nlocals; i++)
+		if (!strcmp(f->locals[i].name, name))
+			return &f->locals[i];
+	return NULL;
+}
+
+static struct tp_error *format_arg(const struct tp_rframe *f,
+				   const char *prefix, const char *name,
+				   const struct tp_render_opts *opts,
+				   struct tp_strbuf *out)
+{
+	tp_strbuf_printf(out, "%s%s", prefix, name);
+	const struct tp_rlocal *l = find_local(f, name);
+	if (!l || !l->value) {
+		tp_strbuf_puts(out, "=<deleted>");
+		return NULL;
+	}
+	return format_value(l->value, opts, out);
+}
+
+static struct tp_error *format_args(const struct tp_rframe *f,
+				    const struct tp_render_opts *opts,
+				    struct tp_strbuf *out)
+{
+	struct tp_error *err = NULL;
+	bool first = true;
+	tp_strbuf_printf(out, "%s(", f->function);
+	for (size_t i = 0; i < f->nargs && !err; i++) {
+		if (!first)
+			tp_strbuf_puts(out, ", ");
+		first = false;
+		err = format_arg(f, "", f->argnames[i], opts, out);
+	}
+	if (f->varargs && !err) {
+		if (!first)
+			tp_strbuf_puts(out, ", ");
+		first = false;
+		err = format_arg(f, "*", f->varargs, opts, out);
+	}
+	if (f->varkw && !err) {
+		if (!first)
+			tp_strbuf_puts(out, ", ");
+		err = format_arg(f, "**", f->varkw, opts, out);
+	}
+	tp_strbuf_putc(out, ')');
+	return err;
+}
+
+/* The frame's locals as the dict dogslow pretty-prints. */
+static struct tp_error *locals_dict(const struct tp_rframe *f,
+				    struct tp_pyval_arena *arena,
+				    struct tp_pyval **ret)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < f->nlocals; i++)
+		if (f->locals[i].value)
+			n++;
+	struct tp_pyval *d = tp_pyval_new(arena, TP_PV_DICT, 0, "dict");
+	struct tp_pyval **keys = tp_pyval_arena_alloc(arena,
+						      (n ? n : 1) * sizeof(*keys));
+	struct tp_pyval **vals = tp_pyval_arena_alloc(arena,
+						      (n ? n : 1) * sizeof(*vals));
+	if (!d || !keys || !vals)
+		return &tp_error_nomem;
+	size_t k = 0;
+	for (size_t i = 0; i < f->nlocals; i++) {
+		if (!f->locals[i].value)
+			continue;
+		struct tp_pyval *key = tp_pyval_new(arena, TP_PV_STR, 0, "str");
+		if (!key)
+			return &tp_error_nomem;
+		key->flags = f->locals[i].value->flags & TP_PV_PY2;
+		if (key->flags & TP_PV_PY2)
+			key->kind = TP_PV_BYTES; /* 2.7 names are str */
+		if (key->kind == TP_PV_BYTES) {
+			key->u.bytes.data = (uint8_t *)tp_pyval_arena_strdup(
+				arena, f->locals[i].name);
+			if (!key->u.bytes.data)
+				return &tp_error_nomem;
+			key->u.bytes.len = strlen(f->locals[i].name);
+		} else {
+			key->u.str.cp = utf8_decode(arena, f->locals[i].name,
+						    &key->u.str.len);
+			if (!key->u.str.cp)
+				return &tp_error_nomem;
+		}
+		keys[k] = key;
+		vals[k] = f->locals[i].value;
+		k++;
+	}
+	d->u.dict.keys = keys;
+	d->u.dict.values = vals;
+	d->u.dict.len = k;
+	*ret = d;
+	return NULL;
+}
+
+static void file_line(const struct tp_rframe *f, struct tp_strbuf *out)
+{
+	if (f->line >= 0)
+		tp_strbuf_printf(out, "  File \"%s\", line %d, in %s", f->file,
+				 f->line, f->function);
+	else
+		tp_strbuf_printf(out, "  File \"%s\", line ?, in %s", f->file,
+				 f->function);
+}
+
+static void source_line(const struct tp_rframe *f, const char *cwd,
+			struct tp_sources *sources, struct tp_strbuf *out)
+{
+	const char *src = sources ? tp_sources_line(sources, f->file, cwd,
+						    f->line)
+				  : NULL;
+	if (src)
+		tp_strbuf_printf(out, "\n    %s", src);
+}
+
+static void header(const struct tp_rsnapshot *snap,
+		   const struct tp_rthread *t, struct tp_strbuf *out)
+{
+	char when[64], started[64];
+	dogslow_time(snap->time, when, sizeof(when));
+	dogslow_time(snap->start_time, started, sizeof(started));
+	tp_strbuf_printf(out, "Undead process sampled at: %s\n\n", when);
+	for (size_t i = 0; i < snap->argc; i++)
+		tp_strbuf_printf(out, "%s%s", i ? " " : "", snap->argv[i]);
+	tp_strbuf_printf(out, "\nHostname:   %s\n",
+			 snap->hostname ? snap->hostname : "unknown");
+	tp_strbuf_puts(out, "Thread ID:  ");
+	if (t->has_ident)
+		tp_strbuf_printf(out, "%llu", (unsigned long long)t->ident);
+	else
+		tp_strbuf_puts(out, "unknown");
+	if (t->tid || t->name) {
+		tp_strbuf_puts(out, " (");
+		if (t->tid)
+			tp_strbuf_printf(out, "native %d", (int)t->tid);
+		if (t->name)
+			tp_strbuf_printf(out, "%s%s", t->tid ? ", " : "",
+					 t->name);
+		tp_strbuf_putc(out, ')');
+	}
+	tp_strbuf_printf(out, "\nProcess ID: %d\nStarted:    %s\n\n",
+			 (int)snap->pid, started);
+}
+
+static struct tp_error *render_thread(const struct tp_rsnapshot *snap,
+				      const struct tp_rthread *t,
+				      const struct tp_render_opts *opts,
+				      struct tp_sources *sources,
+				      struct tp_strbuf *out)
+{
+	struct tp_error *err = NULL;
+	if (opts->header)
+		header(snap, t, out);
+	for (size_t i = 0; i < t->nframes; i++) {
+		if (i)
+			tp_strbuf_putc(out, '\n');
+		file_line(&t->frames[i], out);
+		source_line(&t->frames[i], snap->cwd, sources, out);
+	}
+	tp_strbuf_puts(out, "\n\nFull backtrace with local variables:\n\n");
+	for (size_t i = 0; i < t->nframes && !err; i++) {
+		const struct tp_rframe *f = &t->frames[i];
+		if (i)
+			tp_strbuf_putc(out, '\n');
+		file_line(f, out);
+		source_line(f, snap->cwd, sources, out);
+		if (!opts->locals)
+			continue;
+		tp_strbuf_puts(out, "\n\n      Arguments: ");
+		if ((err = format_args(f, opts, out)))
+			break;
+		bool any = false;
+		for (size_t k = 0; k < f->nlocals; k++)
+			any |= f->locals[k].value != NULL;
+		if (!any)
+			continue;
+		tp_strbuf_puts(out, "\n      Local variables:\n\n");
+		struct tp_pyval *d;
+		if ((err = locals_dict(f, snap->arena, &d)))
+			break;
+		struct tp_strbuf pp = TP_STRBUF_INIT;
+		struct tp_pprint_opts popts = { .indent = 1, .width = 76 };
+		struct tp_pyval_opts vopts = { .max_repr = opts->max_repr };
+		err = tp_pyval_pformat(d, &popts, &vopts, &pp);
+		if (!err) {
+			const char *p = tp_strbuf_str(&pp);
+			for (;;) {
+				const char *nl = strchr(p, '\n');
+				tp_strbuf_puts(out, "      ");
+				tp_strbuf_append(out, p, nl ? (size_t)(nl - p)
+							    : strlen(p));
+				tp_strbuf_putc(out, '\n');
+				if (!nl)
+					break;
+				p = nl + 1;
+			}
+		}
+		tp_strbuf_deinit(&pp);
+	}
+	tp_strbuf_puts(out, "\n\n");
+	tp_strbuf_repeat(out, '-', 80);
+	tp_strbuf_puts(out, "\n\n");
+	return err ? err : tp_strbuf_error(out);
+}
+
+struct tp_error *tp_render_dogslow(const struct tp_rsnapshot *snap,
+				   const struct tp_render_opts *opts,
+				   struct tp_sources *sources,
+				   struct tp_strbuf *out)
+{
+	for (size_t i = 0; i < snap->nthreads; i++) {
+		struct tp_error *err = render_thread(snap, &snap->threads[i],
+						     opts, sources, out);
+		if (err)
+			return err;
+	}
+	return NULL;
+}

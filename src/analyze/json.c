@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: MIT */
+/* JSON Lines output (FORMAT.md section 2): one object per snapshot. */
+#include "config.h"
+
+#include <string.h>
+
+#include "analyze/render.h"
+
+void tp_json_string(struct tp_strbuf *out, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	tp_strbuf_putc(out, '"');
+	while (*p) {
+		unsigned c = *p;
+		if (c == '"' || c == '\\') {
+			tp_strbuf_putc(out, '\\');
+			tp_strbuf_putc(out, (char)c);
+			p++;
+		} else if (c == '\n') {
+			tp_strbuf_puts(out, "\\n");
+			p++;
+		} else if (c == '\t') {
+			tp_strbuf_puts(out, "\\t");
+			p++;
+		} else if (c == '\r') {
+			tp_strbuf_puts(out, "\\r");
+			p++;
+		} else if (c < 0x20 || c == 0x7f) {
+			tp_strbuf_printf(out, "\\u%04x", c);
+			p++;
+		} else if (c < 0x80) {
+			tp_strbuf_putc(out, (char)c);
+			p++;
+		} else {
+			/* copy a valid UTF-8 sequence, else U+FFFD */
+			size_t k = (c & 0xe0) == 0xc0 ? 2
+				   : (c & 0xf0) == 0xe0 ? 3
+				   : (c & 0xf8) == 0xf0 ? 4 : 0;
+			bool ok = k != 0;
+			for (size_t j = 1; ok && j < k; j++)
+				ok = (p[j] & 0xc0) == 0x80;
+			if (ok) {
+				tp_strbuf_append(out, p, k);
+				p += k;
+			} else {
+				tp_strbuf_puts(out, "\\ufffd");
+				p++;
+			}
+		}
+	}
+	tp_strbuf_putc(out, '"');
+}
+
+static void json_str_or_null(struct tp_strbuf *out, const char *s)
+{
+	if (s)
+		tp_json_string(out, s);
+	else
+		tp_strbuf_puts(out, "null");
+}
+
+static struct tp_error *json_frame(const struct tp_rframe *f,
+				   const struct tp_render_opts *opts,
+				   struct tp_strbuf *out)
+{
+	tp_strbuf_puts(out, "{\"file\": ");
+	json_str_or_null(out, f->file);
+	tp_strbuf_puts(out, ", \"line\": ");
+	if (f->line >= 0)
+		tp_strbuf_printf(out, "%d", f->line);
+	else
+		tp_strbuf_puts(out, "null");
+	tp_strbuf_puts(out, ", \"function\": ");
+	json_str_or_null(out, f->function);
+	tp_strbuf_puts(out, ", \"qualname\": ");
+	json_str_or_null(out, f->qualname);
+	tp_strbuf_puts(out, ", \"locals\": ");
+	if (!opts->locals) {
+		tp_strbuf_puts(out, "null");
+	} else {
+		tp_strbuf_putc(out, '[');
+		bool first = true;
+		struct tp_pyval_opts vopts = { .max_repr = opts->max_repr };
+		for (size_t i = 0; i < f->nlocals; i++) {
+			const struct tp_rlocal *l = &f->locals[i];
+			if (!l->value)
+				continue;
+			if (!first)
+				tp_strbuf_puts(out, ", ");
+			first = false;
+			tp_strbuf_puts(out, "{\"name\": ");
+			tp_json_string(out, l->name);
+			tp_strbuf_puts(out, ", \"type\": ");
+			tp_json_string(out, tp_pyval_type_name(l->value));
+			tp_strbuf_puts(out, ", \"repr\": ");
+			struct tp_strbuf r = TP_STRBUF_INIT;
+			struct tp_error *err = tp_pyval_repr(l->value, &vopts, &r);
+			if (err) {
+				tp_strbuf_deinit(&r);
+				return err;
+			}
+			tp_json_string(out, tp_strbuf_str(&r));
+			tp_strbuf_deinit(&r);
+			tp_strbuf_putc(out, '}');
+		}
+		tp_strbuf_putc(out, ']');
+	}
+	if (f->error) {
+		tp_strbuf_puts(out, ", \"error\": ");
+		tp_json_string(out, f->error);
+	}
+	tp_strbuf_putc(out, '}');
+	return NULL;
+}
+
+struct tp_error *tp_render_json(const struct tp_rsnapshot *snap,
+				const struct tp_render_opts *opts,
+				struct tp_strbuf *out)
+{
+	tp_strbuf_puts(out, "{\"file\": ");
+	json_str_or_null(out, snap->path);
+	tp_strbuf_puts(out, ", \"time\": ");
+	json_str_or_null(out, snap->time);
+	tp_strbuf_puts(out, ", \"pid\": ");
+	if (snap->pid > 0)
+		tp_strbuf_printf(out, "%d", (int)snap->pid);
+	else
+		tp_strbuf_puts(out, "null");
+	tp_strbuf_puts(out, ", \"argv\": ");
+	if (snap->argv) {
+		tp_strbuf_putc(out, '[');
+		for (size_t i = 0; i < snap->argc; i++) {
+			if (i)
+				tp_strbuf_puts(out, ", ");
+			tp_json_string(out, snap->argv[i]);
+		}
+		tp_strbuf_putc(out, ']');
+	} else {
+		tp_strbuf_puts(out, "null");
+	}
+	tp_strbuf_puts(out, ", \"python_version\": ");
+	json_str_or_null(out, snap->python_version);
+	tp_strbuf_puts(out, ", \"layout_source\": ");
+	json_str_or_null(out, snap->layout_source);
+	tp_strbuf_puts(out, ", \"threads\": [");
+	for (size_t i = 0; i < snap->nthreads; i++) {
+		const struct tp_rthread *t = &snap->threads[i];
+		if (i)
+			tp_strbuf_puts(out, ", ");
+		tp_strbuf_puts(out, "{\"tid\": ");
+		if (t->tid)
+			tp_strbuf_printf(out, "%d", (int)t->tid);
+		else
+			tp_strbuf_puts(out, "null");
+		tp_strbuf_puts(out, ", \"ident\": ");
+		if (t->has_ident)
+			tp_strbuf_printf(out, "%llu",
+					 (unsigned long long)t->ident);
+		else
+			tp_strbuf_puts(out, "null");
+		tp_strbuf_puts(out, ", \"name\": ");
+		json_str_or_null(out, t->name);
+		tp_strbuf_puts(out, ", \"holds_gil\": ");
+		tp_strbuf_puts(out, t->holds_gil < 0 ? "null"
+				    : t->holds_gil ? "true" : "false");
+		tp_strbuf_printf(out, ", \"is_main\": %s",
+				 t->is_main ? "true" : "false");
+		tp_strbuf_puts(out, ", \"interpreter\": ");
+		if (t->interp_id >= 0)
+			tp_strbuf_printf(out, "%lld", (long long)t->interp_id);
+		else
+			tp_strbuf_puts(out, "null");
+		tp_strbuf_puts(out, ", \"frames\": [");
+		for (size_t k = 0; k < t->nframes; k++) {
+			if (k)
+				tp_strbuf_puts(out, ", ");
+			struct tp_error *err = json_frame(&t->frames[k], opts,
+							  out);
+			if (err)
+				return err;
+		}
+		tp_strbuf_putc(out, ']');
+		if (t->truncated)
+			tp_strbuf_puts(out, ", \"truncated\": true");
+		if (t->error) {
+			tp_strbuf_puts(out, ", \"error\": ");
+			tp_json_string(out, t->error);
+		}
+		tp_strbuf_putc(out, '}');
+	}
+	tp_strbuf_puts(out, "]}\n");
+	return tp_strbuf_error(out);
+}

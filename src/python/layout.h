@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The layout record: where the CPython structures the decoder reads keep
+ * their fields, for one interpreter build.  The decoder never hard-codes an
+ * offset; it asks the layout.  The record is filled from the DWARF of
+ * libpython (layout_dwarf.c); later from _Py_DebugOffsets or a generated
+ * table.  Every entry is a plain number so the record can be dumped.
+ *
+ * Each entry names one or more candidate types ('|'-separated; struct tag
+ * or typedef name) and one or more candidate member paths ('|'-separated,
+ * '.'-joined for nested members).  The first candidate that exists wins, so
+ * one entry covers a field renamed across versions ("cframe|current_frame").
+ * An entry that exists in no candidate is TP_LAYOUT_ABSENT.
+ */
+#ifndef TRIPOD_PYTHON_LAYOUT_H
+#define TRIPOD_PYTHON_LAYOUT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* What an entry measures. */
+enum tp_layout_kind {
+	TP_LK_OFFSET,   /* byte offset of the member */
+	TP_LK_SIZE,     /* sizeof the type (path "") or of the member's type */
+	TP_LK_BITPOS,   /* bit position of a bit-field inside its struct */
+	TP_LK_BITSIZE,  /* width of a bit-field */
+	TP_LK_ELEMSIZE, /* sizeof an array member's element */
+};
+
+/*
+ * X(ID, KIND, "types", "members").  Grouped by structure; "why" notes for
+ * the version differences are in CPYTHON.md and layout_dwarf.c.
+ */
+#define TP_LAYOUT_FIELDS(X)                                                    \
+	/* _PyRuntimeState (3.7+) */                                           \
+	X(RT_INTERP_HEAD, OFFSET, "pyruntimestate", "interpreters.head")      \
+	X(RT_INTERP_MAIN, OFFSET, "pyruntimestate", "interpreters.main")      \
+	X(RT_MAIN_THREAD, OFFSET, "pyruntimestate", "main_thread")            \
+	X(RT_TSTATE_CURRENT, OFFSET, "pyruntimestate",                         \
+	  "gilstate.tstate_current")                                           \
+	X(RT_GIL, OFFSET, "pyruntimestate", "ceval.gil")                      \
+	/* PyInterpreterState */                                               \
+	X(IS_NEXT, OFFSET, "_is", "next")                                      \
+	X(IS_ID, OFFSET, "_is", "id")                                          \
+	X(IS_TSTATE_HEAD, OFFSET, "_is", "threads.head|tstate_head")          \
+	X(IS_MODULES, OFFSET, "_is", "imports.modules|modules")               \
+	X(IS_SYSDICT, OFFSET, "_is", "sysdict")                               \
+	X(IS_CEVAL_GIL, OFFSET, "_is", "ceval.gil")                           \
+	/* struct _gil_runtime_state */                                        \
+	X(GIL_LOCKED, OFFSET, "_gil_runtime_state", "locked")                 \
+	X(GIL_LOCKED_SIZE, SIZE, "_gil_runtime_state", "locked")              \
+	X(GIL_LAST_HOLDER, OFFSET, "_gil_runtime_state", "last_holder")       \
+	/* PyThreadState */                                                    \
+	X(TS_NEXT, OFFSET, "_ts", "next")                                      \
+	X(TS_INTERP, OFFSET, "_ts", "interp")                                  \
+	X(TS_FRAME, OFFSET, "_ts", "frame")                                    \
+	X(TS_CFRAME, OFFSET, "_ts", "cframe")                                  \
+	X(TS_CURRENT_FRAME, OFFSET, "_ts", "current_frame")                   \
+	X(TS_THREAD_ID, OFFSET, "_ts", "thread_id")                           \
+	X(TS_NATIVE_THREAD_ID, OFFSET, "_ts", "native_thread_id")             \
+	/* _PyCFrame / CFrame */                                               \
+	X(CF_CURRENT_FRAME, OFFSET, "_PyCFrame|CFrame", "current_frame")      \
+	/* _PyInterpreterFrame (3.11+) */                                      \
+	X(IF_CODE, OFFSET, "_PyInterpreterFrame", "f_executable|f_code")      \
+	X(IF_PREVIOUS, OFFSET, "_PyInterpreterFrame", "previous")             \
+	X(IF_FUNC, OFFSET, "_PyInterpreterFrame", "f_funcobj|f_func")         \
+	X(IF_GLOBALS, OFFSET, "_PyInterpreterFrame", "f_globals")             \
+	X(IF_LOCALS, OFFSET, "_PyInterpreterFrame", "f_locals")               \
+	X(IF_FRAME_OBJ, OFFSET, "_PyInterpreterFrame", "frame_obj")           \
+	X(IF_INSTR, OFFSET, "_PyInterpreterFrame", "instr_ptr|prev_instr")    \
+	X(IF_STACKTOP, OFFSET, "_PyInterpreterFrame", "stacktop")             \
+	X(IF_OWNER, OFFSET, "_PyInterpreterFrame", "owner")                   \
+	X(IF_IS_ENTRY, OFFSET, "_PyInterpreterFrame", "is_entry")             \
+	X(IF_LOCALSPLUS, OFFSET, "_PyInterpreterFrame", "localsplus")         \
+	/* PyFrameObject (struct _frame) */                                    \
+	X(FO_BACK, OFFSET, "_frame", "f_back")                                 \
+	X(FO_FRAME, OFFSET, "_frame", "f_frame")                               \
+	X(FO_CODE, OFFSET, "_frame", "f_code")                                 \
+	X(FO_LOCALS, OFFSET, "_frame", "f_locals")                             \
+	X(FO_LASTI, OFFSET, "_frame", "f_lasti")                               \
+	X(FO_LINENO, OFFSET, "_frame", "f_lineno")                             \
+	X(FO_TRACE, OFFSET, "_frame", "f_trace")                               \
+	X(FO_LOCALSPLUS, OFFSET, "_frame", "f_localsplus")                     \
+	/* PyCodeObject */                                                     \
+	X(CO_ARGCOUNT, OFFSET, "PyCodeObject", "co_argcount")                 \
+	X(CO_POSONLYARGCOUNT, OFFSET, "PyCodeObject", "co_posonlyargcount")   \
+	X(CO_KWONLYARGCOUNT, OFFSET, "PyCodeObject", "co_kwonlyargcount")     \
+	X(CO_NLOCALS, OFFSET, "PyCodeObject", "co_nlocals")                   \
+	X(CO_NLOCALSPLUS, OFFSET, "PyCodeObject", "co_nlocalsplus")           \
+	X(CO_FLAGS, OFFSET, "PyCodeObject", "co_flags")                       \
+	X(CO_FIRSTLINENO, OFFSET, "PyCodeObject", "co_firstlineno")           \
+	X(CO_CODE, OFFSET, "PyCodeObject", "co_code")                         \
+	X(CO_CODE_ADAPTIVE, OFFSET, "PyCodeObject", "co_code_adaptive")       \
+	X(CO_VARNAMES, OFFSET, "PyCodeObject", "co_varnames")                 \
+	X(CO_CELLVARS, OFFSET, "PyCodeObject", "co_cellvars")                 \
+	X(CO_FREEVARS, OFFSET, "PyCodeObject", "co_freevars")                 \
+	X(CO_LOCALSPLUSNAMES, OFFSET, "PyCodeObject", "co_localsplusnames")   \
+	X(CO_LOCALSPLUSKINDS, OFFSET, "PyCodeObject", "co_localspluskinds")   \
+	X(CO_FILENAME, OFFSET, "PyCodeObject", "co_filename")                 \
+	X(CO_NAME, OFFSET, "PyCodeObject", "co_name")                         \
+	X(CO_QUALNAME, OFFSET, "PyCodeObject", "co_qualname")                 \
+	X(CO_LNOTAB, OFFSET, "PyCodeObject", "co_lnotab")                     \
+	X(CO_LINETABLE, OFFSET, "PyCodeObject", "co_linetable")               \
+	X(CO_FIRSTTRACEABLE, OFFSET, "PyCodeObject", "_co_firsttraceable")    \
+	/* object headers */                                                   \
+	X(OB_TYPE, OFFSET, "PyObject", "ob_type")                              \
+	X(OB_SIZE, OFFSET, "PyVarObject", "ob_size")                           \
+	X(SIZEOF_PYOBJECT, SIZE, "PyObject", "")                               \
+	X(SIZEOF_PYGC_HEAD, SIZE, "PyGC_Head", "")                             \
+	/* PyTypeObject, PyHeapTypeObject */                                   \
+	X(TP_NAME, OFFSET, "_typeobject", "tp_name")                          \
+	X(TP_FLAGS, OFFSET, "_typeobject", "tp_flags")                        \
+	X(TP_BASICSIZE, OFFSET, "_typeobject", "tp_basicsize")                \
+	X(TP_DICTOFFSET, OFFSET, "_typeobject", "tp_dictoffset")              \
+	X(TP_DICT, OFFSET, "_typeobject", "tp_dict")                          \
+	X(TP_BASE, OFFSET, "_typeobject", "tp_base")                          \
+	X(HT_NAME, OFFSET, "_heaptypeobject", "ht_name")                      \
+	X(HT_QUALNAME, OFFSET, "_heaptypeobject", "ht_qualname")              \
+	X(HT_MODULE, OFFSET, "_heaptypeobject", "ht_module")                  \
+	X(HT_CACHED_KEYS, OFFSET, "_heaptypeobject", "ht_cached_keys")        \
+	/* str */                                                              \
+	X(SIZEOF_ASCII, SIZE, "PyASCIIObject", "")                             \
+	X(SIZEOF_COMPACT, SIZE, "PyCompactUnicodeObject", "")                  \
+	X(UNI_LENGTH, OFFSET, "PyASCIIObject", "length")                       \
+	X(UNI_STATE, OFFSET, "PyASCIIObject", "state")                         \
+	X(UNI_KIND_POS, BITPOS, "PyASCIIObject", "state.kind")                 \
+	X(UNI_KIND_BITS, BITSIZE, "PyASCIIObject", "state.kind")               \
+	X(UNI_COMPACT_POS, BITPOS, "PyASCIIObject", "state.compact")           \
+	X(UNI_ASCII_POS, BITPOS, "PyASCIIObject", "state.ascii")               \
+	X(UNI_READY_POS, BITPOS, "PyASCIIObject", "state.ready")               \
+	X(UNI_WSTR, OFFSET, "PyASCIIObject", "wstr")                           \
+	X(UNI_WSTR_LENGTH, OFFSET, "PyCompactUnicodeObject", "wstr_length")    \
+	X(UNI_DATA, OFFSET, "PyUnicodeObject", "data")                         \
+	X(UNI_STR, OFFSET, "PyUnicodeObject", "str")                           \
+	X(UNI_PY2_LENGTH, OFFSET, "PyUnicodeObject", "length")                 \
+	X(SIZEOF_PY_UNICODE, SIZE, "Py_UNICODE", "")                           \
+	/* bytes, bytearray, 2.7 str and int */                                \
+	X(BYTES_SVAL, OFFSET, "PyBytesObject|PyStringObject", "ob_sval")      \
+	X(BYTEARRAY_START, OFFSET, "PyByteArrayObject", "ob_start|ob_bytes")  \
+	X(INT_IVAL, OFFSET, "PyIntObject", "ob_ival")                          \
+	/* tuple, list */                                                      \
+	X(TUPLE_ITEM, OFFSET, "PyTupleObject", "ob_item")                      \
+	X(LIST_ITEM, OFFSET, "PyListObject", "ob_item")                        \
+	/* dict */                                                             \
+	X(DICT_USED, OFFSET, "PyDictObject", "ma_used")                        \
+	X(DICT_KEYS, OFFSET, "PyDictObject", "ma_keys")                        \
+	X(DICT_VALUES, OFFSET, "PyDictObject", "ma_values")                    \
+	X(DICT_MASK, OFFSET, "PyDictObject", "ma_mask")                        \
+	X(DICT_TABLE, OFFSET, "PyDictObject", "ma_table")                      \
+	X(DK_SIZE, OFFSET, "_dictkeysobject", "dk_size")                       \
+	X(DK_LOG2_SIZE, OFFSET, "_dictkeysobject", "dk_log2_size")             \
+	X(DK_LOG2_INDEX_BYTES, OFFSET, "_dictkeysobject",                      \
+	  "dk_log2_index_bytes")                                               \
+	X(DK_KIND, OFFSET, "_dictkeysobject", "dk_kind")                       \
+	X(DK_NENTRIES, OFFSET, "_dictkeysobject", "dk_nentries")               \
+	X(DK_INDICES, OFFSET, "_dictkeysobject", "dk_indices")                 \
+	X(SIZEOF_DICTKEYENTRY, SIZE, "PyDictKeyEntry", "")                     \
+	X(DKE_KEY, OFFSET, "PyDictKeyEntry", "me_key")                         \
+	X(DKE_VALUE, OFFSET, "PyDictKeyEntry", "me_value")                     \
+	X(SIZEOF_DICTUNICODEENTRY, SIZE, "PyDictUnicodeEntry", "")             \
+	X(DUE_KEY, OFFSET, "PyDictUnicodeEntry", "me_key")                     \
+	X(DUE_VALUE, OFFSET, "PyDictUnicodeEntry", "me_value")                 \
+	X(DV_VALUES, OFFSET, "_dictvalues", "values")                          \
+	/* set */                                                              \
+	X(SET_MASK, OFFSET, "PySetObject", "mask")                             \
+	X(SET_TABLE, OFFSET, "PySetObject", "table")                           \
+	X(SET_USED, OFFSET, "PySetObject", "used")                             \
+	X(SIZEOF_SETENTRY, SIZE, "setentry", "")                               \
+	X(SETENTRY_KEY, OFFSET, "setentry", "key")                             \
+	/* numbers */                                                          \
+	X(FLOAT_FVAL, OFFSET, "PyFloatObject", "ob_fval")                      \
+	X(LONG_DIGIT, OFFSET, "_longobject", "long_value.ob_digit|ob_digit")   \
+	X(LONG_LV_TAG, OFFSET, "_longobject", "long_value.lv_tag")             \
+	X(SIZEOF_DIGIT, ELEMSIZE, "_longobject",                               \
+	  "long_value.ob_digit|ob_digit")                                      \
+	/* cells, modules, functions, generators */                            \
+	X(CELL_REF, OFFSET, "PyCellObject", "ob_ref")                          \
+	X(MODULE_DICT, OFFSET, "PyModuleObject", "md_dict")                    \
+	X(FUNC_NAME, OFFSET, "PyFunctionObject", "func_name")                  \
+	X(FUNC_QUALNAME, OFFSET, "PyFunctionObject", "func_qualname")          \
+	X(FUNC_MODULE, OFFSET, "PyFunctionObject", "func_module")
+
+enum tp_layout_id {
+#define TP_LAYOUT_ENUM(id, kind, types, members) TP_L_##id,
+	TP_LAYOUT_FIELDS(TP_LAYOUT_ENUM)
+#undef TP_LAYOUT_ENUM
+	TP_LAYOUT_NFIELDS
+};
+
+#define TP_LAYOUT_ABSENT INT64_MIN
+
+struct tp_layout {
+	int64_t v[TP_LAYOUT_NFIELDS];
+};
+
+struct tp_layout_desc {
+	const char *name;      /* "RT_INTERP_HEAD" */
+	enum tp_layout_kind kind;
+	const char *types;
+	const char *members;
+};
+
+extern const struct tp_layout_desc tp_layout_descs[TP_LAYOUT_NFIELDS];
+
+/** Set every entry to TP_LAYOUT_ABSENT. */
+void tp_layout_init(struct tp_layout *layout);
+
+static inline bool tp_layout_has(const struct tp_layout *l,
+				 enum tp_layout_id id)
+{
+	return l->v[id] != TP_LAYOUT_ABSENT;
+}
+
+#endif /* TRIPOD_PYTHON_LAYOUT_H */

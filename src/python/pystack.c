@@ -1,0 +1,904 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Recognising the interpreter and walking it:
+ * runtime → interpreters → thread states → frames → code → line → locals.
+ *
+ * Frame walking is written once per frame model, not once per version:
+ *  - the interpreter-frame chain (3.11+): _PyInterpreterFrame linked by
+ *    `previous`, the code object in f_code / f_executable, the locals inline
+ *    in `localsplus`;
+ *  - (later) the PyFrameObject chain of 2.7-3.10.
+ * Version differences inside a model are a few explicit tests on
+ * py->minor, each next to the fact it handles.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "python/internal.h"
+#include "python/layout_dwarf.h"
+#include "python/linetable.h"
+
+#define MAX_INTERPRETERS 256
+
+void tp_python_opts_default(struct tp_python_opts *opts)
+{
+	opts->locals = true;
+	opts->max_repr = 65536;
+	opts->max_frames = 4096;
+	opts->max_threads = 4096;
+}
+
+/* ---- opening ------------------------------------------------------------ */
+
+/* "libpython3.10.so.1.0", "python3.6m", "libpython2.7.so" → 3, 10 */
+static bool version_from_name(const char *name, unsigned *major,
+			      unsigned *minor)
+{
+	const char *base = strrchr(name, '/');
+	base = base ? base + 1 : name;
+	const char *p = strstr(base, "python");
+	if (!p)
+		return false;
+	p += 6;
+	char *end;
+	unsigned long ma = strtoul(p, &end, 10);
+	if (end == p || *end != '.')
+		return false;
+	p = end + 1;
+	unsigned long mi = strtoul(p, &end, 10);
+	if (end == p)
+		return false;
+	*major = (unsigned)ma;
+	*minor = (unsigned)mi;
+	return true;
+}
+
+static struct tp_error *detect_version(struct tp_python *py)
+{
+	uint64_t addr = py->target->sym[TP_SYM_Py_Version];
+	if (addr) {
+		uint64_t hex;
+		struct tp_error *err = tp_memsrc_read(py->mem, addr, &hex, 8);
+		if (err)
+			return tp_error_wrap(err, "cannot read Py_Version");
+		py->hexversion = hex;
+		py->major = (hex >> 24) & 0xff;
+		py->minor = (hex >> 16) & 0xff;
+		py->micro = (hex >> 8) & 0xff;
+		unsigned level = (hex >> 4) & 0xf, serial = hex & 0xf;
+		const char *tag = level == 0xa ? "a" : level == 0xb ? "b"
+				  : level == 0xc ? "rc" : "";
+		if (*tag)
+			snprintf(py->version, sizeof(py->version), "%u.%u.%u%s%u",
+				 py->major, py->minor, py->micro, tag, serial);
+		else
+			snprintf(py->version, sizeof(py->version), "%u.%u.%u",
+				 py->major, py->minor, py->micro);
+		return NULL;
+	}
+	if (!version_from_name(py->target->pymod_name, &py->major,
+			       &py->minor))
+		return tp_error_create(TP_ERR_UNSUPPORTED,
+				       "cannot tell the Python version of %s",
+				       py->target->pymod_name);
+	snprintf(py->version, sizeof(py->version), "%u.%u", py->major,
+		 py->minor);
+	return NULL;
+}
+
+static bool version_supported(const struct tp_python *py)
+{
+	return py->major == 3 && (py->minor == 11 || py->minor == 12);
+}
+
+/* Entries the walk cannot do without, for the interpreter-frame model. */
+static const enum tp_layout_id required_311[] = {
+	TP_L_RT_INTERP_HEAD, TP_L_IS_NEXT, TP_L_IS_TSTATE_HEAD,
+	TP_L_TS_NEXT, TP_L_TS_THREAD_ID, TP_L_TS_CFRAME, TP_L_CF_CURRENT_FRAME,
+	TP_L_IF_CODE, TP_L_IF_PREVIOUS, TP_L_IF_LOCALS, TP_L_IF_INSTR,
+	TP_L_IF_OWNER, TP_L_IF_LOCALSPLUS, TP_L_IF_FRAME_OBJ,
+	TP_L_CO_ARGCOUNT, TP_L_CO_KWONLYARGCOUNT, TP_L_CO_NLOCALSPLUS,
+	TP_L_CO_FLAGS, TP_L_CO_FIRSTLINENO, TP_L_CO_CODE_ADAPTIVE,
+	TP_L_CO_LOCALSPLUSNAMES, TP_L_CO_LOCALSPLUSKINDS, TP_L_CO_FILENAME,
+	TP_L_CO_NAME, TP_L_CO_LINETABLE, TP_L_CO_FIRSTTRACEABLE,
+	TP_L_OB_TYPE, TP_L_OB_SIZE, TP_L_TP_NAME, TP_L_TP_FLAGS,
+	TP_L_SIZEOF_ASCII, TP_L_SIZEOF_COMPACT, TP_L_UNI_LENGTH,
+	TP_L_UNI_STATE, TP_L_UNI_KIND_POS, TP_L_UNI_COMPACT_POS,
+	TP_L_UNI_ASCII_POS, TP_L_UNI_DATA, TP_L_BYTES_SVAL, TP_L_TUPLE_ITEM,
+	TP_L_LIST_ITEM, TP_L_DICT_USED, TP_L_DICT_KEYS, TP_L_DICT_VALUES,
+	TP_L_DK_LOG2_SIZE, TP_L_DK_LOG2_INDEX_BYTES, TP_L_DK_KIND,
+	TP_L_DK_NENTRIES, TP_L_DK_INDICES, TP_L_SIZEOF_DICTKEYENTRY,
+	TP_L_SIZEOF_DICTUNICODEENTRY, TP_L_FLOAT_FVAL, TP_L_LONG_DIGIT,
+	TP_L_SIZEOF_DIGIT, TP_L_CELL_REF, TP_L_SET_MASK, TP_L_SET_TABLE,
+	TP_L_SET_USED, TP_L_SIZEOF_SETENTRY, TP_L_SETENTRY_KEY,
+};
+
+static struct tp_error *check_layout(struct tp_python *py)
+{
+	struct tp_strbuf sb = TP_STRBUF_INIT;
+	for (size_t i = 0; i < sizeof(required_311) / sizeof(required_311[0]);
+	     i++) {
+		enum tp_layout_id id = required_311[i];
+		if (tp_layout_has(&py->L, id))
+			continue;
+		tp_strbuf_printf(&sb, "%s%s", sb.len ? ", " : "",
+				 tp_layout_descs[id].name);
+	}
+	if (!sb.len)
+		return NULL;
+	struct tp_error *err = tp_error_create(
+		TP_ERR_NODEBUG,
+		"the debug info of %s lacks structures needed for Python %s: %s",
+		py->target->pymod_name, py->version, tp_strbuf_str(&sb));
+	tp_strbuf_deinit(&sb);
+	return err;
+}
+
+struct tp_error *tp_python_open(struct tp_target *target,
+				const struct tp_python_opts *opts,
+				struct tp_python **ret)
+{
+	struct tp_python *py = calloc(1, sizeof(*py));
+	if (!py)
+		return &tp_error_nomem;
+	py->target = target;
+	py->mem = target->mem;
+	if (opts)
+		py->opts = *opts;
+	else
+		tp_python_opts_default(&py->opts);
+	tp_layout_init(&py->L);
+
+	struct tp_error *err = detect_version(py);
+	if (!err && !version_supported(py))
+		err = tp_error_create(TP_ERR_UNSUPPORTED,
+				      "unsupported Python %u.%u (%s)", py->major,
+				      py->minor, target->pymod_name);
+	Dwarf *dw = NULL;
+	if (!err)
+		err = tp_target_dwarf(target, &dw, NULL);
+	if (!err)
+		err = tp_layout_from_dwarf(dw, &py->L);
+	if (!err) {
+		py->layout_source = "dwarf";
+		err = check_layout(py);
+	}
+	if (err) {
+		free(py);
+		return err;
+	}
+	py->digit_shift = LOFF(py, SIZEOF_DIGIT) == 2 ? 15 : 30;
+	py->runtime = target->sym[TP_SYM__PyRuntime];
+	if (!py->runtime) {
+		free(py);
+		return tp_error_create(TP_ERR_NOTPYTHON,
+				       "%s has no _PyRuntime symbol",
+				       target->pymod_name);
+	}
+	if (target->sym[TP_SYM__PySet_Dummy]) {
+		uint64_t d;
+		struct tp_error *e = tp_memsrc_read(py->mem,
+						    target->sym[TP_SYM__PySet_Dummy],
+						    &d, 8);
+		if (!e)
+			py->set_dummy = d;
+		tp_error_destroy(e);
+	}
+	*ret = py;
+	return NULL;
+}
+
+void tp_python_destroy(struct tp_python *py)
+{
+	if (!py)
+		return;
+	free(py->memo);
+	free(py->types);
+	free(py);
+}
+
+const char *tp_python_version(const struct tp_python *py)
+{
+	return py->version;
+}
+
+const char *tp_python_layout_source(const struct tp_python *py)
+{
+	return py->layout_source;
+}
+
+const struct tp_layout *tp_python_layout(const struct tp_python *py)
+{
+	return &py->L;
+}
+
+/* ---- small helpers ------------------------------------------------------- */
+
+static void *arena_array(struct tp_python *py, size_t n, size_t size)
+{
+	return tp_pyval_arena_alloc(py->arena, (n ? n : 1) * size);
+}
+
+/* Items of a tuple object: count and pointer array (malloc'd). */
+static struct tp_error *tuple_items(struct tp_python *py, uint64_t tuple,
+				    size_t max, uint64_t **ret, size_t *n)
+{
+	int64_t size;
+	struct tp_error *err = py_read_i64(py, tuple + LOFF(py, OB_SIZE),
+					   &size);
+	if (err)
+		return err;
+	if (size < 0 || (uint64_t)size > max)
+		return tp_error_fault(tuple, "bad tuple size %lld",
+				      (long long)size);
+	uint64_t *items = malloc((size ? (size_t)size : 1) * 8);
+	if (!items)
+		return &tp_error_nomem;
+	if (size && (err = py_read(py, tuple + LOFF(py, TUPLE_ITEM), items,
+				   (size_t)size * 8))) {
+		free(items);
+		return err;
+	}
+	*ret = items;
+	*n = (size_t)size;
+	return NULL;
+}
+
+/* Bytes of a bytes object (malloc'd). */
+static struct tp_error *bytes_copy(struct tp_python *py, uint64_t addr,
+				   size_t max, uint8_t **ret, size_t *n)
+{
+	int64_t size;
+	struct tp_error *err = py_read_i64(py, addr + LOFF(py, OB_SIZE), &size);
+	if (err)
+		return err;
+	if (size < 0 || (uint64_t)size > max)
+		return tp_error_fault(addr, "bad bytes size");
+	uint8_t *b = malloc((size_t)size + 1);
+	if (!b)
+		return &tp_error_nomem;
+	if (size && (err = py_read(py, addr + LOFF(py, BYTES_SVAL), b,
+				   (size_t)size))) {
+		free(b);
+		return err;
+	}
+	*ret = b;
+	*n = (size_t)size;
+	return NULL;
+}
+
+/* ---- frames: the interpreter-frame model (3.11+) ----------------------- */
+
+#define OWNED_BY_GENERATOR 1
+#define OWNED_BY_CSTACK 3
+#define MAX_LOCALS 65536
+#define MAX_LINETABLE (1u << 24)
+
+struct frame_code {
+	uint64_t addr;
+	const char *file, *name, *qualname;
+	int32_t flags, argcount, kwonly, nlocalsplus, firstlineno;
+	int32_t firsttraceable;
+};
+
+static struct tp_error *read_code(struct tp_python *py, uint64_t code,
+				  struct frame_code *c)
+{
+	struct tp_error *err;
+	uint64_t f, n, q = 0;
+	memset(c, 0, sizeof(*c));
+	c->addr = code;
+	if ((err = py_read_i32(py, code + LOFF(py, CO_FLAGS), &c->flags)) ||
+	    (err = py_read_i32(py, code + LOFF(py, CO_ARGCOUNT),
+			       &c->argcount)) ||
+	    (err = py_read_i32(py, code + LOFF(py, CO_KWONLYARGCOUNT),
+			       &c->kwonly)) ||
+	    (err = py_read_i32(py, code + LOFF(py, CO_NLOCALSPLUS),
+			       &c->nlocalsplus)) ||
+	    (err = py_read_i32(py, code + LOFF(py, CO_FIRSTLINENO),
+			       &c->firstlineno)) ||
+	    (err = py_read_i32(py, code + LOFF(py, CO_FIRSTTRACEABLE),
+			       &c->firsttraceable)) ||
+	    (err = py_read_ptr(py, code + LOFF(py, CO_FILENAME), &f)) ||
+	    (err = py_read_ptr(py, code + LOFF(py, CO_NAME), &n)))
+		return err;
+	if (LHAS(py, CO_QUALNAME) &&
+	    (err = py_read_ptr(py, code + LOFF(py, CO_QUALNAME), &q)))
+		return err;
+	if ((err = py_str_utf8(py, f, 65536, &c->file)) ||
+	    (err = py_str_utf8(py, n, 4096, &c->name)))
+		return err;
+	if (q && (err = py_str_utf8(py, q, 4096, &c->qualname)))
+		return err;
+	if (c->nlocalsplus < 0 || c->nlocalsplus > MAX_LOCALS ||
+	    c->argcount < 0 || c->kwonly < 0 ||
+	    c->argcount + c->kwonly > c->nlocalsplus)
+		return tp_error_fault(code, "bad code object counts");
+	return NULL;
+}
+
+static int frame_line(struct tp_python *py, const struct frame_code *c,
+		      uint64_t iframe, uint64_t instr)
+{
+	/* Tracing keeps the frame object's f_lineno; CPython reports it. */
+	uint64_t fobj;
+	if (LHAS(py, FO_LINENO) &&
+	    !py_read_ptr(py, iframe + LOFF(py, IF_FRAME_OBJ), &fobj) && fobj) {
+		int32_t lineno;
+		struct tp_error *err = py_read_i32(py, fobj + LOFF(py, FO_LINENO),
+						   &lineno);
+		if (!err && lineno > 0)
+			return lineno;
+		tp_error_destroy(err);
+	}
+	uint64_t table;
+	uint8_t *bytes;
+	size_t len;
+	struct tp_error *err = py_read_ptr(py, c->addr + LOFF(py, CO_LINETABLE),
+					   &table);
+	if (!err)
+		err = bytes_copy(py, table, MAX_LINETABLE, &bytes, &len);
+	if (err) {
+		tp_error_destroy(err);
+		return -1;
+	}
+	/*
+	 * 3.11/3.12 prev_instr and 3.13 instr_ptr both give CPython's
+	 * "last instruction" index: the byte offset is their distance from
+	 * the first code unit (-2 for a frame that has not started, which
+	 * PyCode_Addr2Line maps to co_firstlineno).
+	 */
+	uint64_t first = c->addr + LOFF(py, CO_CODE_ADAPTIVE);
+	int64_t addr = (int64_t)(instr - first);
+	if (addr > INT32_MAX || addr < INT32_MIN)
+		addr = -1;
+	int line = tp_linetable_addr2line(TP_LINETABLE_LOCATIONS, bytes, len,
+					  c->firstlineno, (int)addr);
+	free(bytes);
+	return line;
+}
+
+struct local_acc {
+	struct tp_rlocal *v;
+	size_t n, cap;
+};
+
+static bool local_set(struct local_acc *acc, const char *name,
+		      struct tp_pyval *value)
+{
+	for (size_t i = 0; i < acc->n; i++) {
+		if (!strcmp(acc->v[i].name, name)) {
+			acc->v[i].value = value;
+			return true;
+		}
+	}
+	if (acc->n == acc->cap) {
+		size_t cap = acc->cap ? acc->cap * 2 : 16;
+		struct tp_rlocal *v = realloc(acc->v, cap * sizeof(*v));
+		if (!v)
+			return false;
+		acc->v = v;
+		acc->cap = cap;
+	}
+	acc->v[acc->n].name = name;
+	acc->v[acc->n].value = value;
+	acc->n++;
+	return true;
+}
+
+struct dict_locals_ctx {
+	struct tp_python *py;
+	struct local_acc *acc;
+	struct tp_error *err;
+};
+
+static bool dict_locals_cb(void *arg, uint64_t key, uint64_t value)
+{
+	struct dict_locals_ctx *c = arg;
+	const char *name;
+	struct tp_error *err = py_str_utf8(c->py, key, 4096, &name);
+	if (err) {
+		/* a non-str key in a namespace: show its repr as the name */
+		tp_error_destroy(err);
+		name = "<non-str key>";
+	}
+	struct tp_pyval *v;
+	if ((err = py_value(c->py, value, &v))) {
+		c->err = err;
+		return false;
+	}
+	if (!local_set(c->acc, name, v)) {
+		c->err = &tp_error_nomem;
+		return false;
+	}
+	return true;
+}
+
+/*
+ * The locals of a frame as frame.f_locals shows them: for optimised code the
+ * fast slots (cells unwrapped, free variables through their cells); for
+ * module and class bodies the f_locals dict, then the fast slots on top
+ * (free variables left out, as CPython does).
+ */
+static struct tp_error *frame_locals(struct tp_python *py,
+				     const struct frame_code *c,
+				     uint64_t iframe, struct tp_rframe *rf)
+{
+	struct tp_error *err;
+	struct local_acc acc = { 0 };
+	uint64_t names_tuple, kinds_bytes;
+	uint64_t *names = NULL, *slots = NULL;
+	uint8_t *kinds = NULL;
+	size_t nnames = 0, nkinds = 0;
+	const char **pnames = NULL;
+	size_t n = (size_t)c->nlocalsplus;
+	bool optimized = c->flags & CO_OPTIMIZED;
+
+	if ((err = py_read_ptr(py, c->addr + LOFF(py, CO_LOCALSPLUSNAMES),
+			       &names_tuple)) ||
+	    (err = py_read_ptr(py, c->addr + LOFF(py, CO_LOCALSPLUSKINDS),
+			       &kinds_bytes)) ||
+	    (err = tuple_items(py, names_tuple, MAX_LOCALS, &names, &nnames)) ||
+	    (err = bytes_copy(py, kinds_bytes, MAX_LOCALS, &kinds, &nkinds)))
+		goto out;
+	if (nnames < n || nkinds < n) {
+		err = tp_error_fault(c->addr, "bad localsplus tables");
+		goto out;
+	}
+	pnames = arena_array(py, n, sizeof(*pnames));
+	slots = malloc((n ? n : 1) * 8);
+	if (!pnames || !slots) {
+		err = &tp_error_nomem;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		if ((err = py_str_utf8(py, names[i], 4096, &pnames[i])))
+			goto out;
+	if (n && (err = py_read(py, iframe + LOFF(py, IF_LOCALSPLUS), slots,
+				n * 8)))
+		goto out;
+
+	/* Arguments: the first argcount + kwonly names, then *args, **kw. */
+	size_t nargs = (size_t)c->argcount + (size_t)c->kwonly;
+	size_t next = nargs;
+	rf->argnames = pnames;
+	rf->nargs = nargs;
+	if ((c->flags & CO_VARARGS) && next < n)
+		rf->varargs = pnames[next++];
+	if ((c->flags & CO_VARKEYWORDS) && next < n)
+		rf->varkw = pnames[next++];
+
+	if (!py->opts.locals)
+		goto out;
+
+	if (!optimized) {
+		uint64_t dict;
+		if ((err = py_read_ptr(py, iframe + LOFF(py, IF_LOCALS), &dict)))
+			goto out;
+		if (dict) {
+			struct dict_locals_ctx ctx = { py, &acc, NULL };
+			err = py_dict_iter(py, dict, dict_locals_cb, &ctx);
+			if (!err)
+				err = ctx.err;
+			if (err)
+				goto out;
+		}
+	}
+	uint64_t cell_type = py->target->sym[TP_SYM_PyCell_Type];
+	for (size_t i = 0; i < n; i++) {
+		uint8_t kind = kinds[i];
+		uint64_t value = slots[i];
+		if ((kind & CO_FAST_FREE) && !optimized)
+			continue;
+		if (value && (kind & (CO_FAST_FREE | CO_FAST_CELL))) {
+			uint64_t type;
+			err = py_type_of(py, value, &type);
+			if (err == &tp_error_nomem)
+				goto out;
+			if (!err && type == cell_type) {
+				err = py_read_ptr(py, value + LOFF(py, CELL_REF),
+						  &value);
+				if (err == &tp_error_nomem)
+					goto out;
+			}
+			if (err) {
+				/* an unreadable cell: show it as unreadable */
+				tp_error_destroy(err);
+				err = NULL;
+			}
+		}
+		struct tp_pyval *v = NULL;
+		if (value && (err = py_value(py, value, &v)))
+			goto out;
+		if (!value) {
+			/* unbound: drop a name the dict may have had */
+			for (size_t k = 0; k < acc.n; k++) {
+				if (!strcmp(acc.v[k].name, pnames[i])) {
+					memmove(&acc.v[k], &acc.v[k + 1],
+						(acc.n - k - 1) * sizeof(acc.v[0]));
+					acc.n--;
+					break;
+				}
+			}
+			continue;
+		}
+		if (!local_set(&acc, pnames[i], v)) {
+			err = &tp_error_nomem;
+			goto out;
+		}
+	}
+out:
+	if (!err || err != &tp_error_nomem) {
+		if (acc.n) {
+			rf->locals = arena_array(py, acc.n, sizeof(*rf->locals));
+			if (rf->locals) {
+				memcpy(rf->locals, acc.v,
+				       acc.n * sizeof(*rf->locals));
+				rf->nlocals = acc.n;
+			} else if (!err) {
+				err = &tp_error_nomem;
+			}
+		}
+	}
+	free(acc.v);
+	free(names);
+	free(kinds);
+	free(slots);
+	return err;
+}
+
+struct frame_acc {
+	struct tp_rframe *v;
+	size_t n, cap;
+};
+
+static struct tp_rframe *frame_push(struct frame_acc *acc)
+{
+	if (acc->n == acc->cap) {
+		size_t cap = acc->cap ? acc->cap * 2 : 32;
+		struct tp_rframe *v = realloc(acc->v, cap * sizeof(*v));
+		if (!v)
+			return NULL;
+		acc->v = v;
+		acc->cap = cap;
+	}
+	struct tp_rframe *f = &acc->v[acc->n++];
+	memset(f, 0, sizeof(*f));
+	return f;
+}
+
+static const char *arena_err(struct tp_python *py, struct tp_error *err)
+{
+	const char *s = tp_pyval_arena_strdup(py->arena, tp_error_message(err));
+	return s ? s : "out of memory";
+}
+
+/* Is @addr in the small set @seen (grows)?  Adds it. */
+static bool seen_before(uint64_t **seen, size_t *n, size_t *cap,
+			uint64_t addr)
+{
+	for (size_t i = 0; i < *n; i++)
+		if ((*seen)[i] == addr)
+			return true;
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 64;
+		uint64_t *s = realloc(*seen, c * sizeof(*s));
+		if (!s)
+			return false;
+		*seen = s;
+		*cap = c;
+	}
+	(*seen)[(*n)++] = addr;
+	return false;
+}
+
+static struct tp_error *walk_iframes(struct tp_python *py, uint64_t tstate,
+				     struct tp_rthread *rt)
+{
+	struct tp_error *err;
+	uint64_t frame;
+	if (LHAS(py, TS_CURRENT_FRAME)) {
+		err = py_read_ptr(py, tstate + LOFF(py, TS_CURRENT_FRAME),
+				  &frame);
+	} else {
+		uint64_t cframe;
+		err = py_read_ptr(py, tstate + LOFF(py, TS_CFRAME), &cframe);
+		if (!err)
+			err = cframe ? py_read_ptr(py, cframe +
+							       LOFF(py, CF_CURRENT_FRAME),
+						   &frame)
+				     : (frame = 0, NULL);
+	}
+	if (err)
+		return err;
+
+	struct frame_acc acc = { 0 };
+	uint64_t *seen = NULL;
+	size_t nseen = 0, capseen = 0;
+	size_t count = 0;
+	while (frame) {
+		if (count++ >= py->opts.max_frames) {
+			rt->truncated = true;
+			break;
+		}
+		if (seen_before(&seen, &nseen, &capseen, frame)) {
+			err = tp_error_fault(frame, "frame chain loops");
+			break;
+		}
+		uint64_t code, prev, instr;
+		uint8_t owner;
+		if ((err = py_read_ptr(py, frame + LOFF(py, IF_CODE), &code)) ||
+		    (err = py_read_ptr(py, frame + LOFF(py, IF_PREVIOUS),
+				       &prev)) ||
+		    (err = py_read_ptr(py, frame + LOFF(py, IF_INSTR), &instr)) ||
+		    (err = py_read_u8(py, frame + LOFF(py, IF_OWNER), &owner)))
+			break;
+		uint64_t this_frame = frame;
+		frame = prev;
+		/* 3.12+: the C stack's entry frames are not Python frames */
+		if (py->minor >= 12 && owner == OWNED_BY_CSTACK)
+			continue;
+		uint64_t ctype;
+		if ((err = py_type_of(py, code, &ctype)))
+			break;
+		if (ctype != py->target->sym[TP_SYM_PyCode_Type])
+			continue; /* 3.13: f_executable may be None */
+		struct frame_code c;
+		if ((err = read_code(py, code, &c)))
+			break;
+		/* _PyFrame_IsIncomplete: not yet past the frame's prologue */
+		uint64_t first = code + LOFF(py, CO_CODE_ADAPTIVE);
+		if (owner != OWNED_BY_GENERATOR &&
+		    instr < first + 2 * (uint64_t)c.firsttraceable)
+			continue;
+		struct tp_rframe *rf = frame_push(&acc);
+		if (!rf) {
+			err = &tp_error_nomem;
+			break;
+		}
+		rf->file = c.file;
+		rf->function = c.name;
+		rf->qualname = c.qualname;
+		rf->is_module = !(c.flags & CO_OPTIMIZED);
+		rf->line = frame_line(py, &c, this_frame, instr);
+		struct tp_error *lerr = frame_locals(py, &c, this_frame, rf);
+		if (lerr == &tp_error_nomem) {
+			err = lerr;
+			break;
+		}
+		if (lerr) {
+			rf->error = arena_err(py, lerr);
+			tp_error_destroy(lerr);
+		}
+	}
+	free(seen);
+	if (err && err != &tp_error_nomem) {
+		rt->error = arena_err(py, err);
+		tp_error_destroy(err);
+		err = NULL;
+	}
+	if (!err && acc.n) {
+		/* outermost first */
+		rt->frames = arena_array(py, acc.n, sizeof(*rt->frames));
+		if (!rt->frames) {
+			err = &tp_error_nomem;
+		} else {
+			for (size_t i = 0; i < acc.n; i++)
+				rt->frames[i] = acc.v[acc.n - 1 - i];
+			rt->nframes = acc.n;
+		}
+	}
+	free(acc.v);
+	return err;
+}
+
+/* ---- threads ------------------------------------------------------------ */
+
+struct names_ctx {
+	struct tp_python *py;
+	struct tp_rthread *threads;
+	size_t first, n;
+};
+
+static bool names_cb(void *arg, uint64_t key, uint64_t value)
+{
+	struct names_ctx *c = arg;
+	uint64_t ident;
+	bool neg;
+	struct tp_error *err = py_int_value(c->py, key, &ident, &neg);
+	if (err) {
+		tp_error_destroy(err);
+		return true;
+	}
+	for (size_t i = c->first; i < c->n; i++) {
+		struct tp_rthread *t = &c->threads[i];
+		if (!t->has_ident || t->ident != ident)
+			continue;
+		uint64_t name = 0;
+		err = py_instance_attr(c->py, value,
+				       c->py->major == 2 ? "_Thread__name"
+							 : "_name",
+				       &name);
+		if (!err && name)
+			err = py_str_utf8(c->py, name, 4096, &t->name);
+		tp_error_destroy(err);
+	}
+	return true;
+}
+
+/* Thread names from threading._active (and _limbo is not needed). */
+static void thread_names(struct tp_python *py, uint64_t interp,
+			 struct tp_rthread *threads, size_t first, size_t n)
+{
+	uint64_t modules = 0, threading = 0, mdict = 0, active = 0;
+	struct tp_error *err = NULL;
+	if (LHAS(py, IS_MODULES))
+		err = py_read_ptr(py, interp + LOFF(py, IS_MODULES), &modules);
+	if (!err && modules)
+		err = py_dict_get_str(py, modules, "threading", &threading);
+	if (!err && threading)
+		err = py_read_ptr(py, threading + LOFF(py, MODULE_DICT), &mdict);
+	if (!err && mdict)
+		err = py_dict_get_str(py, mdict, "_active", &active);
+	if (!err && active) {
+		struct names_ctx c = { py, threads, first, n };
+		err = py_dict_iter(py, active, names_cb, &c);
+	}
+	tp_error_destroy(err);
+}
+
+/* The thread state holding the GIL of @interp, 0 if none, -1 unknown. */
+static int64_t gil_holder(struct tp_python *py, uint64_t interp)
+{
+	uint64_t gil = 0;
+	if (LHAS(py, IS_CEVAL_GIL)) {
+		if (py_read_ptr(py, interp + LOFF(py, IS_CEVAL_GIL), &gil))
+			return -1;
+	} else if (LHAS(py, RT_GIL)) {
+		gil = py->runtime + LOFF(py, RT_GIL);
+	}
+	if (!gil || !LHAS(py, GIL_LOCKED) || !LHAS(py, GIL_LAST_HOLDER))
+		return -1;
+	int32_t locked;
+	uint64_t holder;
+	struct tp_error *err = py_read_i32(py, gil + LOFF(py, GIL_LOCKED),
+					   &locked);
+	if (!err)
+		err = py_read_ptr(py, gil + LOFF(py, GIL_LAST_HOLDER), &holder);
+	if (err) {
+		tp_error_destroy(err);
+		return -1;
+	}
+	return locked == 1 ? (int64_t)holder : 0;
+}
+
+struct thread_acc {
+	struct tp_rthread *v;
+	size_t n, cap;
+};
+
+struct tp_error *tp_python_walk(struct tp_python *py,
+				struct tp_rsnapshot *snap)
+{
+	struct tp_error *err;
+	py_objects_reset(py, snap->arena);
+	struct thread_acc acc = { 0 };
+	uint64_t interp, main_ident = 0, main_interp = 0;
+	bool have_main = false;
+
+	if ((err = py_read_ptr(py, py->runtime + LOFF(py, RT_INTERP_HEAD),
+			       &interp)))
+		return tp_error_wrap(err, "cannot read the interpreter list");
+	if (!interp)
+		return tp_error_create(TP_ERR_NOTPYTHON,
+				       "the Python runtime has no interpreter (not initialised yet, or finalised)");
+	if (LHAS(py, RT_MAIN_THREAD)) {
+		struct tp_error *e = py_read_ptr(
+			py, py->runtime + LOFF(py, RT_MAIN_THREAD), &main_ident);
+		have_main = !e;
+		tp_error_destroy(e);
+	}
+	if (LHAS(py, RT_INTERP_MAIN)) {
+		struct tp_error *e = py_read_ptr(
+			py, py->runtime + LOFF(py, RT_INTERP_MAIN), &main_interp);
+		tp_error_destroy(e);
+	}
+
+	uint64_t *seen = NULL;
+	size_t nseen = 0, capseen = 0;
+	for (int ni = 0; interp && ni < MAX_INTERPRETERS; ni++) {
+		int64_t interp_id = -1;
+		if (LHAS(py, IS_ID)) {
+			struct tp_error *e = py_read_i64(py, interp + LOFF(py, IS_ID),
+							 &interp_id);
+			if (e)
+				interp_id = -1;
+			tp_error_destroy(e);
+		}
+		int64_t holder = gil_holder(py, interp);
+		size_t first = acc.n;
+		uint64_t ts;
+		if ((err = py_read_ptr(py, interp + LOFF(py, IS_TSTATE_HEAD), &ts)))
+			break;
+		size_t nts = 0;
+		while (ts && nts++ < py->opts.max_threads) {
+			if (seen_before(&seen, &nseen, &capseen, ts))
+				break;
+			if (acc.n == acc.cap) {
+				size_t cap = acc.cap ? acc.cap * 2 : 16;
+				struct tp_rthread *v = realloc(acc.v,
+							       cap * sizeof(*v));
+				if (!v) {
+					err = &tp_error_nomem;
+					goto out;
+				}
+				acc.v = v;
+				acc.cap = cap;
+			}
+			struct tp_rthread *rt = &acc.v[acc.n++];
+			memset(rt, 0, sizeof(*rt));
+			rt->interp_id = interp_id;
+			rt->holds_gil = holder < 0 ? -1 : (uint64_t)holder == ts;
+			uint64_t ident;
+			struct tp_error *e = py_read_ptr(
+				py, ts + LOFF(py, TS_THREAD_ID), &ident);
+			if (!e) {
+				rt->ident = ident;
+				rt->has_ident = true;
+				rt->is_main = have_main && ident == main_ident &&
+					      (!main_interp || interp == main_interp);
+			}
+			tp_error_destroy(e);
+			if (LHAS(py, TS_NATIVE_THREAD_ID)) {
+				uint64_t tid;
+				e = py_read_ptr(py, ts + LOFF(py, TS_NATIVE_THREAD_ID),
+						&tid);
+				if (!e)
+					rt->tid = (pid_t)tid;
+				tp_error_destroy(e);
+			}
+			e = walk_iframes(py, ts, rt);
+			if (e == &tp_error_nomem) {
+				err = e;
+				goto out;
+			}
+			if (e) {
+				rt->error = arena_err(py, e);
+				tp_error_destroy(e);
+			}
+			if ((err = py_read_ptr(py, ts + LOFF(py, TS_NEXT), &ts))) {
+				rt->error = arena_err(py, err);
+				tp_error_destroy(err);
+				err = NULL;
+				break;
+			}
+		}
+		thread_names(py, interp, acc.v, first, acc.n);
+		if ((err = py_read_ptr(py, interp + LOFF(py, IS_NEXT), &interp))) {
+			/* keep what we have */
+			tp_error_destroy(err);
+			err = NULL;
+			break;
+		}
+	}
+out:
+	free(seen);
+	if (err) {
+		free(acc.v);
+		return err;
+	}
+	snap->threads = arena_array(py, acc.n, sizeof(*snap->threads));
+	if (!snap->threads) {
+		free(acc.v);
+		return &tp_error_nomem;
+	}
+	if (acc.n)
+		memcpy(snap->threads, acc.v, acc.n * sizeof(*acc.v));
+	snap->nthreads = acc.n;
+	snap->python_version = py->version;
+	snap->layout_source = py->layout_source;
+	free(acc.v);
+	return NULL;
+}

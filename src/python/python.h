@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The CPython decoder: from a target model (modules, symbols, memory) to the
+ * report model (threads, frames, locals).  It reads target memory only
+ * through the memory source and structure layouts only through the layout
+ * record.
+ */
+#ifndef TRIPOD_PYTHON_PYTHON_H
+#define TRIPOD_PYTHON_PYTHON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/error.h"
+#include "python/layout.h"
+#include "python/report.h"
+#include "python/target.h"
+
+struct tp_python_opts {
+	bool locals;            /* decode locals (default true) */
+	size_t max_repr;        /* see FORMAT.md; default 65536 */
+	size_t max_frames;      /* per thread; default 4096 */
+	size_t max_threads;     /* per interpreter; default 4096 */
+};
+
+void tp_python_opts_default(struct tp_python_opts *opts);
+
+struct tp_python;
+
+/**
+ * Recognise the interpreter in @target (borrowed; it must outlive the
+ * decoder): its version and the layout of its structures.  Errors:
+ * TP_ERR_UNSUPPORTED "unsupported Python X.Y", TP_ERR_NODEBUG (no debug
+ * info to take the layout from), TP_ERR_NOTPYTHON.
+ */
+struct tp_error *tp_python_open(struct tp_target *target,
+				const struct tp_python_opts *opts,
+				struct tp_python **ret);
+void tp_python_destroy(struct tp_python *py);
+
+/** "3.12.1" */
+const char *tp_python_version(const struct tp_python *py);
+/** Where the layout came from: "dwarf". */
+const char *tp_python_layout_source(const struct tp_python *py);
+const struct tp_layout *tp_python_layout(const struct tp_python *py);
+
+/**
+ * Walk every interpreter and thread state into @snap->threads, allocating in
+ * @snap->arena.  Threads are in the runtime's order; the caller sorts.  A
+ * problem inside one thread is recorded in that thread's `error` and the
+ * walk goes on; an error is returned only when nothing could be walked.
+ */
+struct tp_error *tp_python_walk(struct tp_python *py,
+				struct tp_rsnapshot *snap);
+
+#endif /* TRIPOD_PYTHON_PYTHON_H */

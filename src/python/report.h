@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The report model: what the decoder found in one snapshot, independent of
+ * how it is printed.  snapshot → threads → frames → locals.  Strings are
+ * UTF-8, owned by the snapshot's arena; values are tp_pyval graphs.
+ */
+#ifndef TRIPOD_PYTHON_REPORT_H
+#define TRIPOD_PYTHON_REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "python/pyval.h"
+
+struct tp_rlocal {
+	const char *name;
+	struct tp_pyval *value;     /* NULL: unbound (deleted, not yet set) */
+};
+
+struct tp_rframe {
+	const char *file;           /* co_filename */
+	const char *function;       /* co_name */
+	const char *qualname;       /* co_qualname (3.11+), else NULL */
+	int line;                   /* -1 when unknown */
+	bool is_module;             /* non-optimised code: locals = a dict */
+	/*
+	 * The parameters, as inspect.getargvalues() sees them: argnames[0..
+	 * nargs) are the positional and keyword-only names; varargs/varkw are
+	 * the *args / **kw names or NULL.
+	 */
+	const char **argnames;
+	size_t nargs;
+	const char *varargs, *varkw;
+	/* f_locals in CPython's order (unbound names left out) */
+	struct tp_rlocal *locals;
+	size_t nlocals;
+	const char *error;          /* why locals are incomplete, or NULL */
+};
+
+struct tp_rthread {
+	pid_t tid;                  /* native id, 0 if unknown */
+	uint64_t ident;             /* threading.get_ident() */
+	bool has_ident;
+	const char *name;           /* threading name, NULL if unknown */
+	int holds_gil;              /* 1, 0, or -1 unknown */
+	bool is_main;
+	int64_t interp_id;          /* interpreter id, -1 unknown */
+	struct tp_rframe *frames;   /* outermost first */
+	size_t nframes;
+	bool truncated;             /* frame cap reached */
+	const char *error;          /* walk stopped early because of this */
+};
+
+struct tp_rsnapshot {
+	const char *path;
+	const char *time;           /* ISO 8601 UTC, or NULL */
+	const char *start_time;     /* process start, ISO 8601, or NULL */
+	const char *hostname;
+	const char *cwd;
+	pid_t pid;
+	const char **argv;
+	size_t argc;
+	const char *python_version; /* "3.12.1" */
+	const char *layout_source;  /* "dwarf" */
+	struct tp_rthread *threads; /* main thread first, then by tid */
+	size_t nthreads;
+	struct tp_pyval_arena *arena;
+};
+
+#endif /* TRIPOD_PYTHON_REPORT_H */

@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <errno.h>
+#include <gelf.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "python/target.h"
+
+static const char *const symbol_names[TP_NSYMBOLS] = {
+#define TP_SYMBOL_NAME(name) #name,
+	TP_SYMBOLS(TP_SYMBOL_NAME)
+#undef TP_SYMBOL_NAME
+};
+
+static char *default_debuginfo_path;
+
+static struct tp_error *target_new(const struct tp_target_opts *opts,
+				   bool live, struct tp_target **ret)
+{
+	struct tp_target *t = calloc(1, sizeof(*t));
+	if (!t)
+		return &tp_error_nomem;
+	const char *path = opts ? opts->debuginfo_path : NULL;
+	if (path) {
+		t->debuginfo_path = strdup(path);
+		if (!t->debuginfo_path) {
+			free(t);
+			return &tp_error_nomem;
+		}
+	}
+	t->callbacks.find_elf = live ? dwfl_linux_proc_find_elf
+				     : dwfl_build_id_find_elf;
+	t->callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
+	t->callbacks.debuginfo_path = path ? &t->debuginfo_path
+					   : &default_debuginfo_path;
+	t->dwfl = dwfl_begin(&t->callbacks);
+	if (!t->dwfl) {
+		free(t->debuginfo_path);
+		free(t);
+		return tp_error_create(TP_ERR_OTHER, "libdwfl: %s",
+				       dwfl_errmsg(-1));
+	}
+	*ret = t;
+	return NULL;
+}
+
+/* Does @mod define @name?  Returns its address or 0. */
+static uint64_t module_symbol(Dwfl_Module *mod, const char *name)
+{
+	int n = dwfl_module_getsymtab(mod);
+	for (int i = 0; i < n; i++) {
+		GElf_Sym sym;
+		GElf_Addr addr;
+		GElf_Word shndx;
+		const char *s = dwfl_module_getsym_info(mod, i, &sym, &addr,
+							&shndx, NULL, NULL);
+		if (s && sym.st_shndx != SHN_UNDEF && !strcmp(s, name))
+			return addr;
+	}
+	return 0;
+}
+
+struct find_ctx {
+	Dwfl_Module *found;
+	bool names_only;
+};
+
+static int find_python_module(Dwfl_Module *mod, void **userdata,
+			      const char *name, Dwarf_Addr start, void *arg)
+{
+	struct find_ctx *ctx = arg;
+	if (ctx->names_only) {
+		const char *base = name ? strrchr(name, '/') : NULL;
+		base = base ? base + 1 : name;
+		if (!base || !strstr(base, "python"))
+			return DWARF_CB_OK;
+	}
+	if (module_symbol(mod, "Py_InitializeEx") ||
+	    module_symbol(mod, "Py_Initialize")) {
+		ctx->found = mod;
+		return DWARF_CB_ABORT;
+	}
+	return DWARF_CB_OK;
+}
+
+static void hex_build_id(Dwfl_Module *mod, char *out, size_t outlen)
+{
+	const unsigned char *bits;
+	GElf_Addr vaddr;
+	int len = dwfl_module_build_id(mod, &bits, &vaddr);
+	out[0] = '\0';
+	if (len <= 0)
+		return;
+	size_t o = 0;
+	for (int i = 0; i < len && o + 3 <= outlen; i++) {
+		static const char hex[] = "0123456789abcdef";
+		out[o++] = hex[bits[i] >> 4];
+		out[o++] = hex[bits[i] & 15];
+	}
+	out[o] = '\0';
+}
+
+static struct tp_error *target_finish(struct tp_target *t)
+{
+	struct find_ctx ctx = { .names_only = true };
+	dwfl_getmodules(t->dwfl, find_python_module, &ctx, 0);
+	if (!ctx.found) {
+		ctx.names_only = false;
+		dwfl_getmodules(t->dwfl, find_python_module, &ctx, 0);
+	}
+	if (!ctx.found)
+		return tp_error_create(TP_ERR_NOTPYTHON,
+				       "not a Python process: no module defines the CPython interpreter (Py_InitializeEx)");
+	t->pymod = ctx.found;
+	t->pymod_name = dwfl_module_info(t->pymod, NULL, &t->pymod_start, NULL,
+					 NULL, NULL, NULL, NULL);
+	if (!t->pymod_name)
+		t->pymod_name = "?";
+	hex_build_id(t->pymod, t->pymod_build_id, sizeof(t->pymod_build_id));
+
+	int n = dwfl_module_getsymtab(t->pymod);
+	for (int i = 0; i < n; i++) {
+		GElf_Sym sym;
+		GElf_Addr addr;
+		GElf_Word shndx;
+		const char *s = dwfl_module_getsym_info(t->pymod, i, &sym,
+							&addr, &shndx, NULL,
+							NULL);
+		if (!s || sym.st_shndx == SHN_UNDEF ||
+		    GELF_ST_TYPE(sym.st_info) == STT_FILE)
+			continue;
+		for (int k = 0; k < TP_NSYMBOLS; k++) {
+			if (!t->sym[k] && !strcmp(s, symbol_names[k])) {
+				t->sym[k] = addr;
+				break;
+			}
+		}
+	}
+	return NULL;
+}
+
+struct tp_error *tp_target_open_core(Elf *core_elf, struct tp_memsrc *mem,
+				     const struct tp_target_opts *opts,
+				     struct tp_target **ret)
+{
+	struct tp_target *t;
+	struct tp_error *err = target_new(opts, false, &t);
+	if (err)
+		return err;
+	t->mem = mem;
+	dwfl_report_begin(t->dwfl);
+	int n = dwfl_core_file_report(t->dwfl, core_elf, NULL);
+	dwfl_report_end(t->dwfl, NULL, NULL);
+	if (n < 0) {
+		err = tp_error_create(TP_ERR_FORMAT,
+				      "cannot find the modules of the core: %s",
+				      dwfl_errmsg(-1));
+		tp_target_destroy(t);
+		return err;
+	}
+	err = target_finish(t);
+	if (err) {
+		tp_target_destroy(t);
+		return err;
+	}
+	*ret = t;
+	return NULL;
+}
+
+struct tp_error *tp_target_open_pid(pid_t pid, struct tp_memsrc *mem,
+				    const struct tp_target_opts *opts,
+				    struct tp_target **ret)
+{
+	struct tp_target *t;
+	struct tp_error *err = target_new(opts, true, &t);
+	if (err)
+		return err;
+	t->mem = mem;
+	dwfl_report_begin(t->dwfl);
+	int r = dwfl_linux_proc_report(t->dwfl, pid);
+	dwfl_report_end(t->dwfl, NULL, NULL);
+	if (r != 0) {
+		err = r > 0 ? tp_error_os(r, NULL, "cannot read the maps of process %d",
+					  (int)pid)
+			    : tp_error_create(TP_ERR_OTHER, "libdwfl: %s",
+					      dwfl_errmsg(-1));
+		tp_target_destroy(t);
+		return err;
+	}
+	err = target_finish(t);
+	if (err) {
+		tp_target_destroy(t);
+		return err;
+	}
+	*ret = t;
+	return NULL;
+}
+
+void tp_target_destroy(struct tp_target *target)
+{
+	if (!target)
+		return;
+	if (target->dwfl)
+		dwfl_end(target->dwfl);
+	free(target->debuginfo_path);
+	free(target);
+}
+
+struct tp_error *tp_target_dwarf(struct tp_target *t, Dwarf **ret,
+				 Dwarf_Addr *bias)
+{
+	Dwarf_Addr b = 0;
+	Dwarf *dw = dwfl_module_getdwarf(t->pymod, &b);
+	if (dw) {
+		/* A .debug file without type units is useless: check for CUs. */
+		Dwarf_Off next;
+		size_t hsize;
+		if (dwarf_nextcu(dw, 0, &next, &hsize, NULL, NULL, NULL) == 0) {
+			*ret = dw;
+			if (bias)
+				*bias = b;
+			return NULL;
+		}
+	}
+	return tp_error_create(TP_ERR_NODEBUG,
+			       "no debug info for %s (build-id %s): install the distribution's debug symbols for this Python (e.g. python3.X-dbg or python3-debuginfo) or set DEBUGINFOD_URLS",
+			       t->pymod_name,
+			       t->pymod_build_id[0] ? t->pymod_build_id
+						    : "unknown");
+}
+
+uint64_t tp_target_lookup(struct tp_target *target, const char *name)
+{
+	return module_symbol(target->pymod, name);
+}

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The target model: what libdwfl knows about the process a snapshot came
+ * from (its modules, symbols, build-ids, debug info), plus the memory source
+ * to read it.  It finds the module that holds the interpreter (libpython, or
+ * the executable itself for a static build) and resolves the symbols the
+ * decoder needs.
+ */
+#ifndef TRIPOD_PYTHON_TARGET_H
+#define TRIPOD_PYTHON_TARGET_H
+
+#include <elfutils/libdwfl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/error.h"
+#include "core/memsrc.h"
+
+/* Symbols looked up in the interpreter's module. */
+#define TP_SYMBOLS(X)                      \
+	X(_PyRuntime)                      \
+	X(interp_head)                     \
+	X(Py_Version)                      \
+	X(_PyThreadState_Current)          \
+	X(_Py_NoneStruct)                  \
+	X(_Py_TrueStruct)                  \
+	X(_Py_FalseStruct)                 \
+	X(_Py_ZeroStruct)                  \
+	X(_Py_EllipsisObject)              \
+	X(_Py_NotImplementedStruct)        \
+	X(PyLong_Type)                     \
+	X(PyInt_Type)                      \
+	X(PyBool_Type)                     \
+	X(PyFloat_Type)                    \
+	X(PyUnicode_Type)                  \
+	X(PyString_Type)                   \
+	X(PyBytes_Type)                    \
+	X(PyByteArray_Type)                \
+	X(PyTuple_Type)                    \
+	X(PyList_Type)                     \
+	X(PyDict_Type)                     \
+	X(PySet_Type)                      \
+	X(PyFrozenSet_Type)                \
+	X(PyCode_Type)                     \
+	X(PyCell_Type)                     \
+	X(PyModule_Type)                   \
+	X(PyFunction_Type)                 \
+	X(PyType_Type)                     \
+	X(PyBaseObject_Type)               \
+	X(_PySet_Dummy)                    \
+	X(Py_InitializeEx)
+
+enum tp_symbol_id {
+#define TP_SYMBOL_ENUM(name) TP_SYM_##name,
+	TP_SYMBOLS(TP_SYMBOL_ENUM)
+#undef TP_SYMBOL_ENUM
+	TP_NSYMBOLS
+};
+
+struct tp_target {
+	Dwfl *dwfl;
+	struct tp_memsrc *mem;
+	Dwfl_Module *pymod;       /* module holding the interpreter */
+	const char *pymod_name;   /* its file name as reported */
+	GElf_Addr pymod_start;
+	char pymod_build_id[41 + 40]; /* hex, "" if unknown */
+	uint64_t sym[TP_NSYMBOLS]; /* 0 = not found */
+	char *debuginfo_path;     /* storage for the callbacks */
+	Dwfl_Callbacks callbacks;
+};
+
+struct tp_target_opts {
+	/*
+	 * Where libdwfl looks for separate debug info (its debuginfo_path
+	 * syntax, e.g. "-:.debug:/usr/lib/debug"); NULL for the default.
+	 */
+	const char *debuginfo_path;
+};
+
+/**
+ * Build the target model of a core (libelf handle @core_elf) whose memory is
+ * read through @mem (borrowed).  Fails with TP_ERR_NOTPYTHON when no module
+ * holds a CPython interpreter.
+ */
+struct tp_error *tp_target_open_core(Elf *core_elf, struct tp_memsrc *mem,
+				     const struct tp_target_opts *opts,
+				     struct tp_target **ret);
+
+/** The same for a live process (modules from /proc/PID/maps). */
+struct tp_error *tp_target_open_pid(pid_t pid, struct tp_memsrc *mem,
+				    const struct tp_target_opts *opts,
+				    struct tp_target **ret);
+
+void tp_target_destroy(struct tp_target *target);
+
+/**
+ * The DWARF of the interpreter module, or NULL (error TP_ERR_NODEBUG naming
+ * the file, its build-id and how to get debug info).
+ */
+struct tp_error *tp_target_dwarf(struct tp_target *target, Dwarf **ret,
+				 Dwarf_Addr *bias);
+
+/** Address of a symbol of another name in the interpreter module, or 0. */
+uint64_t tp_target_lookup(struct tp_target *target, const char *name);
+
+#endif /* TRIPOD_PYTHON_TARGET_H */
