@@ -16,10 +16,11 @@
  * the end of the code.  An increment larger than a byte is split into
  * several pairs ((255, 0), ..., or (0, 255), ...), so pairs with a zero
  * address increment only move the line.  Until 3.5 line increments were
- * unsigned, because the compiler emitted code in source order; the 3.6
- * peephole/compiler changes (and later, loops that jump back to their
- * header line) made lines go backwards, so from 3.6 the line increment is a
- * signed byte (split into (0, -128) pairs when larger).
+ * unsigned: the compiler emitted code in source order.  3.6 made them a
+ * signed byte (split into (0, -128) pairs when larger) so that code could be
+ * moved (bpo-26107); 3.6 and 3.7 still compile forward-only tables, 3.8's
+ * per-expression line numbers are the first to step backwards (multi-line
+ * calls and literals, loop headers).
  *
  * co_linetable of 3.10 (PEP 626) was redesigned so that "this instruction
  * has no line" can be said, which lnotab could not: tracing must not report
