@@ -16,10 +16,11 @@
  * the end of the code.  An increment larger than a byte is split into
  * several pairs ((255, 0), ..., or (0, 255), ...), so pairs with a zero
  * address increment only move the line.  Until 3.5 line increments were
- * unsigned, because the compiler emitted code in source order; the 3.6
- * peephole/compiler changes (and later, loops that jump back to their
- * header line) made lines go backwards, so from 3.6 the line increment is a
- * signed byte (split into (0, -128) pairs when larger).
+ * unsigned: the compiler emitted code in source order.  3.6 made them a
+ * signed byte (split into (0, -128) pairs when larger) so that code could be
+ * moved (bpo-26107); 3.6 and 3.7 still compile forward-only tables, 3.8's
+ * per-expression line numbers are the first to step backwards (multi-line
+ * calls and literals, loop headers).
  *
  * co_linetable of 3.10 (PEP 626) was redesigned so that "this instruction
  * has no line" can be said, which lnotab could not: tracing must not report
@@ -115,6 +116,17 @@ static bool lt_read_u8(struct lt_reader *r, uint8_t *ret)
 	return true;
 }
 
+/* Both bytes of a pair (lnotab, 3.10), or nothing. */
+static bool lt_read_pair(struct lt_reader *r, uint8_t *first, uint8_t *second)
+{
+	if (lt_left(r) < 2)
+		return false;
+	*first = r->p[0];
+	*second = r->p[1];
+	r->p += 2;
+	return true;
+}
+
 /* A continuation byte of a location entry: bit 7 clear. */
 static bool lt_read_cont(struct lt_reader *r, uint8_t *ret)
 {
@@ -188,12 +200,12 @@ static void lt_iter_init(struct lt_iter *it, enum tp_linetable_format fmt,
 
 static bool lt_next_lnotab(struct lt_iter *it, struct lt_range *ret)
 {
-	while (lt_left(&it->r) >= 2) {
-		uint8_t incr = it->r.p[0], delta = it->r.p[1];
+	uint8_t incr, delta;
+
+	while (lt_read_pair(&it->r, &incr, &delta)) {
 		int64_t start = it->addr;
 		int64_t line = it->line;
 
-		it->r.p += 2;
 		it->addr = lt_sat_add(it->addr, incr, LT_ADDR_CAP);
 		if (it->fmt == TP_LINETABLE_LNOTAB_S8)
 			it->line = lt_sat_add(it->line, (int8_t)delta, LT_LINE_CAP);
@@ -216,13 +228,13 @@ static bool lt_next_lnotab(struct lt_iter *it, struct lt_range *ret)
 
 static bool lt_next_pep626(struct lt_iter *it, struct lt_range *ret)
 {
-	while (lt_left(&it->r) >= 2) {
-		uint8_t length = it->r.p[0];
-		int8_t delta = (int8_t)it->r.p[1];
+	uint8_t length, byte;
+
+	while (lt_read_pair(&it->r, &length, &byte)) {
+		int8_t delta = (int8_t)byte;
 		int64_t start = it->addr;
 		bool has_line = delta != -128;
 
-		it->r.p += 2;
 		it->addr = lt_sat_add(it->addr, length, LT_ADDR_CAP);
 		if (has_line)
 			it->line = lt_sat_add(it->line, delta, LT_LINE_CAP);
@@ -476,7 +488,7 @@ struct tp_error *tp_linetable_validate(enum tp_linetable_format fmt,
 	if (lt_is_lnotab(fmt) ? (uint64_t)it.addr > code_bytes
 			      : (uint64_t)it.addr != code_bytes)
 		return tp_error_create(TP_ERR_FORMAT,
-				       "line table covers %lld bytes of %llu-byte code",
+				       "line table reaches offset %lld of %llu-byte code",
 				       (long long)it.addr,
 				       (unsigned long long)code_bytes);
 	return NULL;

@@ -279,7 +279,7 @@ static void check_version(int major, int minor)
 		     st.mismatches);
 }
 
-TestSuite(linetable_oracle, .timeout = 60);
+TestSuite(linetable_oracle);
 
 Test(linetable_oracle, python_2_7) { check_version(2, 7); }
 Test(linetable_oracle, python_3_6) { check_version(3, 6); }
@@ -291,3 +291,359 @@ Test(linetable_oracle, python_3_11) { check_version(3, 11); }
 Test(linetable_oracle, python_3_12) { check_version(3, 12); }
 Test(linetable_oracle, python_3_13) { check_version(3, 13); }
 Test(linetable_oracle, python_3_14) { check_version(3, 14); }
+
+/* ---- hand-made tables: documented examples, edges, corrupt input ------- */
+
+static int line_at(enum tp_linetable_format fmt, const uint8_t *t, size_t len,
+		   int64_t addr)
+{
+	return tp_linetable_addr2line(fmt, t, len, 1, addr);
+}
+
+/* CPYTHON.md §5: the same four-line function under each format. */
+Test(linetable, documented_examples)
+{
+	static const uint8_t lnotab27[] = { 0x00, 0x01, 0x0a, 0x01, 0x03, 0x01 };
+	static const uint8_t lnotab38[] = { 0x00, 0x01, 0x08, 0x01,
+					    0x02, 0x01, 0x02, 0xff };
+	static const uint8_t pep626[] = { 0x08, 0x01, 0x02, 0x01,
+					  0x02, 0x01, 0x04, 0xff };
+	const enum tp_linetable_format U8 = TP_LINETABLE_LNOTAB_U8;
+	const enum tp_linetable_format S8 = TP_LINETABLE_LNOTAB_S8;
+	const enum tp_linetable_format P = TP_LINETABLE_PEP626;
+
+	cr_assert_eq(line_at(U8, lnotab27, sizeof(lnotab27), 0), 2);
+	cr_assert_eq(line_at(U8, lnotab27, sizeof(lnotab27), 9), 2);
+	cr_assert_eq(line_at(U8, lnotab27, sizeof(lnotab27), 10), 3);
+	cr_assert_eq(line_at(U8, lnotab27, sizeof(lnotab27), 12), 3);
+	cr_assert_eq(line_at(U8, lnotab27, sizeof(lnotab27), 13), 4);
+	cr_assert_eq(line_at(U8, lnotab27, sizeof(lnotab27), 1000), 4);
+
+	cr_assert_eq(line_at(S8, lnotab38, sizeof(lnotab38), 0), 2);
+	cr_assert_eq(line_at(S8, lnotab38, sizeof(lnotab38), 8), 3);
+	cr_assert_eq(line_at(S8, lnotab38, sizeof(lnotab38), 10), 4);
+	cr_assert_eq(line_at(S8, lnotab38, sizeof(lnotab38), 12), 3);
+	cr_assert_eq(line_at(S8, lnotab38, sizeof(lnotab38), 14), 3);
+	/* The same bytes read as unsigned: 0xff is +255. */
+	cr_assert_eq(line_at(U8, lnotab38, sizeof(lnotab38), 12), 259);
+
+	cr_assert_eq(line_at(P, pep626, sizeof(pep626), 0), 2);
+	cr_assert_eq(line_at(P, pep626, sizeof(pep626), 6), 2);
+	cr_assert_eq(line_at(P, pep626, sizeof(pep626), 8), 3);
+	cr_assert_eq(line_at(P, pep626, sizeof(pep626), 10), 4);
+	cr_assert_eq(line_at(P, pep626, sizeof(pep626), 12), 3);
+	cr_assert_eq(line_at(P, pep626, sizeof(pep626), 14), 3);
+	cr_assert_eq(line_at(P, pep626, sizeof(pep626), 16), -1);
+
+	cr_assert_null(tp_linetable_validate(U8, lnotab27, sizeof(lnotab27), 16));
+	cr_assert_null(tp_linetable_validate(S8, lnotab38, sizeof(lnotab38), 16));
+	cr_assert_null(tp_linetable_validate(P, pep626, sizeof(pep626), 16));
+}
+
+Test(linetable, documented_locations_example)
+{
+	static const uint8_t t[] = {
+		0x80, 0x00,                    /* RESUME */
+		0xd8, 0x08, 0x09,              /* LOAD_FAST a */
+		0x88, 0x41,                    /* LOAD_CONST */
+		0x89, 0x05,                    /* BINARY_OP + cache */
+		0x80, 0x41,                    /* STORE_FAST x */
+		0xd8, 0x0c, 0x0d,              /* LOAD_FAST x */
+		0xd8, 0x0c, 0x0d,              /* LOAD_FAST a */
+		0xf0, 0x03, 0x01, 0x0c, 0x0f,  /* BUILD_TUPLE */
+		0xf0, 0x00, 0x01, 0x05, 0x0f,  /* RETURN_VALUE */
+	};
+	static const struct tp_linetable_position want[] = {
+		{ 1, 1, 0, 0 }, { 2, 2, 8, 9 }, { 2, 2, 12, 13 }, { 2, 2, 8, 13 },
+		{ 2, 2, 8, 13 }, { 2, 2, 4, 5 }, { 3, 3, 12, 13 }, { 4, 4, 12, 13 },
+		{ 3, 4, 11, 14 }, { 3, 4, 4, 14 },
+	};
+	struct tp_linetable_position pos;
+
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		cr_assert(tp_linetable_addr2location(t, sizeof(t), 1, 2 * i, &pos));
+		cr_assert(pos.line == want[i].line &&
+			  pos.end_line == want[i].end_line &&
+			  pos.column == want[i].column &&
+			  pos.end_column == want[i].end_column,
+			  "unit %zu: %d,%d,%d,%d", i, pos.line, pos.end_line,
+			  pos.column, pos.end_column);
+		cr_assert_eq(tp_linetable_addr2line(TP_LINETABLE_LOCATIONS, t,
+						    sizeof(t), 1, 2 * i),
+			     want[i].line);
+		/* Odd offsets belong to the same code unit. */
+		cr_assert_eq(tp_linetable_addr2line(TP_LINETABLE_LOCATIONS, t,
+						    sizeof(t), 1, 2 * i + 1),
+			     want[i].line);
+	}
+	cr_assert_not(tp_linetable_addr2location(t, sizeof(t), 1, 20, &pos));
+	cr_assert(pos.line == -1 && pos.end_line == -1 && pos.column == -1 &&
+		  pos.end_column == -1);
+	cr_assert_eq(tp_linetable_addr2line(TP_LINETABLE_LOCATIONS, t, sizeof(t),
+					    1, 20), -1);
+	cr_assert_null(tp_linetable_validate(TP_LINETABLE_LOCATIONS, t,
+					     sizeof(t), 20));
+}
+
+Test(linetable, location_forms)
+{
+	/* no location, no columns (+70000 lines: a 3-chunk varint), long form
+	 * with unknown columns, one-line form +2 */
+	static const uint8_t t[] = {
+		0xf8,                               /* 15: 1 unit, no location */
+		0xe9, 0x60, 0x4b, 0x22,             /* 13: 2 units, +70000 */
+		0xf0, 0x03, 0x05, 0x00, 0x00,       /* 14: -1, end +5, cols none */
+		0xe0, 0x7f, 0x10,                   /* 12: line +2, cols 127-16 */
+		0xf8,                               /* 15 again */
+	};
+	struct tp_linetable_position p;
+	const enum tp_linetable_format L = TP_LINETABLE_LOCATIONS;
+
+	cr_assert(tp_linetable_addr2location(t, sizeof(t), 10, 0, &p));
+	cr_assert(p.line == -1 && p.end_line == -1 && p.column == -1 &&
+		  p.end_column == -1);
+	cr_assert_eq(tp_linetable_addr2line(L, t, sizeof(t), 10, 0), -1);
+	for (int64_t a = 2; a < 6; a++) {
+		cr_assert(tp_linetable_addr2location(t, sizeof(t), 10, a, &p));
+		cr_assert(p.line == 70010 && p.end_line == 70010 &&
+			  p.column == -1 && p.end_column == -1);
+	}
+	cr_assert(tp_linetable_addr2location(t, sizeof(t), 10, 6, &p));
+	cr_assert(p.line == 70009 && p.end_line == 70014 && p.column == -1 &&
+		  p.end_column == -1);
+	cr_assert(tp_linetable_addr2location(t, sizeof(t), 10, 8, &p));
+	cr_assert(p.line == 70011 && p.end_line == 70011 && p.column == 127 &&
+		  p.end_column == 16);
+	/* "No location" leaves the running line alone. */
+	cr_assert_eq(tp_linetable_addr2line(L, t, sizeof(t), 10, 10), -1);
+	cr_assert_null(tp_linetable_validate(L, t, sizeof(t), 12));
+}
+
+Test(linetable, negative_and_past_the_end)
+{
+	static const uint8_t t[] = { 0x02, 0x01 };
+	static const enum tp_linetable_format fmts[] = {
+		TP_LINETABLE_LNOTAB_U8, TP_LINETABLE_LNOTAB_S8,
+		TP_LINETABLE_PEP626, TP_LINETABLE_LOCATIONS,
+	};
+	struct tp_linetable_position p;
+
+	for (size_t i = 0; i < 4; i++) {
+		cr_assert_eq(tp_linetable_addr2line(fmts[i], t, sizeof(t), 7, -1), 7);
+		cr_assert_eq(tp_linetable_addr2line(fmts[i], t, sizeof(t), 7, -2), 7);
+		cr_assert_eq(tp_linetable_addr2line(fmts[i], t, sizeof(t), 7,
+						    INT64_MIN), 7);
+		/* Empty tables: lnotab keeps firstlineno, 3.10+ has no line. */
+		int want = i < 2 ? 7 : -1;
+		cr_assert_eq(tp_linetable_addr2line(fmts[i], NULL, 0, 7, 0), want);
+		cr_assert_eq(tp_linetable_addr2line(fmts[i], t, 0, 7, INT64_MAX),
+			     want);
+	}
+	/* lnotab (2, +1): offsets 0-1 on line 7, then 8 for ever. */
+	cr_assert_eq(tp_linetable_addr2line(fmts[1], t, sizeof(t), 7, 1), 7);
+	cr_assert_eq(tp_linetable_addr2line(fmts[1], t, sizeof(t), 7, INT64_MAX), 8);
+	/* 3.10 (2, +1): [0,2) on line 8, nothing after. */
+	cr_assert_eq(tp_linetable_addr2line(fmts[2], t, sizeof(t), 7, 1), 8);
+	cr_assert_eq(tp_linetable_addr2line(fmts[2], t, sizeof(t), 7, 2), -1);
+
+	cr_assert(tp_linetable_addr2location(t, sizeof(t), 7, -1, &p));
+	cr_assert(p.line == 7 && p.end_line == 7 && p.column == 0 &&
+		  p.end_column == 0);
+	cr_assert_eq(tp_linetable_addr2line(99, t, sizeof(t), 7, 0), -1);
+}
+
+Test(linetable, versions_and_offsets)
+{
+	static const struct { int major, minor; enum tp_linetable_format fmt; } v[] = {
+		{ 2, 7, TP_LINETABLE_LNOTAB_U8 }, { 3, 5, TP_LINETABLE_LNOTAB_U8 },
+		{ 3, 6, TP_LINETABLE_LNOTAB_S8 }, { 3, 9, TP_LINETABLE_LNOTAB_S8 },
+		{ 3, 10, TP_LINETABLE_PEP626 }, { 3, 11, TP_LINETABLE_LOCATIONS },
+		{ 3, 13, TP_LINETABLE_LOCATIONS }, { 3, 14, TP_LINETABLE_LOCATIONS },
+	};
+	enum tp_linetable_format fmt;
+	struct tp_error *err;
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		cr_assert_null(tp_linetable_format_for_version(v[i].major,
+							       v[i].minor, &fmt));
+		cr_assert_eq(fmt, v[i].fmt, "%d.%d", v[i].major, v[i].minor);
+	}
+	err = tp_linetable_format_for_version(3, 15, &fmt);
+	cr_assert_not_null(err);
+	cr_assert_eq(err->code, TP_ERR_UNSUPPORTED);
+	tp_error_destroy(err);
+	err = tp_linetable_format_for_version(2, 2, &fmt);
+	cr_assert_not_null(err);
+	tp_error_destroy(err);
+
+	cr_assert_eq(tp_linetable_offset(TP_LINETABLE_LNOTAB_U8, 26), 26);
+	cr_assert_eq(tp_linetable_offset(TP_LINETABLE_LNOTAB_S8, 26), 26);
+	cr_assert_eq(tp_linetable_offset(TP_LINETABLE_PEP626, 13), 26);
+	cr_assert_eq(tp_linetable_offset(TP_LINETABLE_LOCATIONS, 13), 26);
+	cr_assert_eq(tp_linetable_offset(TP_LINETABLE_LOCATIONS, -1), -1);
+	cr_assert_eq(tp_linetable_offset(TP_LINETABLE_PEP626, INT64_MAX),
+		     INT64_MAX);
+}
+
+static void assert_invalid(enum tp_linetable_format fmt, const uint8_t *t,
+			   size_t len, uint64_t code_bytes,
+			   enum tp_error_code code)
+{
+	struct tp_error *err = tp_linetable_validate(fmt, t, len, code_bytes);
+	cr_assert_not_null(err, "format %d, %zu bytes accepted", (int)fmt, len);
+	cr_assert_eq(err->code, code, "%s", tp_error_message(err));
+	tp_error_destroy(err);
+}
+
+Test(linetable, validate_rejects)
+{
+	static const uint8_t pairs[] = { 0x04, 0x01, 0x04 };
+	static const uint8_t truncated[] = { 0x80, 0x00, 0xf0, 0x03 };
+	static const uint8_t no_start[] = { 0x00, 0x80, 0x00 };
+	static const uint8_t stray[] = { 0x80, 0x00, 0x00 };
+	static const uint8_t open_varint[] = { 0xe8, 0x7f, 0x7f };
+	const enum tp_linetable_format L = TP_LINETABLE_LOCATIONS;
+
+	/* odd length */
+	assert_invalid(TP_LINETABLE_LNOTAB_U8, pairs, 3, 100, TP_ERR_FORMAT);
+	assert_invalid(TP_LINETABLE_PEP626, pairs, 3, 4, TP_ERR_FORMAT);
+	/* line starts past the code; coverage != code size */
+	assert_invalid(TP_LINETABLE_LNOTAB_S8, pairs, 2, 2, TP_ERR_FORMAT);
+	cr_assert_null(tp_linetable_validate(TP_LINETABLE_LNOTAB_S8, pairs, 2, 4));
+	assert_invalid(TP_LINETABLE_PEP626, pairs, 2, 6, TP_ERR_FORMAT);
+	assert_invalid(L, truncated, 2, 4, TP_ERR_FORMAT);
+	cr_assert_null(tp_linetable_validate(L, truncated, 2, 2));
+	/* malformed location entries */
+	assert_invalid(L, truncated, 4, 4, TP_ERR_FORMAT);
+	assert_invalid(L, no_start, 3, 2, TP_ERR_FORMAT);
+	assert_invalid(L, stray, 3, 2, TP_ERR_FORMAT);
+	assert_invalid(L, open_varint, 3, 2, TP_ERR_FORMAT);
+	/* caps and arguments */
+	assert_invalid(L, stray, TP_LINETABLE_MAX_BYTES + 1, 2, TP_ERR_LIMIT);
+	assert_invalid(99, stray, 3, 2, TP_ERR_INVALID);
+	assert_invalid(L, NULL, 3, 2, TP_ERR_INVALID);
+	cr_assert_null(tp_linetable_validate(L, NULL, 0, 0));
+}
+
+Test(linetable, lenient_lookups)
+{
+	/* Lookups stop at a malformed entry but keep what came before it. */
+	static const uint8_t truncated[] = { 0x80, 0x00, 0xf0, 0x03 };
+	static const uint8_t stray[] = { 0x80, 0x00, 0x00, 0x88, 0x11 };
+	static const uint8_t odd[] = { 0x04, 0x01, 0x04 };
+	const enum tp_linetable_format L = TP_LINETABLE_LOCATIONS;
+	struct tp_linetable_position p;
+
+	cr_assert_eq(tp_linetable_addr2line(L, truncated, 4, 5, 0), 5);
+	cr_assert_eq(tp_linetable_addr2line(L, truncated, 4, 5, 2), -1);
+	cr_assert_not(tp_linetable_addr2location(truncated, 4, 5, 2, &p));
+	/* A stray continuation byte is skipped, as CPython does. */
+	cr_assert(tp_linetable_addr2location(stray, sizeof(stray), 5, 2, &p));
+	cr_assert(p.line == 5 && p.column == 9 && p.end_column == 10);
+	/* An odd trailing byte of a pair format is ignored. */
+	cr_assert_eq(tp_linetable_addr2line(TP_LINETABLE_LNOTAB_U8, odd, 3, 5,
+					    100), 6);
+	cr_assert_eq(tp_linetable_addr2line(TP_LINETABLE_PEP626, odd, 3, 5, 3), 6);
+	cr_assert_eq(tp_linetable_addr2line(TP_LINETABLE_PEP626, odd, 3, 5, 4), -1);
+}
+
+/* Copy @len bytes into a buffer of exactly that size, so ASan sees overreads. */
+static uint8_t *exact_copy(const uint8_t *t, size_t len)
+{
+	uint8_t *buf = malloc(len ? len : 1);
+	cr_assert_not_null(buf);
+	if (len)
+		memcpy(buf, t, len);
+	return buf;
+}
+
+static void probe(const uint8_t *t, size_t len)
+{
+	static const int64_t addrs[] = {
+		-1, 0, 1, 2, 3, 14, 16, 254, 255, 256, 4096, INT_MAX,
+		(int64_t)INT_MAX + 1, INT64_MAX,
+	};
+	static const enum tp_linetable_format fmts[] = {
+		TP_LINETABLE_LNOTAB_U8, TP_LINETABLE_LNOTAB_S8,
+		TP_LINETABLE_PEP626, TP_LINETABLE_LOCATIONS,
+	};
+	uint8_t *buf = exact_copy(t, len);
+	struct tp_linetable_position p;
+
+	for (size_t f = 0; f < 4; f++) {
+		tp_error_destroy(tp_linetable_validate(fmts[f], buf, len, len));
+		for (size_t a = 0; a < sizeof(addrs) / sizeof(addrs[0]); a++) {
+			int line = tp_linetable_addr2line(fmts[f], buf, len, 1,
+							  addrs[a]);
+			if (fmts[f] == TP_LINETABLE_LOCATIONS) {
+				tp_linetable_addr2location(buf, len, 1, addrs[a], &p);
+				cr_assert_eq(p.line, line);
+			}
+		}
+	}
+	free(buf);
+}
+
+Test(linetable, garbage_tables)
+{
+	uint8_t t[64] = { 0 };
+	uint32_t seed = 12345;
+
+	/* every table of up to 2 bytes */
+	probe(t, 0);
+	for (unsigned int a = 0; a < 256; a++) {
+		t[0] = (uint8_t)a;
+		probe(t, 1);
+		for (unsigned int b = 0; b < 256; b++) {
+			t[1] = (uint8_t)b;
+			probe(t, 2);
+		}
+	}
+	/* random tables up to 64 bytes, biased towards location-entry starts */
+	for (int n = 0; n < 100000; n++) {
+		size_t len = 3 + n % 62;
+		for (size_t i = 0; i < len; i++) {
+			seed = seed * 1103515245u + 12345u;
+			t[i] = (uint8_t)(seed >> 16);
+			if ((seed >> 8) % 4 == 0)
+				t[i] |= 0x80;
+		}
+		probe(t, len);
+	}
+}
+
+Test(linetable, huge_values_saturate)
+{
+	/* 2.7: 10M pairs of (0, +255) push the line past INT_MAX. */
+	size_t len = (size_t)20 << 20;
+	uint8_t *t = malloc(len);
+	cr_assert_not_null(t);
+	for (size_t i = 0; i < len; i += 2) {
+		t[i] = 0;
+		t[i + 1] = 0xff;
+	}
+	cr_assert_eq(tp_linetable_addr2line(TP_LINETABLE_LNOTAB_U8, t, len, 1, 0),
+		     INT_MAX);
+	/* 3.11: an endless varint (all continuation bits) stays bounded. */
+	t[0] = 0xe8; /* no-columns form, 1 unit */
+	memset(t + 1, 0x7f, len - 2);
+	t[len - 1] = 0x3f;
+	int line = tp_linetable_addr2line(TP_LINETABLE_LOCATIONS, t, len, 1, 0);
+	cr_assert(line == INT_MIN || line == INT_MAX, "line %d", line);
+	cr_assert_null(tp_linetable_validate(TP_LINETABLE_LOCATIONS, t, len, 2));
+	/* long form with huge end line and columns */
+	t[0] = 0xf0;
+	memset(t + 1, 0x7f, len - 1);
+	t[1] = 0x7e;             /* line-delta varint: even, so positive */
+	t[len / 2] = 0x3e;       /* ends it */
+	t[len / 2 + 1] = 0x3f;   /* end-line delta */
+	t[len / 2 + 2] = 0x3f;   /* column + 1 */
+	t[len / 2 + 3] = 0x00;   /* end column unknown */
+	struct tp_linetable_position p;
+	cr_assert(tp_linetable_addr2location(t, len / 2 + 4, 1, 1, &p));
+	cr_assert_eq(p.line, INT_MAX);
+	cr_assert_eq(p.end_line, INT_MAX);
+	cr_assert_eq(p.column, 62);
+	cr_assert_eq(p.end_column, -1);
+	free(t);
+}
