@@ -57,6 +57,15 @@ struct tp_python {
 	uint64_t runtime;        /* &_PyRuntime, 0 before 3.7 */
 	uint64_t set_dummy;      /* the set dummy key, 0 if unknown */
 	int digit_shift;         /* 15 or 30 */
+	/*
+	 * tp_repr of the builtin types: an object prints like a builtin type
+	 * when its type's tp_repr is that type's (subclasses that do not
+	 * override __repr__ included), which is how CPython decides too.
+	 */
+	struct {
+		uint64_t long_, int_, float_, unicode, bytes, bytearray;
+		uint64_t tuple, list, dict, function, module, code, type;
+	} repr_fn;
 
 	/* per snapshot walk */
 	struct tp_pyval_arena *arena;

@@ -110,6 +110,7 @@ enum tp_layout_kind {
 	/* PyTypeObject, PyHeapTypeObject */                                   \
 	X(TP_NAME, OFFSET, "_typeobject", "tp_name")                          \
 	X(TP_FLAGS, OFFSET, "_typeobject", "tp_flags")                        \
+	X(TP_REPR, OFFSET, "_typeobject", "tp_repr")                          \
 	X(TP_BASICSIZE, OFFSET, "_typeobject", "tp_basicsize")                \
 	X(TP_DICTOFFSET, OFFSET, "_typeobject", "tp_dictoffset")              \
 	X(TP_DICT, OFFSET, "_typeobject", "tp_dict")                          \

@@ -1161,13 +1161,14 @@ static struct tp_error *module_repr(struct tp_python *py, uint64_t addr,
  * object.__repr__ form).
  */
 static struct tp_error *special_repr(struct tp_python *py, uint64_t addr,
-				     uint64_t type, struct tp_strbuf *sb,
-				     bool *ok)
+				     uint64_t type, uint64_t repr_fn,
+				     struct tp_strbuf *sb, bool *ok)
 {
 	const uint64_t *sym = py->target->sym;
 	struct tp_error *err = NULL;
 	*ok = false;
-	if (type == sym[TP_SYM_PyFunction_Type]) {
+	if (type == sym[TP_SYM_PyFunction_Type] ||
+	    (repr_fn && repr_fn == py->repr_fn.function)) {
 		uint64_t q;
 		const char *qual;
 		int64_t off = LHAS(py, FUNC_QUALNAME) ? LOFF(py, FUNC_QUALNAME)
@@ -1180,7 +1181,8 @@ static struct tp_error *special_repr(struct tp_python *py, uint64_t addr,
 		*ok = true;
 		return NULL;
 	}
-	if (type == sym[TP_SYM_PyModule_Type])
+	if (type == sym[TP_SYM_PyModule_Type] ||
+	    (repr_fn && repr_fn == py->repr_fn.module))
 		return module_repr(py, addr, sb, ok);
 	if (type == sym[TP_SYM_PyCode_Type]) {
 		uint64_t n, f;
@@ -1201,7 +1203,8 @@ static struct tp_error *special_repr(struct tp_python *py, uint64_t addr,
 	uint64_t flags;
 	if ((err = type_flags(py, type, &flags)))
 		return err;
-	if (type == sym[TP_SYM_PyType_Type] || (flags & TPF_TYPE_SUBCLASS)) {
+	if ((type == sym[TP_SYM_PyType_Type] || (flags & TPF_TYPE_SUBCLASS)) &&
+	    (!repr_fn || repr_fn == py->repr_fn.type)) {
 		/* a class: addr is itself a type object */
 		const char *name = py_type_name(py, addr);
 		uint64_t cflags;
@@ -1333,8 +1336,12 @@ static struct tp_error *decode_inner(struct tp_python *py, struct dstate *st,
 		return text_node(py, addr, "NotImplementedType",
 				 "NotImplemented", ret);
 
-	uint64_t type;
-	if ((err = py_type_of(py, addr, &type)))
+	uint64_t type, flags, repr_fn = 0;
+	if ((err = py_type_of(py, addr, &type)) ||
+	    (err = type_flags(py, type, &flags)))
+		return err;
+	if (LHAS(py, TP_REPR) &&
+	    (err = py_read_ptr(py, type + LOFF(py, TP_REPR), &repr_fn)))
 		return err;
 	const char *tname = py_type_name(py, type);
 	if (!strcmp(tname, "object") && type != sym[TP_SYM_PyBaseObject_Type]) {
@@ -1342,28 +1349,50 @@ static struct tp_error *decode_inner(struct tp_python *py, struct dstate *st,
 		return tp_error_fault(addr, "bad type");
 	}
 
-	if (type == sym[TP_SYM_PyLong_Type] ||
-	    (sym[TP_SYM_PyInt_Type] && type == sym[TP_SYM_PyInt_Type]))
+	/*
+	 * An object prints like a builtin type when its type's tp_repr is that
+	 * type's and it is laid out like it (the subclass flag, or the exact
+	 * type): subclasses that keep the builtin __repr__ print the same.
+	 */
+	if (repr_fn && repr_fn == py->repr_fn.long_ &&
+	    (flags & TPF_LONG_SUBCLASS))
 		return decode_int(py, st, addr, tname, ret);
-	if (type == sym[TP_SYM_PyFloat_Type])
+	if (type == sym[TP_SYM_PyLong_Type] ||
+	    (sym[TP_SYM_PyInt_Type] && type == sym[TP_SYM_PyInt_Type]) ||
+	    (repr_fn && repr_fn == py->repr_fn.int_))
+		return decode_int(py, st, addr, tname, ret);
+	if (type == sym[TP_SYM_PyFloat_Type] ||
+	    (repr_fn && repr_fn == py->repr_fn.float_))
 		return decode_float(py, st, addr, tname, ret);
-	if (type == sym[TP_SYM_PyUnicode_Type])
+	if (type == sym[TP_SYM_PyUnicode_Type] ||
+	    (repr_fn && repr_fn == py->repr_fn.unicode &&
+	     (flags & TPF_UNICODE_SUBCLASS)))
 		return decode_str(py, st, addr, tname, ret);
 	if (type == sym[TP_SYM_PyBytes_Type] ||
-	    (sym[TP_SYM_PyString_Type] && type == sym[TP_SYM_PyString_Type]))
+	    (sym[TP_SYM_PyString_Type] && type == sym[TP_SYM_PyString_Type]) ||
+	    (repr_fn && repr_fn == py->repr_fn.bytes &&
+	     (flags & TPF_BYTES_SUBCLASS)))
 		return decode_bytes(py, st, addr, TP_PV_BYTES, tname, ret);
-	if (type == sym[TP_SYM_PyByteArray_Type])
+	if (type == sym[TP_SYM_PyByteArray_Type] ||
+	    (repr_fn && repr_fn == py->repr_fn.bytearray))
 		return decode_bytes(py, st, addr, TP_PV_BYTEARRAY, tname, ret);
 	if (depth >= MAX_DEPTH) {
 		st->overflow = true;
 		return NULL;
 	}
-	if (type == sym[TP_SYM_PyTuple_Type])
+	if (type == sym[TP_SYM_PyTuple_Type] ||
+	    (repr_fn && repr_fn == py->repr_fn.tuple &&
+	     (flags & TPF_TUPLE_SUBCLASS)))
 		return decode_seq(py, st, addr, TP_PV_TUPLE, tname, depth, ret);
-	if (type == sym[TP_SYM_PyList_Type])
+	if (type == sym[TP_SYM_PyList_Type] ||
+	    (repr_fn && repr_fn == py->repr_fn.list &&
+	     (flags & TPF_LIST_SUBCLASS)))
 		return decode_seq(py, st, addr, TP_PV_LIST, tname, depth, ret);
-	if (type == sym[TP_SYM_PyDict_Type])
+	if (type == sym[TP_SYM_PyDict_Type] ||
+	    (repr_fn && repr_fn == py->repr_fn.dict &&
+	     (flags & TPF_DICT_SUBCLASS)))
 		return decode_dict(py, st, addr, tname, depth, ret);
+	/* set subclasses print their type name: only the exact types here */
 	if (type == sym[TP_SYM_PySet_Type])
 		return decode_set(py, st, addr, TP_PV_SET, tname, depth, ret);
 	if (type == sym[TP_SYM_PyFrozenSet_Type])
@@ -1372,7 +1401,7 @@ static struct tp_error *decode_inner(struct tp_python *py, struct dstate *st,
 
 	struct tp_strbuf sb = TP_STRBUF_INIT;
 	bool ok;
-	err = special_repr(py, addr, type, &sb, &ok);
+	err = special_repr(py, addr, type, repr_fn, &sb, &ok);
 	if (is_fault(err)) {
 		tp_error_destroy(err);
 		err = NULL;

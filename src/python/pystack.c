@@ -13,6 +13,7 @@
  */
 #include "config.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -176,6 +177,32 @@ struct tp_error *tp_python_open(struct tp_target *target,
 		return tp_error_create(TP_ERR_NOTPYTHON,
 				       "%s has no _PyRuntime symbol",
 				       target->pymod_name);
+	}
+	if (LHAS(py, TP_REPR)) {
+		static const struct {
+			enum tp_symbol_id sym;
+			size_t off;
+		} builtin[] = {
+#define RF(s, f) { TP_SYM_##s, offsetof(struct tp_python, repr_fn.f) }
+			RF(PyLong_Type, long_), RF(PyInt_Type, int_),
+			RF(PyFloat_Type, float_), RF(PyUnicode_Type, unicode),
+			RF(PyBytes_Type, bytes), RF(PyByteArray_Type, bytearray),
+			RF(PyTuple_Type, tuple), RF(PyList_Type, list),
+			RF(PyDict_Type, dict), RF(PyFunction_Type, function),
+			RF(PyModule_Type, module), RF(PyCode_Type, code),
+			RF(PyType_Type, type),
+#undef RF
+		};
+		for (size_t i = 0; i < sizeof(builtin) / sizeof(builtin[0]); i++) {
+			uint64_t t = target->sym[builtin[i].sym], fn = 0;
+			if (!t)
+				continue;
+			struct tp_error *e = tp_memsrc_read(
+				py->mem, t + (uint64_t)LOFF(py, TP_REPR), &fn, 8);
+			if (!e)
+				memcpy((char *)py + builtin[i].off, &fn, 8);
+			tp_error_destroy(e);
+		}
 	}
 	if (target->sym[TP_SYM__PySet_Dummy]) {
 		uint64_t d;

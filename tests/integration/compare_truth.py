@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+"""Compare tripod-analyze's output for one snapshot with the truth a fixture
+recorded inside the target (fixtures/tripod_fixture.py).
+
+usage: compare_truth.py TRUTH.json ANALYZE.jsonl [DOGSLOW.txt]
+
+ANALYZE.jsonl is `tripod-analyze --format json` of exactly one snapshot;
+DOGSLOW.txt, if given, is `tripod-analyze --no-header` of the same snapshot.
+Prints every difference and exits 1 if there is any, 0 otherwise.
+"""
+import json
+import sys
+
+SEPARATOR = "\n\n" + "-" * 80 + "\n\n"
+FULL_MARK = "Full backtrace with local variables:\n\n"
+
+
+def main():
+    truth = json.load(open(sys.argv[1]))
+    lines = [l for l in open(sys.argv[2]) if l.strip()]
+    problems = []
+    if len(lines) != 1:
+        print("expected one JSON line, got %d" % len(lines))
+        return 1
+    snap = json.loads(lines[0])
+    by_ident = dict((t["ident"], t) for t in snap["threads"])
+
+    if snap.get("pid") != truth["pid"]:
+        problems.append("pid %r != %r" % (snap.get("pid"), truth["pid"]))
+    argv = snap.get("argv") or []
+    if argv[-len(truth["argv"]):] != truth["argv"]:
+        problems.append("argv %r does not end with %r" % (argv, truth["argv"]))
+    if snap.get("python_version") != truth["python_version"]:
+        problems.append("python_version %r != %r" % (
+            snap.get("python_version"), truth["python_version"]))
+    if len(snap["threads"]) != len(truth["threads"]):
+        problems.append("%d threads, truth has %d" % (
+            len(snap["threads"]), len(truth["threads"])))
+
+    for tt in truth["threads"]:
+        where = "thread %s (%s)" % (tt["ident"], tt["name"])
+        t = by_ident.get(tt["ident"])
+        if t is None:
+            problems.append("%s: missing" % where)
+            continue
+        if t.get("name") != tt["name"]:
+            problems.append("%s: name %r" % (where, t.get("name")))
+        if tt["native_id"] is not None and t.get("tid") != tt["native_id"]:
+            problems.append("%s: tid %r != %r" % (where, t.get("tid"),
+                                                   tt["native_id"]))
+        if tt["cpu_bound"] and t.get("holds_gil") is not True:
+            problems.append("%s: CPU-bound thread should hold the GIL, "
+                            "holds_gil=%r" % (where, t.get("holds_gil")))
+        frames, tframes = t["frames"], tt["frames"]
+        if len(frames) != len(tframes):
+            problems.append("%s: %d frames, truth has %d: %r" % (
+                where, len(frames), len(tframes),
+                [(f["function"], f["line"]) for f in frames]))
+            continue
+        for i, (f, tf) in enumerate(zip(frames, tframes)):
+            fw = "%s frame %d (%s)" % (where, i, tf["function"])
+            for key in ("file", "function"):
+                if f[key] != tf[key]:
+                    problems.append("%s: %s %r != %r" % (fw, key, f[key],
+                                                         tf[key]))
+            if tf.get("qualname") is not None and \
+                    f.get("qualname") != tf["qualname"]:
+                problems.append("%s: qualname %r != %r" % (
+                    fw, f.get("qualname"), tf["qualname"]))
+            if not tf.get("volatile_line") and f["line"] != tf["line"]:
+                problems.append("%s: line %r != %r" % (fw, f["line"],
+                                                       tf["line"]))
+            volatile = set(tf.get("volatile_locals", []))
+            got = dict((l["name"], l) for l in (f.get("locals") or []))
+            if set(got) != set(tf["locals"]):
+                problems.append("%s: local names differ: missing %s, extra %s"
+                                % (fw, sorted(set(tf["locals"]) - set(got)),
+                                   sorted(set(got) - set(tf["locals"]))))
+            for name, exp in sorted(tf["locals"].items()):
+                if name in volatile or name not in got:
+                    continue
+                if got[name]["repr"] != exp["repr"]:
+                    problems.append("%s: local %s: repr\n  got      %r\n  expected %r"
+                                    % (fw, name, got[name]["repr"], exp["repr"]))
+                if got[name]["type"] != exp["type"]:
+                    problems.append("%s: local %s: type %r != %r" % (
+                        fw, name, got[name]["type"], exp["type"]))
+
+    if len(sys.argv) > 3:
+        text = open(sys.argv[3], encoding="utf-8").read()
+        samples = text.split(SEPARATOR)
+        if samples and samples[-1] == "":
+            samples.pop()
+        if len(samples) != len(snap["threads"]):
+            problems.append("dogslow: %d samples for %d threads" % (
+                len(samples), len(snap["threads"])))
+        for sample, t in zip(samples, snap["threads"]):
+            tt = next((x for x in truth["threads"]
+                       if x["ident"] == t["ident"]), None)
+            if tt is None or "dogslow_full" not in tt:
+                continue
+            if FULL_MARK not in sample:
+                problems.append("dogslow: thread %s: no full backtrace" %
+                                t["ident"])
+                continue
+            full = sample.split(FULL_MARK, 1)[1]
+            # dogslow's stack() output; a trailing '' element gives "\n"
+            if full != tt["dogslow_full"]:
+                problems.append(
+                    "dogslow: thread %s (%s): full backtrace differs\n"
+                    "---- got\n%s\n---- expected\n%s\n----" % (
+                        t["ident"], tt["name"], full, tt["dogslow_full"]))
+
+    for p in problems:
+        print(p)
+    if not problems:
+        print("ok: %d threads, %d frames match the truth" % (
+            len(truth["threads"]),
+            sum(len(t["frames"]) for t in truth["threads"])))
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,294 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static bool is_exec(const char *p)
+{
+	return access(p, X_OK) == 0;
+}
+
+/* Compare "3.12.1" > "3.12.0" numerically by components. */
+static int cmp_versions(const char *a, const char *b)
+{
+	while (*a && *b) {
+		long x = strtol(a, (char **)&a, 10);
+		long y = strtol(b, (char **)&b, 10);
+		if (x != y)
+			return x < y ? -1 : 1;
+		if (*a == '.')
+			a++;
+		if (*b == '.')
+			b++;
+	}
+	return (*a != 0) - (*b != 0);
+}
+
+bool harness_find_pyenv(struct interp *in, const char *version)
+{
+	const char *root = getenv("PYENV_ROOT");
+	char rootbuf[4096];
+	if (!root) {
+		const char *home = getenv("HOME");
+		snprintf(rootbuf, sizeof(rootbuf), "%s/.pyenv",
+			 home ? home : "/root");
+		root = rootbuf;
+	}
+	char pattern[4200];
+	snprintf(pattern, sizeof(pattern), "%s/versions/%s.*/bin/python%s",
+		 root, version, version);
+	glob_t g;
+	in->path[0] = '\0';
+	in->gdb_script[0] = '\0';
+	if (glob(pattern, 0, NULL, &g) == 0) {
+		const char *best = NULL, *bestv = NULL;
+		for (size_t i = 0; i < g.gl_pathc; i++) {
+			const char *p = g.gl_pathv[i];
+			const char *v = strstr(p, "/versions/") + 10;
+			if (!is_exec(p))
+				continue;
+			/* skip free-threaded or odd builds: "3.13.0t" */
+			const char *slash = strchr(v, '/');
+			if (slash && slash[-1] == 't')
+				continue;
+			if (!best || cmp_versions(v, bestv) > 0) {
+				best = p;
+				bestv = v;
+			}
+		}
+		if (best) {
+			snprintf(in->path, sizeof(in->path), "%s", best);
+			snprintf(in->gdb_script, sizeof(in->gdb_script),
+				 "%s-gdb.py", best);
+			if (!is_exec(in->path) || access(in->gdb_script, R_OK))
+				in->gdb_script[0] = '\0';
+		}
+	}
+	globfree(&g);
+	if (!in->path[0]) {
+		snprintf(in->why, sizeof(in->why),
+			 "no Python %s under %s/versions", version, root);
+		return false;
+	}
+	return true;
+}
+
+bool harness_find_system(struct interp *in, const char *path)
+{
+	in->gdb_script[0] = '\0';
+	if (!is_exec(path)) {
+		in->path[0] = '\0';
+		snprintf(in->why, sizeof(in->why), "%s is not installed", path);
+		return false;
+	}
+	snprintf(in->path, sizeof(in->path), "%s", path);
+	return true;
+}
+
+int harness_run(char *const argv[], const char *out_path,
+		const char *err_path, int timeout_s)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		if (out_path) {
+			int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC,
+				      0600);
+			if (fd >= 0)
+				dup2(fd, 1);
+		}
+		if (err_path) {
+			int fd = open(err_path, O_WRONLY | O_CREAT | O_APPEND,
+				      0600);
+			if (fd >= 0)
+				dup2(fd, 2);
+		}
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	time_t end = time(NULL) + timeout_s;
+	for (;;) {
+		int status;
+		pid_t r = waitpid(pid, &status, WNOHANG);
+		if (r == pid) {
+			if (WIFEXITED(status))
+				return WEXITSTATUS(status);
+			return 128 + WTERMSIG(status);
+		}
+		if (time(NULL) > end) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			return -2;
+		}
+		usleep(10000);
+	}
+}
+
+char *harness_slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return NULL;
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap);
+	size_t r;
+	while (buf && (r = fread(buf + n, 1, cap - n - 1, f)) > 0) {
+		n += r;
+		if (n + 1 >= cap) {
+			char *b = realloc(buf, cap * 2);
+			if (!b) {
+				free(buf);
+				buf = NULL;
+				break;
+			}
+			buf = b;
+			cap *= 2;
+		}
+	}
+	fclose(f);
+	if (buf)
+		buf[n] = '\0';
+	return buf;
+}
+
+static int count_tasks(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return -1;
+	int n = 0;
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+static bool alive(pid_t pid)
+{
+	int status;
+	return waitpid(pid, &status, WNOHANG) == 0;
+}
+
+void harness_start(struct scenario_run *r, const struct interp *in,
+		   const char *script, int nthreads)
+{
+	memset(r, 0, sizeof(*r));
+	snprintf(r->dir, sizeof(r->dir), "/tmp/tripod-test-XXXXXX");
+	cr_assert_not_null(mkdtemp(r->dir), "mkdtemp: %s", strerror(errno));
+	snprintf(r->truth, sizeof(r->truth), "%s/truth.json", r->dir);
+	snprintf(r->snaps, sizeof(r->snaps), "%s/snaps", r->dir);
+	snprintf(r->json, sizeof(r->json), "%s/analyze.jsonl", r->dir);
+	snprintf(r->text, sizeof(r->text), "%s/analyze.txt", r->dir);
+	snprintf(r->log, sizeof(r->log), "%s/log.txt", r->dir);
+	char spath[4096];
+	snprintf(spath, sizeof(spath), "%s/scenarios/%s", FIXTURES_DIR, script);
+
+	pid_t pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		setpgid(0, 0);
+		int fd = open(r->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execl(in->path, in->path, spath, r->truth, (char *)NULL);
+		_exit(127);
+	}
+	r->pid = pid;
+	time_t end = time(NULL) + 90;
+	while (access(r->truth, F_OK) != 0) {
+		if (!alive(pid)) {
+			char *log = harness_slurp(r->log);
+			cr_fatal("%s %s exited before recording its truth:\n%s",
+				 in->path, script, log ? log : "");
+		}
+		if (time(NULL) > end)
+			cr_fatal("%s %s: no truth after 90 s", in->path, script);
+		usleep(20000);
+	}
+	/* the recorder thread exits after writing: wait for it to be gone */
+	end = time(NULL) + 30;
+	while (count_tasks(pid) != nthreads) {
+		if (time(NULL) > end)
+			cr_fatal("%s %s: %d threads, expected %d", in->path,
+				 script, count_tasks(pid), nthreads);
+		usleep(20000);
+	}
+}
+
+void harness_snapshot_and_analyze(struct scenario_run *r)
+{
+	char pid[32];
+	snprintf(pid, sizeof(pid), "%d", (int)r->pid);
+	char *snap[] = { TOP_BUILDDIR "/src/tripod-snap", "-q", "--pid", pid,
+			 "-n", "1", "-i", "0.05", "-o", r->snaps, NULL };
+	int st = harness_run(snap, NULL, r->log, 60);
+	if (st != 0) {
+		char *log = harness_slurp(r->log);
+		cr_fatal("tripod-snap exited %d:\n%s", st, log ? log : "");
+	}
+	char *json[] = { TOP_BUILDDIR "/src/tripod-analyze", "--format", "json",
+			 r->snaps, NULL };
+	st = harness_run(json, r->json, r->log, 120);
+	if (st != 0) {
+		char *log = harness_slurp(r->log);
+		cr_fatal("tripod-analyze --format json exited %d:\n%s", st,
+			 log ? log : "");
+	}
+	char *text[] = { TOP_BUILDDIR "/src/tripod-analyze", "--no-header",
+			 r->snaps, NULL };
+	st = harness_run(text, r->text, r->log, 120);
+	if (st != 0) {
+		char *log = harness_slurp(r->log);
+		cr_fatal("tripod-analyze exited %d:\n%s", st, log ? log : "");
+	}
+}
+
+void harness_compare(struct scenario_run *r, bool dogslow)
+{
+	char out[300];
+	snprintf(out, sizeof(out), "%s/compare.txt", r->dir);
+	char *argv[] = { "/usr/bin/python3",
+			 TOP_SRCDIR "/tests/integration/compare_truth.py",
+			 r->truth, r->json, dogslow ? r->text : NULL, NULL };
+	int st = harness_run(argv, out, out, 60);
+	char *text = harness_slurp(out);
+	cr_assert_eq(st, 0, "output differs from the truth (%s):\n%s", r->dir,
+		     text ? text : "");
+	cr_log_info("%s", text ? text : "");
+	free(text);
+}
+
+void harness_finish(struct scenario_run *r)
+{
+	if (r->pid > 0) {
+		kill(-r->pid, SIGKILL);
+		kill(r->pid, SIGKILL);
+		waitpid(r->pid, NULL, 0);
+		r->pid = 0;
+	}
+	if (r->dir[0]) {
+		char *argv[] = { "/bin/rm", "-rf", r->dir, NULL };
+		harness_run(argv, NULL, NULL, 30);
+	}
+}
