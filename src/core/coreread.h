@@ -20,6 +20,9 @@
  * headers and notes are intact: segment bytes past the end of the file read
  * as a fault, tp_core_is_truncated() is true and tp_core_warning() says how
  * much is missing.
+ *
+ * A core (and its memsrc, which caches open files) is not safe for
+ * concurrent use from several threads.
  */
 #ifndef TRIPOD_CORE_COREREAD_H
 #define TRIPOD_CORE_COREREAD_H
