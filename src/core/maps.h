@@ -38,8 +38,18 @@ struct tp_maps {
 struct tp_error *tp_maps_parse(const char *text, size_t len,
 			       struct tp_maps *ret);
 
-/** Read and parse /proc/@pid/maps. */
+/**
+ * Read and parse /proc/@pid/maps.  A process that does not exist (or exits
+ * while its maps are read) gives TP_ERR_EXITED; other failures TP_ERR_OS.
+ */
 struct tp_error *tp_maps_read(pid_t pid, struct tp_maps *ret);
+
+/**
+ * The mapping that contains @addr, or NULL.  Binary search: @maps must be in
+ * address order, as the kernel prints them.
+ */
+const struct tp_mapping *tp_maps_find(const struct tp_maps *maps,
+				      uint64_t addr);
 
 /** True for a mapping backed by a regular file (path not NULL, not "[...]"). */
 bool tp_mapping_is_file(const struct tp_mapping *m);
