@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "analyze/analyze.h"
+#include "analyze/dumplayout.h"
 #include "analyze/render.h"
 #include "common/strbuf.h"
 
@@ -65,6 +66,8 @@ static void usage(FILE *out)
 		"      --max-frames=N       frames shown per thread (default 4096)\n"
 		"      --debuginfo-path=P   where to look for separate debug info\n"
 		"                           (libdwfl syntax, e.g. -:.debug:/usr/lib/debug)\n"
+		"      --dump-layout        print the structure layout that the DWARF of each\n"
+		"                           PATH (a libpython or python binary) gives\n"
 		"  -v, --verbose            say what is being done on stderr\n"
 		"  -h, --help               show this help and exit\n"
 		"  -V, --version            show the version and exit\n"
@@ -229,7 +232,7 @@ static bool analyze_dir(struct state *st, const char *dir)
 int main(int argc, char **argv)
 {
 	enum { OPT_NO_LOCALS = 256, OPT_NO_HEADER, OPT_MAX_REPR,
-	       OPT_MAX_FRAMES, OPT_DEBUGINFO };
+	       OPT_MAX_FRAMES, OPT_DEBUGINFO, OPT_DUMP_LAYOUT };
 	static const struct option longopts[] = {
 		{ "format", required_argument, NULL, 'f' },
 		{ "no-locals", no_argument, NULL, OPT_NO_LOCALS },
@@ -237,6 +240,7 @@ int main(int argc, char **argv)
 		{ "max-repr", required_argument, NULL, OPT_MAX_REPR },
 		{ "max-frames", required_argument, NULL, OPT_MAX_FRAMES },
 		{ "debuginfo-path", required_argument, NULL, OPT_DEBUGINFO },
+		{ "dump-layout", no_argument, NULL, OPT_DUMP_LAYOUT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -252,6 +256,7 @@ int main(int argc, char **argv)
 
 	int c;
 	size_t v;
+	bool dump_layout = false;
 	while ((c = getopt_long(argc, argv, "f:vhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
@@ -292,6 +297,9 @@ int main(int argc, char **argv)
 		case OPT_DEBUGINFO:
 			st.opts.analyze.debuginfo_path = optarg;
 			break;
+		case OPT_DUMP_LAYOUT:
+			dump_layout = true;
+			break;
 		case 'v':
 			st.opts.verbose++;
 			break;
@@ -310,6 +318,20 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: no PATH given\nTry '%s --help'.\n",
 			progname, progname);
 		return EXIT_USAGE;
+	}
+	if (dump_layout) {
+		int status = 0;
+		for (int i = optind; i < argc; i++) {
+			struct tp_error *err = tp_dump_layout(
+				argv[i], st.opts.analyze.debuginfo_path, stdout);
+			if (err) {
+				fprintf(stderr, "%s: %s\n", progname,
+					tp_error_message(err));
+				tp_error_destroy(err);
+				status = EXIT_NOTHING;
+			}
+		}
+		return status;
 	}
 	st.sources = tp_sources_create();
 	if (!st.sources) {

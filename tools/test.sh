@@ -1,0 +1,27 @@
+#!/bin/sh
+# Run the whole test suite (set-up and build first).  Exits non-zero when
+# any test fails.  Every test case is counted: PASS, SKIP (with its reason
+# in the log) and FAIL; the per-suite counts are printed at the end.
+set -eu
+cd "$(dirname "$0")/.."
+sh tools/setup.sh
+status=0
+make -j"$(nproc)" check || status=$?
+echo
+echo "== test cases per suite (pass / skip / fail)"
+cat tests/*/*.log 2>/dev/null | awk '
+	/^(ok|not ok)( [0-9]+)? - / {
+		name = $0
+		sub(/^(ok|not ok)( [0-9]+)? - /, "", name)
+		split(name, a, "::"); suite = a[1]
+		if ($0 ~ /# SKIP/) skip[suite]++
+		else if ($1 == "ok") pass[suite]++
+		else fail[suite]++
+		seen[suite] = 1
+	}
+	END { for (s in seen) printf "  %-32s %4d / %4d / %4d\n", s, pass[s], skip[s], fail[s] }' | sort
+if [ "$status" -ne 0 ]; then
+	echo "== failures:"
+	grep -h -B2 -A30 '^not ok' tests/*/*.log 2>/dev/null | head -200 || true
+fi
+exit "$status"
