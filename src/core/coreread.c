@@ -970,9 +970,26 @@ static struct tp_error *core_read(struct tp_memsrc *src, uint64_t addr,
 		return read_fault(&req, "wraps around");
 	while (left) {
 		const struct tp_core_segment_info *s = find_seg(core, a);
-		if (!s)
-			return read_fault(&req,
-					  "0x%" PRIx64 " is not in the core", a);
+		if (!s) {
+			/*
+			 * gdb's gcore leaves read-only file mappings out
+			 * altogether (no PT_LOAD), but lists them in NT_FILE:
+			 * their bytes are in the file.
+			 */
+			uint64_t next, done = 0;
+			if (!find_file(core, a, &next))
+				return read_fault(&req,
+						  "0x%" PRIx64 " is not in the core",
+						  a);
+			struct tp_error *err = read_unsaved(core, &req, a, out,
+							    left, &done);
+			if (err)
+				return err;
+			out += done;
+			a += done;
+			left -= done;
+			continue;
+		}
 		uint64_t off = a - s->vaddr;
 		uint64_t n = s->memsz - off < left ? s->memsz - off : left;
 		uint64_t done = 0;
