@@ -292,3 +292,31 @@ void harness_finish(struct scenario_run *r)
 		harness_run(argv, NULL, NULL, 30);
 	}
 }
+
+void harness_gdb_crosscheck(struct scenario_run *r, const struct interp *in,
+			    bool lines)
+{
+	char core[300], gz[400], gdbout[300], out[300], src[4200];
+	snprintf(core, sizeof(core), "%s/core", r->dir);
+	snprintf(gz, sizeof(gz), "%s/snapshot-000001.core.gz", r->snaps);
+	snprintf(gdbout, sizeof(gdbout), "%s/gdb.txt", r->dir);
+	snprintf(out, sizeof(out), "%s/compare-gdb.txt", r->dir);
+	char *gunzip[] = { "/bin/gzip", "-dc", gz, NULL };
+	int st = harness_run(gunzip, core, r->log, 120);
+	cr_assert_eq(st, 0, "gzip -dc %s failed (%d)", gz, st);
+	snprintf(src, sizeof(src), "source %s", in->gdb_script);
+	char *gdb[] = { "/usr/bin/gdb", "-nx", "-batch", "-iex",
+			"set auto-load safe-path /", "-ex", src, "-ex",
+			"thread apply all py-bt", (char *)in->path, core, NULL };
+	st = harness_run(gdb, gdbout, gdbout, 300);
+	cr_assert_eq(st, 0, "gdb failed (%d)", st);
+	char *cmp[] = { "/usr/bin/python3",
+			TOP_SRCDIR "/tests/integration/compare_gdb.py", gdbout,
+			r->json, lines ? "--lines" : NULL, NULL };
+	st = harness_run(cmp, out, out, 60);
+	char *text = harness_slurp(out);
+	cr_assert_eq(st, 0, "gdb and tripod-analyze disagree (%s):\n%s",
+		     r->dir, text ? text : "");
+	cr_log_info("%s", text ? text : "");
+	free(text);
+}

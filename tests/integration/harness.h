@@ -45,6 +45,13 @@ void harness_start(struct scenario_run *r, const struct interp *in,
 void harness_snapshot_and_analyze(struct scenario_run *r);
 /** Compare with the truth (tests/integration/compare_truth.py). */
 void harness_compare(struct scenario_run *r, bool dogslow);
+/**
+ * gunzip the snapshot, run gdb with the interpreter's pythonX.Y-gdb.py
+ * (`thread apply all py-bt`) and check it lists the same Python frames as
+ * tripod-analyze (tests/integration/compare_gdb.py).
+ */
+void harness_gdb_crosscheck(struct scenario_run *r, const struct interp *in,
+			    bool lines);
 /** Kill the target and remove the scratch directory. */
 void harness_finish(struct scenario_run *r);
 

@@ -40,6 +40,19 @@ static void scenario(struct interp *in, const char *script, int nthreads,
 	harness_compare(&run, dogslow);
 }
 
+static void gdb_check(struct interp *in, bool lines)
+{
+	need_ptrace();
+	if (access("/usr/bin/gdb", X_OK) != 0)
+		cr_skip_test("gdb is not installed");
+	if (!in->gdb_script[0])
+		cr_skip_test("no python%s-gdb.py next to %s", in->version,
+			     in->path);
+	harness_start(&run, in, "threads.py", 5);
+	harness_snapshot_and_analyze(&run);
+	harness_gdb_crosscheck(&run, in, lines);
+}
+
 #define INTERP_PYENV(suite, ver)                                              \
 	static struct interp *suite##_interp(void)                            \
 	{                                                                     \
@@ -71,6 +84,10 @@ static void scenario(struct interp *in, const char *script, int nthreads,
 	Test(suite, cpu_loop_holding_the_gil)                                 \
 	{                                                                     \
 		scenario(suite##_interp(), "cpuloop.py", 1, false);           \
+	}                                                                     \
+	Test(suite, gdb_lists_the_same_frames)                                \
+	{                                                                     \
+		gdb_check(suite##_interp(), true);                            \
 	}
 
 INTERP_PYENV(py3_11, "3.11")
