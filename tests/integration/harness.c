@@ -96,6 +96,11 @@ bool harness_find_system(struct interp *in, const char *path)
 		return false;
 	}
 	snprintf(in->path, sizeof(in->path), "%s", path);
+	/* Debian installs the gdb extension for auto-loading */
+	snprintf(in->gdb_script, sizeof(in->gdb_script),
+		 "/usr/share/gdb/auto-load%s-gdb.py", path);
+	if (access(in->gdb_script, R_OK) != 0)
+		in->gdb_script[0] = '\0';
 	return true;
 }
 
