@@ -68,6 +68,38 @@ static struct tp_error *snapshot_facts(struct tp_core *core,
 	return NULL;
 }
 
+/*
+ * Before 3.11 thread states do not record the native thread id.  On x86-64
+ * with glibc, pthread_self() -- the thread's Python ident -- is the address
+ * of its thread control block, which is the fs_base register of that thread
+ * in the core.  The main thread is the one whose id is the process id.
+ */
+static void native_ids(struct tp_core *core, struct tp_rsnapshot *s)
+{
+	bool have_main = false;
+	for (size_t i = 0; i < s->nthreads; i++) {
+		struct tp_rthread *t = &s->threads[i];
+		have_main |= t->is_main;
+		if (t->tid || !t->has_ident)
+			continue;
+#if defined(__x86_64__)
+		for (size_t k = 0; k < tp_core_nthreads(core); k++) {
+			const struct tp_core_thread_info *ct =
+				tp_core_thread(core, k);
+			/* user_regs_struct: fs_base is the 22nd register */
+			if ((uint64_t)ct->regs[21] == t->ident) {
+				t->tid = ct->tid;
+				break;
+			}
+		}
+#endif
+	}
+	if (!have_main && s->pid > 0)
+		for (size_t i = 0; i < s->nthreads; i++)
+			if (s->threads[i].tid == s->pid)
+				s->threads[i].is_main = true;
+}
+
 struct tp_error *tp_analyze_file(const char *path,
 				 const struct tp_analyze_opts *opts,
 				 struct tp_rsnapshot **ret)
@@ -94,6 +126,7 @@ struct tp_error *tp_analyze_file(const char *path,
 		goto fail;
 	if ((err = tp_python_walk(py, s)))
 		goto fail;
+	native_ids(core, s);
 	qsort(s->threads, s->nthreads, sizeof(*s->threads), thread_order);
 	tp_python_destroy(py);
 	tp_target_destroy(target);

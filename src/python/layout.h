@@ -46,6 +46,7 @@ enum tp_layout_kind {
 	X(IS_MODULES, OFFSET, "_is", "imports.modules|modules")               \
 	X(IS_SYSDICT, OFFSET, "_is", "sysdict")                               \
 	X(IS_CEVAL_GIL, OFFSET, "_is", "ceval.gil")                           \
+	X(IS_THREADS_MAIN, OFFSET, "_is", "threads.main")                     \
 	/* struct _gil_runtime_state */                                        \
 	X(GIL_LOCKED, OFFSET, "_gil_runtime_state", "locked")                 \
 	X(GIL_LOCKED_SIZE, SIZE, "_gil_runtime_state", "locked")              \
@@ -81,6 +82,7 @@ enum tp_layout_kind {
 	X(FO_LINENO, OFFSET, "_frame", "f_lineno")                             \
 	X(FO_TRACE, OFFSET, "_frame", "f_trace")                               \
 	X(FO_LOCALSPLUS, OFFSET, "_frame", "f_localsplus")                     \
+	X(FO_EXTRA_LOCALS, OFFSET, "_frame", "f_extra_locals")                 \
 	/* PyCodeObject */                                                     \
 	X(CO_ARGCOUNT, OFFSET, "PyCodeObject", "co_argcount")                 \
 	X(CO_POSONLYARGCOUNT, OFFSET, "PyCodeObject", "co_posonlyargcount")   \
@@ -155,13 +157,16 @@ enum tp_layout_kind {
 	X(DK_KIND, OFFSET, "_dictkeysobject", "dk_kind")                       \
 	X(DK_NENTRIES, OFFSET, "_dictkeysobject", "dk_nentries")               \
 	X(DK_INDICES, OFFSET, "_dictkeysobject", "dk_indices")                 \
-	X(SIZEOF_DICTKEYENTRY, SIZE, "PyDictKeyEntry", "")                     \
-	X(DKE_KEY, OFFSET, "PyDictKeyEntry", "me_key")                         \
-	X(DKE_VALUE, OFFSET, "PyDictKeyEntry", "me_value")                     \
+	X(SIZEOF_DICTKEYENTRY, SIZE, "PyDictKeyEntry|PyDictEntry", "")         \
+	X(DKE_KEY, OFFSET, "PyDictKeyEntry|PyDictEntry", "me_key")             \
+	X(DKE_VALUE, OFFSET, "PyDictKeyEntry|PyDictEntry", "me_value")         \
 	X(SIZEOF_DICTUNICODEENTRY, SIZE, "PyDictUnicodeEntry", "")             \
 	X(DUE_KEY, OFFSET, "PyDictUnicodeEntry", "me_key")                     \
 	X(DUE_VALUE, OFFSET, "PyDictUnicodeEntry", "me_value")                 \
 	X(DV_VALUES, OFFSET, "_dictvalues", "values")                          \
+	X(DV_CAPACITY, OFFSET, "_dictvalues", "capacity")                      \
+	X(DV_SIZE, OFFSET, "_dictvalues", "size")                              \
+	X(DV_VALID, OFFSET, "_dictvalues", "valid")                            \
 	/* set */                                                              \
 	X(SET_MASK, OFFSET, "PySetObject", "mask")                             \
 	X(SET_TABLE, OFFSET, "PySetObject", "table")                           \

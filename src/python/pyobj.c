@@ -479,7 +479,15 @@ static struct tp_error *dict_keys_entries(struct tp_python *py, uint64_t keys,
 	return tp_error_create(TP_ERR_UNSUPPORTED, "no dict layout");
 }
 
-/* Values stored apart from the keys, 3.11-3.12 layout (order bytes before). */
+/*
+ * Values stored apart from the keys (split dicts, instance attributes),
+ * with the insertion order kept as one byte per item:
+ *  3.11-3.12: the order bytes are just before the values array
+ *             ([-1] prefix size, [-2] count, [-3-i] the i-th index);
+ *  3.13+:     PyDictValues {capacity, size, embedded, valid, values[]},
+ *             the order bytes just after values[capacity].
+ * @used_hint is the dict's ma_used, or -1 for the values' own count.
+ */
 static struct tp_error *values_iter(struct tp_python *py, uint64_t keys,
 				    uint64_t values, int64_t used_hint,
 				    py_dict_fn *fn, void *arg)
@@ -490,23 +498,42 @@ static struct tp_error *values_iter(struct tp_python *py, uint64_t keys,
 						 &esize, &koff, &voff);
 	if (err)
 		return err;
-	uint8_t hdr[2];
-	if ((err = py_read(py, values - 2, hdr, 2)))
-		return err;
-	size_t count = used_hint >= 0 ? (size_t)used_hint : hdr[0];
-	if (count > 255)
-		return tp_error_fault(values, "bad split dict size");
+	uint64_t slots = values + (uint64_t)(LHAS(py, DV_VALUES)
+						     ? LOFF(py, DV_VALUES) : 0);
 	uint8_t order[256];
-	if (count && (err = py_read(py, values - 2 - count, order, count)))
-		return err;
+	size_t count;
+	if (LHAS(py, DV_CAPACITY)) {
+		uint8_t cap, size;
+		if ((err = py_read_u8(py, values + LOFF(py, DV_CAPACITY), &cap)) ||
+		    (err = py_read_u8(py, values + LOFF(py, DV_SIZE), &size)))
+			return err;
+		count = used_hint >= 0 ? (size_t)used_hint : size;
+		if (count > cap)
+			return tp_error_fault(values, "bad dict values size");
+		if (count && (err = py_read(py, slots + 8 * (uint64_t)cap,
+					    order, count)))
+			return err;
+	} else {
+		uint8_t hdr[2];
+		if ((err = py_read(py, values - 2, hdr, 2)))
+			return err;
+		count = used_hint >= 0 ? (size_t)used_hint : hdr[0];
+		if (count > 255)
+			return tp_error_fault(values, "bad split dict size");
+		uint8_t rev[256];
+		if (count && (err = py_read(py, values - 2 - count, rev, count)))
+			return err;
+		/* the i-th index is at [-3-i] */
+		for (size_t i = 0; i < count; i++)
+			order[i] = rev[count - 1 - i];
+	}
 	for (size_t i = 0; i < count; i++) {
-		/* order[i] of the insertion is at values[-3-i] */
-		uint8_t ix = order[count - 1 - i];
+		uint8_t ix = order[i];
 		if ((int64_t)ix >= nentries)
 			continue;
 		uint64_t key, value;
 		if ((err = py_read_ptr(py, entries + ix * esize + koff, &key)) ||
-		    (err = py_read_ptr(py, values + ix * 8, &value)))
+		    (err = py_read_ptr(py, slots + ix * 8, &value)))
 			return err;
 		if (!key || !value)
 			continue;
@@ -634,6 +661,13 @@ struct tp_error *py_instance_attr(struct tp_python *py, uint64_t obj,
 	    (err = type_flags(py, type, &flags)))
 		return err;
 	if (py->major == 3 && py->minor >= 11 && (flags & TPF_MANAGED_DICT)) {
+		/*
+		 * Managed dicts live before the object (with the GC header):
+		 * 3.11: dict pointer at -3 words, values pointer at -4;
+		 * 3.12: one tagged word at -3 (odd: values pointer - 1);
+		 * 3.13: dict pointer at -3, values inline after the header
+		 *       when the type has Py_TPFLAGS_INLINE_VALUES.
+		 */
 		uint64_t word, values = 0;
 		if ((err = py_read_ptr(py, obj - 3 * 8, &word)))
 			return err;
@@ -647,9 +681,16 @@ struct tp_error *py_instance_attr(struct tp_python *py, uint64_t obj,
 			else
 				dict = word;
 		} else {
-			return tp_error_create(TP_ERR_UNSUPPORTED,
-					       "instance dicts of Python %s",
-					       py->version);
+			dict = word;
+			if (!dict && (flags & TPF_INLINE_VALUES)) {
+				uint8_t valid;
+				values = obj + (uint64_t)LOFF(py, SIZEOF_PYOBJECT);
+				if ((err = py_read_u8(py, values + LOFF(py, DV_VALID),
+						      &valid)))
+					return err;
+				if (!valid)
+					values = 0;
+			}
 		}
 		if (values) {
 			uint64_t keys;
@@ -980,6 +1021,26 @@ static struct tp_error *decode_dict(struct tp_python *py, struct dstate *st,
 	return NULL;
 }
 
+/* 2.7 marks deleted set slots with a str object "<dummy key>". */
+static bool is_py2_dummy(struct tp_python *py, uint64_t key)
+{
+	uint64_t type;
+	struct tp_error *err = py_type_of(py, key, &type);
+	if (err || type != py->target->sym[TP_SYM_PyString_Type]) {
+		tp_error_destroy(err);
+		return false;
+	}
+	uint8_t *data;
+	size_t len;
+	bool too_long;
+	err = bytes_data(py, key, 16, &data, &len, &too_long);
+	if (err || too_long) {
+		tp_error_destroy(err);
+		return false;
+	}
+	return len == 11 && !memcmp(data, "<dummy key>", 11);
+}
+
 static struct tp_error *decode_set(struct tp_python *py, struct dstate *st,
 				   uint64_t addr, enum tp_pyval_kind kind,
 				   const char *type_name, int depth,
@@ -1016,8 +1077,14 @@ static struct tp_error *decode_set(struct tp_python *py, struct dstate *st,
 	for (size_t i = 0; i < slots; i++) {
 		uint64_t key;
 		memcpy(&key, raw + i * esize + koff, 8);
-		if (key && key != py->set_dummy)
-			ptrs[n++] = key;
+		if (!key || key == py->set_dummy)
+			continue;
+		if (!py->set_dummy && py->major == 2 && is_py2_dummy(py, key)) {
+			/* 2.7's dummy is a static str: remember it */
+			py->set_dummy = key;
+			continue;
+		}
+		ptrs[n++] = key;
 	}
 	free(raw);
 	struct tp_pyval *v = new_node(py, kind, addr, type_name);

@@ -91,41 +91,94 @@ static struct tp_error *detect_version(struct tp_python *py)
 
 static bool version_supported(const struct tp_python *py)
 {
-	return py->major == 3 && (py->minor == 11 || py->minor == 12);
+	if (py->major == 2)
+		return py->minor == 7;
+	return py->major == 3 && py->minor >= 6 && py->minor <= 13;
 }
 
-/* Entries the walk cannot do without, for the interpreter-frame model. */
-static const enum tp_layout_id required_311[] = {
-	TP_L_RT_INTERP_HEAD, TP_L_IS_NEXT, TP_L_IS_TSTATE_HEAD,
-	TP_L_TS_NEXT, TP_L_TS_THREAD_ID, TP_L_TS_CFRAME, TP_L_CF_CURRENT_FRAME,
-	TP_L_IF_CODE, TP_L_IF_PREVIOUS, TP_L_IF_LOCALS, TP_L_IF_INSTR,
-	TP_L_IF_OWNER, TP_L_IF_LOCALSPLUS, TP_L_IF_FRAME_OBJ,
-	TP_L_CO_ARGCOUNT, TP_L_CO_KWONLYARGCOUNT, TP_L_CO_NLOCALSPLUS,
-	TP_L_CO_FLAGS, TP_L_CO_FIRSTLINENO, TP_L_CO_CODE_ADAPTIVE,
-	TP_L_CO_LOCALSPLUSNAMES, TP_L_CO_LOCALSPLUSKINDS, TP_L_CO_FILENAME,
-	TP_L_CO_NAME, TP_L_CO_LINETABLE, TP_L_CO_FIRSTTRACEABLE,
-	TP_L_OB_TYPE, TP_L_OB_SIZE, TP_L_TP_NAME, TP_L_TP_FLAGS,
-	TP_L_SIZEOF_ASCII, TP_L_SIZEOF_COMPACT, TP_L_UNI_LENGTH,
-	TP_L_UNI_STATE, TP_L_UNI_KIND_POS, TP_L_UNI_COMPACT_POS,
-	TP_L_UNI_ASCII_POS, TP_L_UNI_DATA, TP_L_BYTES_SVAL, TP_L_TUPLE_ITEM,
-	TP_L_LIST_ITEM, TP_L_DICT_USED, TP_L_DICT_KEYS, TP_L_DICT_VALUES,
-	TP_L_DK_LOG2_SIZE, TP_L_DK_LOG2_INDEX_BYTES, TP_L_DK_KIND,
-	TP_L_DK_NENTRIES, TP_L_DK_INDICES, TP_L_SIZEOF_DICTKEYENTRY,
-	TP_L_SIZEOF_DICTUNICODEENTRY, TP_L_FLOAT_FVAL, TP_L_LONG_DIGIT,
-	TP_L_SIZEOF_DIGIT, TP_L_CELL_REF, TP_L_SET_MASK, TP_L_SET_TABLE,
-	TP_L_SET_USED, TP_L_SIZEOF_SETENTRY, TP_L_SETENTRY_KEY,
+static bool iframe_model(const struct tp_python *py)
+{
+	return py->major == 3 && py->minor >= 11;
+}
+
+/* Entries every version needs. */
+static const enum tp_layout_id required_common[] = {
+	TP_L_IS_NEXT, TP_L_IS_TSTATE_HEAD, TP_L_TS_NEXT, TP_L_TS_THREAD_ID,
+	TP_L_CO_ARGCOUNT, TP_L_CO_FLAGS, TP_L_CO_FIRSTLINENO,
+	TP_L_CO_FILENAME, TP_L_CO_NAME, TP_L_OB_TYPE, TP_L_OB_SIZE,
+	TP_L_TP_NAME, TP_L_TP_FLAGS, TP_L_TP_DICT, TP_L_BYTES_SVAL,
+	TP_L_TUPLE_ITEM, TP_L_LIST_ITEM, TP_L_DICT_USED,
+	TP_L_SIZEOF_DICTKEYENTRY, TP_L_DKE_KEY, TP_L_DKE_VALUE,
+	TP_L_FLOAT_FVAL, TP_L_LONG_DIGIT, TP_L_SIZEOF_DIGIT, TP_L_CELL_REF,
+	TP_L_SET_MASK, TP_L_SET_TABLE, TP_L_SET_USED, TP_L_SIZEOF_SETENTRY,
+	TP_L_SETENTRY_KEY, TP_L_MODULE_DICT,
 };
+
+/* The interpreter-frame chain, 3.11+. */
+static const enum tp_layout_id required_iframe[] = {
+	TP_L_RT_INTERP_HEAD, TP_L_IF_CODE, TP_L_IF_PREVIOUS, TP_L_IF_LOCALS,
+	TP_L_IF_INSTR, TP_L_IF_OWNER, TP_L_IF_LOCALSPLUS, TP_L_IF_FRAME_OBJ,
+	TP_L_CO_KWONLYARGCOUNT, TP_L_CO_NLOCALSPLUS, TP_L_CO_CODE_ADAPTIVE,
+	TP_L_CO_LOCALSPLUSNAMES, TP_L_CO_LOCALSPLUSKINDS, TP_L_CO_LINETABLE,
+	TP_L_CO_FIRSTTRACEABLE, TP_L_SIZEOF_ASCII, TP_L_SIZEOF_COMPACT,
+	TP_L_UNI_LENGTH, TP_L_UNI_STATE, TP_L_UNI_KIND_POS,
+	TP_L_UNI_COMPACT_POS, TP_L_UNI_ASCII_POS, TP_L_UNI_DATA,
+	TP_L_DICT_KEYS, TP_L_DICT_VALUES, TP_L_DK_LOG2_SIZE,
+	TP_L_DK_LOG2_INDEX_BYTES, TP_L_DK_KIND, TP_L_DK_NENTRIES,
+	TP_L_DK_INDICES, TP_L_SIZEOF_DICTUNICODEENTRY, TP_L_HT_CACHED_KEYS,
+};
+
+/* The PyFrameObject chain, 2.7-3.10. */
+static const enum tp_layout_id required_frameobj[] = {
+	TP_L_TS_FRAME, TP_L_FO_BACK, TP_L_FO_CODE, TP_L_FO_LOCALS,
+	TP_L_FO_LASTI, TP_L_FO_LINENO, TP_L_FO_TRACE, TP_L_FO_LOCALSPLUS,
+	TP_L_CO_NLOCALS, TP_L_CO_VARNAMES, TP_L_CO_CELLVARS,
+	TP_L_CO_FREEVARS, TP_L_TP_DICTOFFSET,
+};
+
+static void check_list(struct tp_python *py, const enum tp_layout_id *ids,
+		       size_t n, struct tp_strbuf *sb)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (tp_layout_has(&py->L, ids[i]))
+			continue;
+		tp_strbuf_printf(sb, "%s%s", sb->len ? ", " : "",
+				 tp_layout_descs[ids[i]].name);
+	}
+}
+
+#define CHECK(py, list, sb) \
+	check_list(py, list, sizeof(list) / sizeof(list[0]), sb)
 
 static struct tp_error *check_layout(struct tp_python *py)
 {
 	struct tp_strbuf sb = TP_STRBUF_INIT;
-	for (size_t i = 0; i < sizeof(required_311) / sizeof(required_311[0]);
-	     i++) {
-		enum tp_layout_id id = required_311[i];
-		if (tp_layout_has(&py->L, id))
-			continue;
-		tp_strbuf_printf(&sb, "%s%s", sb.len ? ", " : "",
-				 tp_layout_descs[id].name);
+	CHECK(py, required_common, &sb);
+	if (iframe_model(py)) {
+		CHECK(py, required_iframe, &sb);
+		if (!LHAS(py, TS_CFRAME) && !LHAS(py, TS_CURRENT_FRAME))
+			tp_strbuf_printf(&sb, "%sTS_CFRAME or TS_CURRENT_FRAME",
+					 sb.len ? ", " : "");
+	} else {
+		CHECK(py, required_frameobj, &sb);
+		if (py->major == 3) {
+			static const enum tp_layout_id v3[] = {
+				TP_L_CO_KWONLYARGCOUNT, TP_L_SIZEOF_ASCII,
+				TP_L_SIZEOF_COMPACT, TP_L_UNI_LENGTH,
+				TP_L_UNI_STATE, TP_L_UNI_KIND_POS,
+				TP_L_UNI_DATA, TP_L_DICT_KEYS,
+				TP_L_DICT_VALUES, TP_L_DK_SIZE,
+				TP_L_DK_NENTRIES, TP_L_DK_INDICES,
+			};
+			CHECK(py, v3, &sb);
+		} else {
+			static const enum tp_layout_id v2[] = {
+				TP_L_INT_IVAL, TP_L_UNI_STR, TP_L_UNI_PY2_LENGTH,
+				TP_L_SIZEOF_PY_UNICODE, TP_L_DICT_MASK,
+				TP_L_DICT_TABLE, TP_L_HT_NAME,
+			};
+			CHECK(py, v2, &sb);
+		}
 	}
 	if (!sb.len)
 		return NULL;
@@ -135,6 +188,73 @@ static struct tp_error *check_layout(struct tp_python *py)
 		py->target->pymod_name, py->version, tp_strbuf_str(&sb));
 	tp_strbuf_deinit(&sb);
 	return err;
+}
+
+/*
+ * The first interpreter of the list (newest first, the main one last):
+ * _PyRuntime.interpreters.head from 3.7; before, the static interp_head
+ * (in .symtab / DWARF only); without it, the interpreter of the thread
+ * holding the GIL (_PyThreadState_Current, NULL when nobody holds it).
+ */
+static struct tp_error *interp_head(struct tp_python *py, uint64_t *ret)
+{
+	const uint64_t *sym = py->target->sym;
+	struct tp_error *err;
+	if (py->runtime)
+		return py_read_ptr(py, py->runtime + LOFF(py, RT_INTERP_HEAD),
+				   ret);
+	if (sym[TP_SYM_interp_head])
+		return py_read_ptr(py, sym[TP_SYM_interp_head], ret);
+	uint64_t ts;
+	if ((err = py_read_ptr(py, sym[TP_SYM__PyThreadState_Current], &ts)))
+		return err;
+	if (!ts) {
+		*ret = 0;
+		return NULL;
+	}
+	return py_read_ptr(py, ts + LOFF(py, TS_INTERP), ret);
+}
+
+/* Before 3.11 the exact release is in sys.hexversion of the target. */
+static void exact_version(struct tp_python *py)
+{
+	struct tp_pyval_arena *arena;
+	if (tp_pyval_arena_create(&arena))
+		return;
+	py_objects_reset(py, arena);
+	uint64_t interp = 0, next, sysdict = 0, hex = 0;
+	struct tp_error *err = interp_head(py, &interp);
+	for (int i = 0; !err && interp && i < 256; i++) {
+		err = py_read_ptr(py, interp + LOFF(py, IS_NEXT), &next);
+		if (!err && !next)
+			break;
+		interp = next;
+	}
+	if (!err && interp && LHAS(py, IS_SYSDICT))
+		err = py_read_ptr(py, interp + LOFF(py, IS_SYSDICT), &sysdict);
+	if (!err && sysdict)
+		err = py_dict_get_str(py, sysdict, "hexversion", &hex);
+	uint64_t v = 0;
+	bool neg;
+	if (!err && hex)
+		err = py_int_value(py, hex, &v, &neg);
+	if (!err && v && ((v >> 24) & 0xff) == py->major &&
+	    ((v >> 16) & 0xff) == py->minor) {
+		py->hexversion = v;
+		py->micro = (v >> 8) & 0xff;
+		unsigned level = (v >> 4) & 0xf, serial = v & 0xf;
+		const char *tag = level == 0xa ? "a" : level == 0xb ? "b"
+				  : level == 0xc ? "rc" : "";
+		if (*tag)
+			snprintf(py->version, sizeof(py->version), "%u.%u.%u%s%u",
+				 py->major, py->minor, py->micro, tag, serial);
+		else
+			snprintf(py->version, sizeof(py->version), "%u.%u.%u",
+				 py->major, py->minor, py->micro);
+	}
+	tp_error_destroy(err);
+	py_objects_reset(py, NULL);
+	tp_pyval_arena_destroy(arena);
 }
 
 struct tp_error *tp_python_open(struct tp_target *target,
@@ -172,10 +292,17 @@ struct tp_error *tp_python_open(struct tp_target *target,
 	}
 	py->digit_shift = LOFF(py, SIZEOF_DIGIT) == 2 ? 15 : 30;
 	py->runtime = target->sym[TP_SYM__PyRuntime];
-	if (!py->runtime) {
+	if (!py->runtime && (py->major > 3 || (py->major == 3 && py->minor >= 7))) {
 		free(py);
 		return tp_error_create(TP_ERR_NOTPYTHON,
 				       "%s has no _PyRuntime symbol",
+				       target->pymod_name);
+	}
+	if (!py->runtime && !target->sym[TP_SYM_interp_head] &&
+	    !target->sym[TP_SYM__PyThreadState_Current]) {
+		free(py);
+		return tp_error_create(TP_ERR_NOTPYTHON,
+				       "%s has neither interp_head nor _PyThreadState_Current",
 				       target->pymod_name);
 	}
 	if (LHAS(py, TP_REPR)) {
@@ -213,6 +340,8 @@ struct tp_error *tp_python_open(struct tp_target *target,
 			py->set_dummy = d;
 		tp_error_destroy(e);
 	}
+	if (!py->hexversion)
+		exact_version(py);
 	*ret = py;
 	return NULL;
 }
@@ -306,9 +435,19 @@ static struct tp_error *bytes_copy(struct tp_python *py, uint64_t addr,
 struct frame_code {
 	uint64_t addr;
 	const char *file, *name, *qualname;
-	int32_t flags, argcount, kwonly, nlocalsplus, firstlineno;
-	int32_t firsttraceable;
+	int32_t flags, argcount, kwonly, firstlineno;
+	int32_t nlocalsplus, firsttraceable;   /* 3.11+ */
+	int32_t nlocals;                       /* 2.7-3.10 */
 };
+
+static struct tp_error *read_i32_opt(struct tp_python *py, uint64_t base,
+				     enum tp_layout_id id, int32_t *ret)
+{
+	*ret = 0;
+	if (!tp_layout_has(&py->L, id))
+		return NULL;
+	return py_read_i32(py, base + (uint64_t)py->L.v[id], ret);
+}
 
 static struct tp_error *read_code(struct tp_python *py, uint64_t code,
 				  struct frame_code *c)
@@ -320,14 +459,15 @@ static struct tp_error *read_code(struct tp_python *py, uint64_t code,
 	if ((err = py_read_i32(py, code + LOFF(py, CO_FLAGS), &c->flags)) ||
 	    (err = py_read_i32(py, code + LOFF(py, CO_ARGCOUNT),
 			       &c->argcount)) ||
-	    (err = py_read_i32(py, code + LOFF(py, CO_KWONLYARGCOUNT),
-			       &c->kwonly)) ||
-	    (err = py_read_i32(py, code + LOFF(py, CO_NLOCALSPLUS),
-			       &c->nlocalsplus)) ||
+	    (err = read_i32_opt(py, code, TP_L_CO_KWONLYARGCOUNT,
+				&c->kwonly)) ||
+	    (err = read_i32_opt(py, code, TP_L_CO_NLOCALSPLUS,
+				&c->nlocalsplus)) ||
+	    (err = read_i32_opt(py, code, TP_L_CO_NLOCALS, &c->nlocals)) ||
 	    (err = py_read_i32(py, code + LOFF(py, CO_FIRSTLINENO),
 			       &c->firstlineno)) ||
-	    (err = py_read_i32(py, code + LOFF(py, CO_FIRSTTRACEABLE),
-			       &c->firsttraceable)) ||
+	    (err = read_i32_opt(py, code, TP_L_CO_FIRSTTRACEABLE,
+				&c->firsttraceable)) ||
 	    (err = py_read_ptr(py, code + LOFF(py, CO_FILENAME), &f)) ||
 	    (err = py_read_ptr(py, code + LOFF(py, CO_NAME), &n)))
 		return err;
@@ -339,11 +479,38 @@ static struct tp_error *read_code(struct tp_python *py, uint64_t code,
 		return err;
 	if (q && (err = py_str_utf8(py, q, 4096, &c->qualname)))
 		return err;
-	if (c->nlocalsplus < 0 || c->nlocalsplus > MAX_LOCALS ||
-	    c->argcount < 0 || c->kwonly < 0 ||
-	    c->argcount + c->kwonly > c->nlocalsplus)
+	int32_t nvars = iframe_model(py) ? c->nlocalsplus : c->nlocals;
+	if (nvars < 0 || nvars > MAX_LOCALS || c->argcount < 0 ||
+	    c->kwonly < 0 || c->argcount + c->kwonly > nvars)
 		return tp_error_fault(code, "bad code object counts");
 	return NULL;
+}
+
+/* Line of byte offset @addr in the code's line table. */
+static int code_line(struct tp_python *py, const struct frame_code *c,
+		     int64_t addr)
+{
+	enum tp_linetable_format fmt;
+	struct tp_error *err = tp_linetable_format_for_version(
+		(int)py->major, (int)py->minor, &fmt);
+	uint64_t table = 0;
+	uint8_t *bytes = NULL;
+	size_t len;
+	if (!err)
+		err = py_read_ptr(py, c->addr + (uint64_t)(LHAS(py, CO_LINETABLE)
+							  ? LOFF(py, CO_LINETABLE)
+							  : LOFF(py, CO_LNOTAB)),
+				  &table);
+	if (!err)
+		err = bytes_copy(py, table, MAX_LINETABLE, &bytes, &len);
+	if (err) {
+		tp_error_destroy(err);
+		return -1;
+	}
+	int line = tp_linetable_addr2line(fmt, bytes, len, c->firstlineno,
+					  addr);
+	free(bytes);
+	return line;
 }
 
 static int frame_line(struct tp_python *py, const struct frame_code *c,
@@ -360,17 +527,6 @@ static int frame_line(struct tp_python *py, const struct frame_code *c,
 			return lineno;
 		tp_error_destroy(err);
 	}
-	uint64_t table;
-	uint8_t *bytes;
-	size_t len;
-	struct tp_error *err = py_read_ptr(py, c->addr + LOFF(py, CO_LINETABLE),
-					   &table);
-	if (!err)
-		err = bytes_copy(py, table, MAX_LINETABLE, &bytes, &len);
-	if (err) {
-		tp_error_destroy(err);
-		return -1;
-	}
 	/*
 	 * 3.11/3.12 prev_instr and 3.13 instr_ptr both give CPython's
 	 * "last instruction" index: the byte offset is their distance from
@@ -381,10 +537,7 @@ static int frame_line(struct tp_python *py, const struct frame_code *c,
 	int64_t addr = (int64_t)(instr - first);
 	if (addr > INT32_MAX || addr < INT32_MIN)
 		addr = -1;
-	int line = tp_linetable_addr2line(TP_LINETABLE_LOCATIONS, bytes, len,
-					  c->firstlineno, (int)addr);
-	free(bytes);
-	return line;
+	return code_line(py, c, addr);
 }
 
 struct local_acc {
@@ -443,23 +596,152 @@ static bool dict_locals_cb(void *arg, uint64_t key, uint64_t value)
 	return true;
 }
 
+/* How a fast slot holds its variable. */
+enum slot_how {
+	SLOT_VALUE,      /* the value itself */
+	SLOT_CELL,       /* a cell holding the value (2.7-3.10 cells, frees) */
+	SLOT_MAYBE_CELL, /* 3.11+ cell variable: a cell once MAKE_CELL ran */
+};
+
+struct slot {
+	const char *name;
+	uint64_t value;
+	enum slot_how how;
+};
+
+static struct tp_error *local_value(struct tp_python *py, struct slot *sl,
+				    struct tp_pyval **ret)
+{
+	uint64_t value = sl->value;
+	*ret = NULL;
+	if (value && sl->how != SLOT_VALUE) {
+		uint64_t type;
+		struct tp_error *err = py_type_of(py, value, &type);
+		if (err == &tp_error_nomem)
+			return err;
+		bool is_cell = !err &&
+			       type == py->target->sym[TP_SYM_PyCell_Type];
+		if (!err && (is_cell || sl->how == SLOT_CELL))
+			err = py_read_ptr(py, value + LOFF(py, CELL_REF),
+					  &value);
+		if (err == &tp_error_nomem)
+			return err;
+		if (err) {
+			/* an unreadable cell: its value shows as unreadable */
+			tp_error_destroy(err);
+		}
+	}
+	if (!value)
+		return NULL;
+	return py_value(py, value, ret);
+}
+
+static void local_delete(struct local_acc *acc, const char *name)
+{
+	for (size_t k = 0; k < acc->n; k++) {
+		if (!strcmp(acc->v[k].name, name)) {
+			memmove(&acc->v[k], &acc->v[k + 1],
+				(acc->n - k - 1) * sizeof(acc->v[0]));
+			acc->n--;
+			return;
+		}
+	}
+}
+
+static struct tp_error *dict_into_locals(struct tp_python *py, uint64_t dict,
+					 struct local_acc *acc)
+{
+	struct dict_locals_ctx ctx = { py, acc, NULL };
+	struct tp_error *err = py_dict_iter(py, dict, dict_locals_cb, &ctx);
+	return err ? err : ctx.err;
+}
+
 /*
- * The locals of a frame as frame.f_locals shows them: for optimised code the
- * fast slots (cells unwrapped, free variables through their cells); for
- * module and class bodies the f_locals dict, then the fast slots on top
- * (free variables left out, as CPython does).
+ * The locals of a frame as frame.f_locals shows them (CPython's
+ * PyFrame_FastToLocals): for module and class bodies the f_locals dict
+ * first; then the fast slots in order, an unbound slot removing the name;
+ * cells unwrapped; free variables only for optimised code.  3.13 adds the
+ * names written through frame.f_locals (f_extra_locals).
  */
-static struct tp_error *frame_locals(struct tp_python *py,
-				     const struct frame_code *c,
-				     uint64_t iframe, struct tp_rframe *rf)
+static struct tp_error *build_locals(struct tp_python *py,
+				     struct tp_rframe *rf, uint64_t dict,
+				     struct slot *slots, size_t n,
+				     uint64_t extra)
+{
+	struct local_acc acc = { 0 };
+	struct tp_error *err = NULL;
+	if (dict)
+		err = dict_into_locals(py, dict, &acc);
+	for (size_t i = 0; !err && i < n; i++) {
+		struct tp_pyval *v;
+		if ((err = local_value(py, &slots[i], &v)))
+			break;
+		if (!v)
+			local_delete(&acc, slots[i].name);
+		else if (!local_set(&acc, slots[i].name, v))
+			err = &tp_error_nomem;
+	}
+	if (!err && extra)
+		err = dict_into_locals(py, extra, &acc);
+	if (err != &tp_error_nomem && acc.n) {
+		rf->locals = arena_array(py, acc.n, sizeof(*rf->locals));
+		if (rf->locals) {
+			memcpy(rf->locals, acc.v, acc.n * sizeof(*rf->locals));
+			rf->nlocals = acc.n;
+		} else if (!err) {
+			err = &tp_error_nomem;
+		}
+	}
+	free(acc.v);
+	return err;
+}
+
+/* Arguments: the first argcount + kwonly names, then *args, **kw. */
+static void frame_args(const struct frame_code *c, const char **names,
+		       size_t n, struct tp_rframe *rf)
+{
+	size_t nargs = (size_t)c->argcount + (size_t)c->kwonly;
+	size_t next = nargs;
+	if (nargs > n)
+		nargs = next = n;
+	rf->argnames = names;
+	rf->nargs = nargs;
+	if ((c->flags & CO_VARARGS) && next < n)
+		rf->varargs = names[next++];
+	if ((c->flags & CO_VARKEYWORDS) && next < n)
+		rf->varkw = names[next++];
+}
+
+/* Names in a tuple of str, into the arena. */
+static struct tp_error *tuple_names(struct tp_python *py, uint64_t tuple,
+				    const char ***ret, size_t *n)
+{
+	uint64_t *items;
+	struct tp_error *err = tuple_items(py, tuple, MAX_LOCALS, &items, n);
+	if (err)
+		return err;
+	const char **names = arena_array(py, *n, sizeof(*names));
+	if (!names)
+		err = &tp_error_nomem;
+	for (size_t i = 0; !err && i < *n; i++)
+		err = py_str_utf8(py, items[i], 4096, &names[i]);
+	free(items);
+	if (!err)
+		*ret = names;
+	return err;
+}
+
+/* 3.11+: localsplus slots, named by co_localsplusnames, kinds in bytes. */
+static struct tp_error *iframe_locals(struct tp_python *py,
+				      const struct frame_code *c,
+				      uint64_t iframe, struct tp_rframe *rf)
 {
 	struct tp_error *err;
-	struct local_acc acc = { 0 };
-	uint64_t names_tuple, kinds_bytes;
-	uint64_t *names = NULL, *slots = NULL;
+	uint64_t names_tuple, kinds_bytes, *raw = NULL;
 	uint8_t *kinds = NULL;
 	size_t nnames = 0, nkinds = 0;
-	const char **pnames = NULL;
+	const char **names = NULL;
+	struct slot *slots = NULL;
 	size_t n = (size_t)c->nlocalsplus;
 	bool optimized = c->flags & CO_OPTIMIZED;
 
@@ -467,111 +749,109 @@ static struct tp_error *frame_locals(struct tp_python *py,
 			       &names_tuple)) ||
 	    (err = py_read_ptr(py, c->addr + LOFF(py, CO_LOCALSPLUSKINDS),
 			       &kinds_bytes)) ||
-	    (err = tuple_items(py, names_tuple, MAX_LOCALS, &names, &nnames)) ||
+	    (err = tuple_names(py, names_tuple, &names, &nnames)) ||
 	    (err = bytes_copy(py, kinds_bytes, MAX_LOCALS, &kinds, &nkinds)))
 		goto out;
 	if (nnames < n || nkinds < n) {
 		err = tp_error_fault(c->addr, "bad localsplus tables");
 		goto out;
 	}
-	pnames = arena_array(py, n, sizeof(*pnames));
-	slots = malloc((n ? n : 1) * 8);
-	if (!pnames || !slots) {
+	frame_args(c, names, n, rf);
+	if (!py->opts.locals)
+		goto out;
+	raw = malloc((n ? n : 1) * 8);
+	slots = malloc((n ? n : 1) * sizeof(*slots));
+	if (!raw || !slots) {
 		err = &tp_error_nomem;
 		goto out;
 	}
-	for (size_t i = 0; i < n; i++)
-		if ((err = py_str_utf8(py, names[i], 4096, &pnames[i])))
-			goto out;
-	if (n && (err = py_read(py, iframe + LOFF(py, IF_LOCALSPLUS), slots,
+	if (n && (err = py_read(py, iframe + LOFF(py, IF_LOCALSPLUS), raw,
 				n * 8)))
 		goto out;
-
-	/* Arguments: the first argcount + kwonly names, then *args, **kw. */
-	size_t nargs = (size_t)c->argcount + (size_t)c->kwonly;
-	size_t next = nargs;
-	rf->argnames = pnames;
-	rf->nargs = nargs;
-	if ((c->flags & CO_VARARGS) && next < n)
-		rf->varargs = pnames[next++];
-	if ((c->flags & CO_VARKEYWORDS) && next < n)
-		rf->varkw = pnames[next++];
-
-	if (!py->opts.locals)
-		goto out;
-
-	if (!optimized) {
-		uint64_t dict;
-		if ((err = py_read_ptr(py, iframe + LOFF(py, IF_LOCALS), &dict)))
-			goto out;
-		if (dict) {
-			struct dict_locals_ctx ctx = { py, &acc, NULL };
-			err = py_dict_iter(py, dict, dict_locals_cb, &ctx);
-			if (!err)
-				err = ctx.err;
-			if (err)
-				goto out;
-		}
-	}
-	uint64_t cell_type = py->target->sym[TP_SYM_PyCell_Type];
+	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
-		uint8_t kind = kinds[i];
-		uint64_t value = slots[i];
-		if ((kind & CO_FAST_FREE) && !optimized)
+		if ((kinds[i] & CO_FAST_FREE) && !optimized)
 			continue;
-		if (value && (kind & (CO_FAST_FREE | CO_FAST_CELL))) {
-			uint64_t type;
-			err = py_type_of(py, value, &type);
-			if (err == &tp_error_nomem)
-				goto out;
-			if (!err && type == cell_type) {
-				err = py_read_ptr(py, value + LOFF(py, CELL_REF),
-						  &value);
-				if (err == &tp_error_nomem)
-					goto out;
-			}
-			if (err) {
-				/* an unreadable cell: show it as unreadable */
-				tp_error_destroy(err);
-				err = NULL;
-			}
-		}
-		struct tp_pyval *v = NULL;
-		if (value && (err = py_value(py, value, &v)))
-			goto out;
-		if (!value) {
-			/* unbound: drop a name the dict may have had */
-			for (size_t k = 0; k < acc.n; k++) {
-				if (!strcmp(acc.v[k].name, pnames[i])) {
-					memmove(&acc.v[k], &acc.v[k + 1],
-						(acc.n - k - 1) * sizeof(acc.v[0]));
-					acc.n--;
-					break;
-				}
-			}
-			continue;
-		}
-		if (!local_set(&acc, pnames[i], v)) {
-			err = &tp_error_nomem;
-			goto out;
-		}
+		slots[k].name = names[i];
+		slots[k].value = raw[i];
+		slots[k].how = (kinds[i] & (CO_FAST_FREE | CO_FAST_CELL))
+				       ? SLOT_MAYBE_CELL : SLOT_VALUE;
+		k++;
 	}
+	uint64_t dict = 0, extra = 0, fobj = 0;
+	if (!optimized &&
+	    (err = py_read_ptr(py, iframe + LOFF(py, IF_LOCALS), &dict)))
+		goto out;
+	if (LHAS(py, FO_EXTRA_LOCALS) &&
+	    !(err = py_read_ptr(py, iframe + LOFF(py, IF_FRAME_OBJ), &fobj)) &&
+	    fobj)
+		err = py_read_ptr(py, fobj + LOFF(py, FO_EXTRA_LOCALS), &extra);
+	if (err)
+		goto out;
+	err = build_locals(py, rf, dict, slots, k, optimized ? extra : 0);
 out:
-	if (!err || err != &tp_error_nomem) {
-		if (acc.n) {
-			rf->locals = arena_array(py, acc.n, sizeof(*rf->locals));
-			if (rf->locals) {
-				memcpy(rf->locals, acc.v,
-				       acc.n * sizeof(*rf->locals));
-				rf->nlocals = acc.n;
-			} else if (!err) {
-				err = &tp_error_nomem;
-			}
-		}
-	}
-	free(acc.v);
-	free(names);
+	free(raw);
 	free(kinds);
+	free(slots);
+	return err;
+}
+
+/*
+ * 2.7-3.10: f_localsplus holds co_nlocals plain variables (co_varnames),
+ * then a cell per co_cellvars, then a cell per co_freevars.
+ */
+static struct tp_error *frameobj_locals(struct tp_python *py,
+					const struct frame_code *c,
+					uint64_t frame, struct tp_rframe *rf)
+{
+	struct tp_error *err;
+	uint64_t vt, ct, ft, *raw = NULL;
+	const char **var = NULL, **cell = NULL, **free_ = NULL;
+	size_t nvar = 0, ncell = 0, nfree = 0;
+	struct slot *slots = NULL;
+	bool optimized = c->flags & CO_OPTIMIZED;
+
+	if ((err = py_read_ptr(py, c->addr + LOFF(py, CO_VARNAMES), &vt)) ||
+	    (err = py_read_ptr(py, c->addr + LOFF(py, CO_CELLVARS), &ct)) ||
+	    (err = py_read_ptr(py, c->addr + LOFF(py, CO_FREEVARS), &ft)) ||
+	    (err = tuple_names(py, vt, &var, &nvar)) ||
+	    (err = tuple_names(py, ct, &cell, &ncell)) ||
+	    (err = tuple_names(py, ft, &free_, &nfree)))
+		return err;
+	size_t nlocals = (size_t)c->nlocals < nvar ? (size_t)c->nlocals : nvar;
+	frame_args(c, var, nvar, rf);
+	if (!py->opts.locals)
+		return NULL;
+	size_t n = (size_t)c->nlocals + ncell + nfree;
+	if (n > MAX_LOCALS)
+		return tp_error_fault(c->addr, "too many locals");
+	raw = malloc((n ? n : 1) * 8);
+	slots = malloc((n ? n : 1) * sizeof(*slots));
+	if (!raw || !slots) {
+		err = &tp_error_nomem;
+		goto out;
+	}
+	if (n && (err = py_read(py, frame + LOFF(py, FO_LOCALSPLUS), raw,
+				n * 8)))
+		goto out;
+	size_t k = 0;
+	for (size_t i = 0; i < nlocals; i++)
+		slots[k++] = (struct slot){ var[i], raw[i], SLOT_VALUE };
+	for (size_t i = 0; i < ncell; i++)
+		slots[k++] = (struct slot){ cell[i], raw[c->nlocals + i],
+					    SLOT_CELL };
+	if (optimized)
+		for (size_t i = 0; i < nfree; i++)
+			slots[k++] = (struct slot){
+				free_[i], raw[c->nlocals + ncell + i], SLOT_CELL
+			};
+	uint64_t dict = 0;
+	if (!optimized &&
+	    (err = py_read_ptr(py, frame + LOFF(py, FO_LOCALS), &dict)))
+		goto out;
+	err = build_locals(py, rf, dict, slots, k, 0);
+out:
+	free(raw);
 	free(slots);
 	return err;
 }
@@ -619,6 +899,31 @@ static bool seen_before(uint64_t **seen, size_t *n, size_t *cap,
 	}
 	(*seen)[(*n)++] = addr;
 	return false;
+}
+
+/* Record the frames (outermost first) and a walk error in @rt. */
+static struct tp_error *finish_frames(struct tp_python *py,
+				      struct tp_rthread *rt,
+				      struct frame_acc *acc,
+				      struct tp_error *err)
+{
+	if (err && err != &tp_error_nomem) {
+		rt->error = arena_err(py, err);
+		tp_error_destroy(err);
+		err = NULL;
+	}
+	if (!err && acc->n) {
+		rt->frames = arena_array(py, acc->n, sizeof(*rt->frames));
+		if (!rt->frames) {
+			err = &tp_error_nomem;
+		} else {
+			for (size_t i = 0; i < acc->n; i++)
+				rt->frames[i] = acc->v[acc->n - 1 - i];
+			rt->nframes = acc->n;
+		}
+	}
+	free(acc->v);
+	return err;
 }
 
 static struct tp_error *walk_iframes(struct tp_python *py, uint64_t tstate,
@@ -690,7 +995,7 @@ static struct tp_error *walk_iframes(struct tp_python *py, uint64_t tstate,
 		rf->qualname = c.qualname;
 		rf->is_module = !(c.flags & CO_OPTIMIZED);
 		rf->line = frame_line(py, &c, this_frame, instr);
-		struct tp_error *lerr = frame_locals(py, &c, this_frame, rf);
+		struct tp_error *lerr = iframe_locals(py, &c, this_frame, rf);
 		if (lerr == &tp_error_nomem) {
 			err = lerr;
 			break;
@@ -701,24 +1006,92 @@ static struct tp_error *walk_iframes(struct tp_python *py, uint64_t tstate,
 		}
 	}
 	free(seen);
-	if (err && err != &tp_error_nomem) {
-		rt->error = arena_err(py, err);
+	return finish_frames(py, rt, &acc, err);
+}
+
+/* ---- frames: the PyFrameObject model (2.7-3.10) ------------------------ */
+
+static int frameobj_line(struct tp_python *py, const struct frame_code *c,
+			 uint64_t frame)
+{
+	int32_t lasti = -1, lineno = 0;
+	uint64_t trace = 0;
+	struct tp_error *err = py_read_i32(py, frame + LOFF(py, FO_LASTI),
+					   &lasti);
+	if (!err)
+		err = py_read_i32(py, frame + LOFF(py, FO_LINENO), &lineno);
+	if (!err)
+		err = py_read_ptr(py, frame + LOFF(py, FO_TRACE), &trace);
+	if (err) {
 		tp_error_destroy(err);
-		err = NULL;
+		return -1;
 	}
-	if (!err && acc.n) {
-		/* outermost first */
-		rt->frames = arena_array(py, acc.n, sizeof(*rt->frames));
-		if (!rt->frames) {
-			err = &tp_error_nomem;
-		} else {
-			for (size_t i = 0; i < acc.n; i++)
-				rt->frames[i] = acc.v[acc.n - 1 - i];
-			rt->nframes = acc.n;
+	/*
+	 * f_lineno is kept up to date only while tracing: up to 3.9 it is
+	 * valid when f_trace is set, in 3.10 when it is not 0.  Otherwise
+	 * the line comes from f_lasti: a byte offset up to 3.9, an index of
+	 * 2-byte code units in 3.10.
+	 */
+	if (py->major == 3 && py->minor == 10) {
+		if (lineno)
+			return lineno;
+		return code_line(py, c, lasti < 0 ? -1 : 2 * (int64_t)lasti);
+	}
+	if (trace)
+		return lineno;
+	return code_line(py, c, lasti);
+}
+
+static struct tp_error *walk_frameobjects(struct tp_python *py,
+					  uint64_t tstate,
+					  struct tp_rthread *rt)
+{
+	struct tp_error *err;
+	uint64_t frame;
+	if ((err = py_read_ptr(py, tstate + LOFF(py, TS_FRAME), &frame)))
+		return err;
+	struct frame_acc acc = { 0 };
+	uint64_t *seen = NULL;
+	size_t nseen = 0, capseen = 0, count = 0;
+	while (frame) {
+		if (count++ >= py->opts.max_frames) {
+			rt->truncated = true;
+			break;
 		}
+		if (seen_before(&seen, &nseen, &capseen, frame)) {
+			err = tp_error_fault(frame, "frame chain loops");
+			break;
+		}
+		uint64_t code, back;
+		if ((err = py_read_ptr(py, frame + LOFF(py, FO_CODE), &code)) ||
+		    (err = py_read_ptr(py, frame + LOFF(py, FO_BACK), &back)))
+			break;
+		struct frame_code c;
+		if ((err = read_code(py, code, &c)))
+			break;
+		struct tp_rframe *rf = frame_push(&acc);
+		if (!rf) {
+			err = &tp_error_nomem;
+			break;
+		}
+		rf->file = c.file;
+		rf->function = c.name;
+		rf->qualname = c.qualname;
+		rf->is_module = !(c.flags & CO_OPTIMIZED);
+		rf->line = frameobj_line(py, &c, frame);
+		struct tp_error *lerr = frameobj_locals(py, &c, frame, rf);
+		if (lerr == &tp_error_nomem) {
+			err = lerr;
+			break;
+		}
+		if (lerr) {
+			rf->error = arena_err(py, lerr);
+			tp_error_destroy(lerr);
+		}
+		frame = back;
 	}
-	free(acc.v);
-	return err;
+	free(seen);
+	return finish_frames(py, rt, &acc, err);
 }
 
 /* ---- threads ------------------------------------------------------------ */
@@ -776,24 +1149,52 @@ static void thread_names(struct tp_python *py, uint64_t interp,
 	tp_error_destroy(err);
 }
 
-/* The thread state holding the GIL of @interp, 0 if none, -1 unknown. */
+/*
+ * The thread state holding the GIL of @interp, 0 if none, -1 unknown.
+ * The GIL records its last holder even after release: it is the holder
+ * only while `locked` is 1.
+ *  3.12+:    interp->ceval.gil points to the GIL (per interpreter);
+ *  3.7-3.11: _PyRuntime.ceval.gil;
+ *  3.6:      the statics gil_locked and gil_last_holder of ceval.c;
+ *  2.7:      no owner recorded; _PyThreadState_Current is the thread
+ *            running Python code, NULL while nobody holds the GIL.
+ */
 static int64_t gil_holder(struct tp_python *py, uint64_t interp)
 {
-	uint64_t gil = 0;
+	const uint64_t *sym = py->target->sym;
+	uint64_t locked_at = 0, holder_at = 0, gil = 0;
+	struct tp_error *err = NULL;
 	if (LHAS(py, IS_CEVAL_GIL)) {
-		if (py_read_ptr(py, interp + LOFF(py, IS_CEVAL_GIL), &gil))
-			return -1;
-	} else if (LHAS(py, RT_GIL)) {
+		err = py_read_ptr(py, interp + LOFF(py, IS_CEVAL_GIL), &gil);
+	} else if (LHAS(py, RT_GIL) && py->runtime) {
 		gil = py->runtime + LOFF(py, RT_GIL);
+	} else if (sym[TP_SYM_gil_locked] && sym[TP_SYM_gil_last_holder]) {
+		locked_at = sym[TP_SYM_gil_locked];
+		holder_at = sym[TP_SYM_gil_last_holder];
+	} else if (py->major == 2 && sym[TP_SYM__PyThreadState_Current]) {
+		uint64_t ts;
+		err = py_read_ptr(py, sym[TP_SYM__PyThreadState_Current], &ts);
+		if (err) {
+			tp_error_destroy(err);
+			return -1;
+		}
+		return (int64_t)ts;
 	}
-	if (!gil || !LHAS(py, GIL_LOCKED) || !LHAS(py, GIL_LAST_HOLDER))
+	if (err || (!gil && !locked_at)) {
+		tp_error_destroy(err);
 		return -1;
+	}
+	if (gil) {
+		if (!LHAS(py, GIL_LOCKED) || !LHAS(py, GIL_LAST_HOLDER))
+			return -1;
+		locked_at = gil + LOFF(py, GIL_LOCKED);
+		holder_at = gil + LOFF(py, GIL_LAST_HOLDER);
+	}
 	int32_t locked;
 	uint64_t holder;
-	struct tp_error *err = py_read_i32(py, gil + LOFF(py, GIL_LOCKED),
-					   &locked);
+	err = py_read_i32(py, locked_at, &locked);
 	if (!err)
-		err = py_read_ptr(py, gil + LOFF(py, GIL_LAST_HOLDER), &holder);
+		err = py_read_ptr(py, holder_at, &holder);
 	if (err) {
 		tp_error_destroy(err);
 		return -1;
@@ -815,19 +1216,18 @@ struct tp_error *tp_python_walk(struct tp_python *py,
 	uint64_t interp, main_ident = 0, main_interp = 0;
 	bool have_main = false;
 
-	if ((err = py_read_ptr(py, py->runtime + LOFF(py, RT_INTERP_HEAD),
-			       &interp)))
+	if ((err = interp_head(py, &interp)))
 		return tp_error_wrap(err, "cannot read the interpreter list");
 	if (!interp)
 		return tp_error_create(TP_ERR_NOTPYTHON,
 				       "the Python runtime has no interpreter (not initialised yet, or finalised)");
-	if (LHAS(py, RT_MAIN_THREAD)) {
+	if (py->runtime && LHAS(py, RT_MAIN_THREAD)) {
 		struct tp_error *e = py_read_ptr(
 			py, py->runtime + LOFF(py, RT_MAIN_THREAD), &main_ident);
 		have_main = !e;
 		tp_error_destroy(e);
 	}
-	if (LHAS(py, RT_INTERP_MAIN)) {
+	if (py->runtime && LHAS(py, RT_INTERP_MAIN)) {
 		struct tp_error *e = py_read_ptr(
 			py, py->runtime + LOFF(py, RT_INTERP_MAIN), &main_interp);
 		tp_error_destroy(e);
@@ -886,7 +1286,8 @@ struct tp_error *tp_python_walk(struct tp_python *py,
 					rt->tid = (pid_t)tid;
 				tp_error_destroy(e);
 			}
-			e = walk_iframes(py, ts, rt);
+			e = iframe_model(py) ? walk_iframes(py, ts, rt)
+					      : walk_frameobjects(py, ts, rt);
 			if (e == &tp_error_nomem) {
 				err = e;
 				goto out;

@@ -49,6 +49,9 @@
 	X(PyType_Type)                     \
 	X(PyBaseObject_Type)               \
 	X(_PySet_Dummy)                    \
+	X(gil_locked)                      \
+	X(gil_last_holder)                 \
+	X(PyCFunction_Type)                \
 	X(Py_InitializeEx)
 
 enum tp_symbol_id {
