@@ -313,15 +313,32 @@ struct tp_error *py_str_utf8(struct tp_python *py, uint64_t addr, size_t max,
 	return NULL;
 }
 
-/* Compare a str object with an ASCII C string without allocating much. */
+/* Compare a str object (2.7: str or unicode) with an ASCII C string. */
 static bool str_equals(struct tp_python *py, uint64_t addr, const char *s)
 {
 	size_t n = strlen(s);
+	bool too_long;
+	struct tp_error *err;
+	uint64_t type;
+	if (py->major == 2) {
+		if ((err = py_type_of(py, addr, &type))) {
+			tp_error_destroy(err);
+			return false;
+		}
+		if (type == py->target->sym[TP_SYM_PyString_Type]) {
+			uint8_t *data;
+			size_t len;
+			err = bytes_data(py, addr, n, &data, &len, &too_long);
+			if (err || too_long) {
+				tp_error_destroy(err);
+				return false;
+			}
+			return len == n && !memcmp(data, s, n);
+		}
+	}
 	uint32_t *cp;
 	size_t len;
-	bool too_long;
-	struct tp_error *err = str_codepoints(py, addr, n, &cp, &len,
-					      &too_long);
+	err = str_codepoints(py, addr, n, &cp, &len, &too_long);
 	if (err || too_long) {
 		tp_error_destroy(err);
 		return false;
@@ -1188,8 +1205,31 @@ static struct tp_error *module_repr(struct tp_python *py, uint64_t addr,
 			if (sname && sname != none &&
 			    (err = py_str_utf8(py, sname, 4096, &sn)))
 				return err;
-			if (!origin || origin == none)
-				return NULL; /* namespace / no origin: give up */
+			if (!origin || origin == none) {
+				/*
+				 * Up to 3.8 the built-in and frozen modules'
+				 * specs have no origin; their loaders'
+				 * module_repr() gives the text.
+				 */
+				uint64_t loader = 0;
+				if ((err = py_instance_attr(py, spec, "loader",
+							    &loader)))
+					return err;
+				const char *kind = NULL;
+				if (loader && loader != none) {
+					const char *ln = py_type_name(py, loader);
+					if (strstr(ln, "BuiltinImporter"))
+						kind = "built-in";
+					else if (strstr(ln, "FrozenImporter"))
+						kind = "frozen";
+				}
+				if (!kind)
+					return NULL;
+				tp_strbuf_printf(sb, "<module '%s' (%s)>", sn,
+						 kind);
+				*ok = true;
+				return NULL;
+			}
 			if ((err = py_str_utf8(py, origin, 4096, &so)))
 				return err;
 			tp_strbuf_printf(sb, "<module '%s' ", sn);

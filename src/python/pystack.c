@@ -716,7 +716,7 @@ static void frame_args(const struct frame_code *c, const char **names,
 static struct tp_error *tuple_names(struct tp_python *py, uint64_t tuple,
 				    const char ***ret, size_t *n)
 {
-	uint64_t *items;
+	uint64_t *items = NULL;
 	struct tp_error *err = tuple_items(py, tuple, MAX_LOCALS, &items, n);
 	if (err)
 		return err;
