@@ -76,18 +76,88 @@ struct tp_pyval {
 	} u;
 };
 
+/*
+ * Contract for the graph handed to the renderers:
+ * - container kinds (TUPLE .. FROZENSET) are rendered as the exact builtin
+ *   types; type_name is only used for the <...> texts, pprint's
+ *   "<Recursion on NAME ...>" (text after the last '.') and pprint's sort
+ *   fallback;
+ * - type_name may be NULL: the builtin name of the kind is used ("int",
+ *   "str", "dict", ... and "long"/"unicode" for TP_PV_PY2 values);
+ * - u.str.cp holds code points (a 2.7 narrow build's surrogate pairs should
+ *   be combined by the decoder; lone surrogates print as \udXXX);
+ * - a node whose data pointer is NULL while its length is not 0 (or a NULL
+ *   child, INT digits or TEXT text) breaks the contract: the renderers return
+ *   TP_ERR_INVALID.
+ * Nesting deeper than TP_PYVAL_MAX_DEPTH (where CPython would raise
+ * RecursionError) renders the whole value passed in as
+ * "<TYPE object at 0xADDR>".
+ */
+#define TP_PYVAL_MAX_DEPTH 1000
+
 struct tp_pyval_arena;
 
 struct tp_error *tp_pyval_arena_create(struct tp_pyval_arena **ret);
+/** Free the arena and everything allocated in it; accepts NULL. */
 void tp_pyval_arena_destroy(struct tp_pyval_arena *arena);
 /** Allocate @size zeroed bytes that live as long as the arena (NULL on OOM). */
 void *tp_pyval_arena_alloc(struct tp_pyval_arena *arena, size_t size);
+/**
+ * Allocate @n zeroed elements of @size bytes (NULL on OOM or when n * size
+ * overflows).
+ */
+void *tp_pyval_arena_calloc(struct tp_pyval_arena *arena, size_t n,
+			    size_t size);
+/** Copy of the @size bytes at @p in the arena (NULL on OOM). */
+void *tp_pyval_arena_memdup(struct tp_pyval_arena *arena, const void *p,
+			    size_t size);
 /** Copy of @s in the arena (NULL on OOM). */
 char *tp_pyval_arena_strdup(struct tp_pyval_arena *arena, const char *s);
-/** A new zeroed node of @kind (NULL on OOM). */
+/**
+ * A new zeroed node of @kind (NULL on OOM).  @type_name is stored as given
+ * (not copied): it must live as long as the arena (static text, or a copy
+ * made with tp_pyval_arena_strdup()); NULL means the kind's builtin name.
+ */
 struct tp_pyval *tp_pyval_new(struct tp_pyval_arena *arena,
 			      enum tp_pyval_kind kind, uint64_t addr,
 			      const char *type_name);
+
+/**
+ * The type name of @v as object.__repr__ prints it: v->type_name, or the
+ * builtin name of its kind when that is NULL.
+ */
+const char *tp_pyval_type_name(const struct tp_pyval *v);
+
+/** Largest int tp_pyint_to_decimal() converts (bits of magnitude). */
+#define TP_PYINT_MAX_BITS (1u << 18)
+
+/**
+ * Decimal text of a CPython int: its magnitude is @ndigits digits of @shift
+ * bits each (15 or 30, as PyLong_SHIFT), least significant first, given as
+ * uint32_t values whatever the target's digit size; @negative gives the sign
+ * (ignored for zero).  The text ("-" for negatives, no leading zeros, "0"
+ * for zero) is allocated in @arena and returned through @ret.
+ *
+ * Errors: TP_ERR_INVALID for a shift other than 15 or 30;
+ * TP_ERR_FORMAT when a digit does not fit in @shift bits (corrupt target
+ * memory); TP_ERR_LIMIT past TP_PYINT_MAX_BITS (the conversion is
+ * quadratic); nomem.
+ */
+struct tp_error *tp_pyint_to_decimal(struct tp_pyval_arena *arena,
+				     const uint32_t *digits, size_t ndigits,
+				     unsigned shift, bool negative, char **ret);
+
+/** Room tp_float_repr() needs, NUL included. */
+#define TP_FLOAT_REPR_SIZE 32
+
+/**
+ * repr(@x) as CPython (2.7 and 3.x) prints a float: the shortest digits that
+ * read back as @x, exponent form iff the decimal exponent is < -4 or >= 16
+ * ("1e-05", "1e+16"), else positional with ".0" when integral; "inf",
+ * "-inf", "nan", "-0.0".  Writes into @buf (TP_FLOAT_REPR_SIZE bytes) and
+ * returns the length.
+ */
+size_t tp_float_repr(double x, char *buf);
 
 /** Options shared by the renderers. */
 struct tp_pyval_opts {
