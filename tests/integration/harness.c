@@ -224,18 +224,18 @@ void harness_start(struct scenario_run *r, const struct interp *in,
 	while (access(r->truth, F_OK) != 0) {
 		if (!alive(pid)) {
 			char *log = harness_slurp(r->log);
-			cr_fatal("%s %s exited before recording its truth:\n%s",
+			cr_assert_fail("%s %s exited before recording its truth:\n%s",
 				 in->path, script, log ? log : "");
 		}
 		if (time(NULL) > end)
-			cr_fatal("%s %s: no truth after 90 s", in->path, script);
+			cr_assert_fail("%s %s: no truth after 90 s", in->path, script);
 		usleep(20000);
 	}
 	/* the recorder thread exits after writing: wait for it to be gone */
 	end = time(NULL) + 30;
 	while (count_tasks(pid) != nthreads) {
 		if (time(NULL) > end)
-			cr_fatal("%s %s: %d threads, expected %d", in->path,
+			cr_assert_fail("%s %s: %d threads, expected %d", in->path,
 				 script, count_tasks(pid), nthreads);
 		usleep(20000);
 	}
@@ -250,14 +250,14 @@ void harness_snapshot_and_analyze(struct scenario_run *r)
 	int st = harness_run(snap, NULL, r->log, 60);
 	if (st != 0) {
 		char *log = harness_slurp(r->log);
-		cr_fatal("tripod-snap exited %d:\n%s", st, log ? log : "");
+		cr_assert_fail("tripod-snap exited %d:\n%s", st, log ? log : "");
 	}
 	char *json[] = { TOP_BUILDDIR "/src/tripod-analyze", "--format", "json",
 			 r->snaps, NULL };
 	st = harness_run(json, r->json, r->log, 120);
 	if (st != 0) {
 		char *log = harness_slurp(r->log);
-		cr_fatal("tripod-analyze --format json exited %d:\n%s", st,
+		cr_assert_fail("tripod-analyze --format json exited %d:\n%s", st,
 			 log ? log : "");
 	}
 	char *text[] = { TOP_BUILDDIR "/src/tripod-analyze", "--no-header",
@@ -265,7 +265,7 @@ void harness_snapshot_and_analyze(struct scenario_run *r)
 	st = harness_run(text, r->text, r->log, 120);
 	if (st != 0) {
 		char *log = harness_slurp(r->log);
-		cr_fatal("tripod-analyze exited %d:\n%s", st, log ? log : "");
+		cr_assert_fail("tripod-analyze exited %d:\n%s", st, log ? log : "");
 	}
 }
 

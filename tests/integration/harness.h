@@ -15,7 +15,7 @@ struct interp {
 	const char *id;        /* test suite name: "py3_12" */
 	const char *version;   /* "3.12" */
 	char path[4096];       /* the interpreter, "" if absent */
-	char why[256];         /* why absent */
+	char why[8448];         /* why absent */
 	char gdb_script[4096]; /* pythonX.Y-gdb.py, "" if absent */
 };
 
