@@ -15,6 +15,32 @@ SEPARATOR = "\n\n" + "-" * 80 + "\n\n"
 FULL_MARK = "Full backtrace with local variables:\n\n"
 
 
+def _same_interp(t, tt):
+    """tripod's thread t and the truth's thread tt are in the same
+    interpreter (the truth says None where the version has no ids)."""
+    ti = tt.get("interpreter")
+    if ti is None:
+        return True
+    return (t.get("interpreter") or 0) == ti
+
+
+def find_thread(threads, tt):
+    """The thread of tripod's output that is the truth's thread tt: the
+    same ident and interpreter (a thread that runs code in a
+    subinterpreter has a thread state, same ident, in each)."""
+    for t in threads:
+        if t.get("ident") == tt["ident"] and _same_interp(t, tt):
+            return t
+    return None
+
+
+def find_truth(truth_threads, t):
+    for tt in truth_threads:
+        if t.get("ident") == tt["ident"] and _same_interp(t, tt):
+            return tt
+    return None
+
+
 def main():
     truth = json.load(open(sys.argv[1]))
     lines = [l for l in open(sys.argv[2]) if l.strip()]
@@ -23,7 +49,6 @@ def main():
         print("expected one JSON line, got %d" % len(lines))
         return 1
     snap = json.loads(lines[0])
-    by_ident = dict((t["ident"], t) for t in snap["threads"])
 
     if snap.get("pid") != truth["pid"]:
         problems.append("pid %r != %r" % (snap.get("pid"), truth["pid"]))
@@ -39,7 +64,9 @@ def main():
 
     for tt in truth["threads"]:
         where = "thread %s (%s)" % (tt["ident"], tt["name"])
-        t = by_ident.get(tt["ident"])
+        if tt.get("interpreter"):
+            where += " in interpreter %s" % tt["interpreter"]
+        t = find_thread(snap["threads"], tt)
         if t is None:
             problems.append("%s: missing" % where)
             continue
@@ -48,9 +75,19 @@ def main():
         if tt["native_id"] is not None and t.get("tid") != tt["native_id"]:
             problems.append("%s: tid %r != %r" % (where, t.get("tid"),
                                                    tt["native_id"]))
+        if tt.get("interpreter") is not None and \
+                t.get("interpreter") != tt["interpreter"]:
+            problems.append("%s: interpreter %r != %r" % (
+                where, t.get("interpreter"), tt["interpreter"]))
+        if "main" in tt and t.get("is_main") != tt["main"]:
+            problems.append("%s: is_main %r != %r" % (where, t.get("is_main"),
+                                                      tt["main"]))
         if tt["cpu_bound"] and t.get("holds_gil") is not True:
             problems.append("%s: CPU-bound thread should hold the GIL, "
                             "holds_gil=%r" % (where, t.get("holds_gil")))
+        elif "holds_gil" in tt and t.get("holds_gil") != tt["holds_gil"]:
+            problems.append("%s: holds_gil %r != %r" % (
+                where, t.get("holds_gil"), tt["holds_gil"]))
         frames, tframes = t["frames"], tt["frames"]
         if len(frames) != len(tframes):
             problems.append("%s: %d frames, truth has %d: %r" % (
@@ -95,8 +132,7 @@ def main():
             problems.append("dogslow: %d samples for %d threads" % (
                 len(samples), len(snap["threads"])))
         for sample, t in zip(samples, snap["threads"]):
-            tt = next((x for x in truth["threads"]
-                       if x["ident"] == t["ident"]), None)
+            tt = find_truth(truth["threads"], t)
             if tt is None or "dogslow_full" not in tt:
                 continue
             if FULL_MARK not in sample:
