@@ -12,6 +12,17 @@
  * entry covers the address (read-only code and data that were not copied),
  * through the file resolver; otherwise, in a tripod snapshot, they are zero
  * (pages the target never touched); in a foreign core they are a fault.
+ * An address that an NT_FILE entry covers but whose file the resolver
+ * cannot supply is a fault in both kinds of core: zeros there would be a
+ * lie about code and constants.
+ *
+ * A core cut short (a full disk, a copy interrupted) still opens when its
+ * headers and notes are intact: segment bytes past the end of the file read
+ * as a fault, tp_core_is_truncated() is true and tp_core_warning() says how
+ * much is missing.
+ *
+ * A core (and its memsrc, which caches open files) is not safe for
+ * concurrent use from several threads.
  */
 #ifndef TRIPOD_CORE_COREREAD_H
 #define TRIPOD_CORE_COREREAD_H
@@ -39,6 +50,14 @@ struct tp_core_file_info {
 	const char *path;
 };
 
+/** One PT_LOAD, as found in the core (segments are sorted by vaddr). */
+struct tp_core_segment_info {
+	uint64_t vaddr, memsz;
+	uint64_t offset, filesz;   /* p_offset, p_filesz */
+	uint64_t avail;            /* bytes of the file part present (<= filesz) */
+	uint32_t flags;            /* PF_R | PF_W | PF_X */
+};
+
 /** Default cap on the inflated size of a compressed core. */
 #define TP_CORE_MAX_SIZE (64ULL << 30)
 
@@ -50,13 +69,32 @@ struct tp_core_file_info {
 struct tp_error *tp_core_open(const char *path, struct tp_core **ret);
 void tp_core_destroy(struct tp_core *core);
 
-/** libelf handle on the (uncompressed) core image; owned by @core. */
+/**
+ * libelf handle on the (uncompressed) core image, made with elf_memory() on
+ * first use; owned by @core.  NULL if libelf refuses the image
+ * (elf_errmsg(-1) says why).
+ */
 Elf *tp_core_elf(struct tp_core *core);
+/** The uncompressed core image (read-only), its size in *@len. */
+const void *tp_core_image(const struct tp_core *core, size_t *len);
 /** The memory source over this core; owned by @core. */
 struct tp_memsrc *tp_core_memsrc(struct tp_core *core);
 
 /** True when the core carries a tripod note (it is a tripod snapshot). */
 bool tp_core_is_snapshot(const struct tp_core *core);
+
+/**
+ * True when PT_LOAD file ranges reach past the end of the file; the missing
+ * bytes read as a fault.  tp_core_warning() then describes it in one line
+ * for the caller to report; NULL when the core is whole.
+ */
+bool tp_core_is_truncated(const struct tp_core *core);
+const char *tp_core_warning(const struct tp_core *core);
+
+/** PT_LOAD segments in address order (segments with p_memsz 0 left out). */
+size_t tp_core_nsegments(const struct tp_core *core);
+const struct tp_core_segment_info *tp_core_segment(const struct tp_core *core,
+						   size_t i);
 
 size_t tp_core_nthreads(const struct tp_core *core);
 /** Threads in note order (the first is the one the core names first). */
@@ -68,6 +106,7 @@ pid_t tp_core_pid(const struct tp_core *core);
 const char *tp_core_fname(const struct tp_core *core);
 const char *tp_core_psargs(const struct tp_core *core);
 
+/** NT_FILE entries in note order; paths are owned by @core. */
 size_t tp_core_nfiles(const struct tp_core *core);
 const struct tp_core_file_info *tp_core_file(const struct tp_core *core,
 					     size_t i);
@@ -87,8 +126,10 @@ struct tp_error *tp_core_note_all(const struct tp_core *core, const char *key,
 /**
  * How a file-backed range that was not copied is found.  Given the NT_FILE
  * path, return a readable fd (the core closes it) or -1.  The default opens
- * the path and, when the core holds the file's first page, accepts the file
- * only if its first page matches.
+ * the path (a regular file only, O_CLOEXEC) and, when the core holds the
+ * file's first page, accepts the file only if its first page matches.
+ * Each path is resolved once and the answer cached; setting a resolver
+ * (NULL restores the default) drops the cache.
  */
 typedef int tp_core_file_resolver(void *arg, const char *path);
 void tp_core_set_file_resolver(struct tp_core *core,

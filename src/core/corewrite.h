@@ -76,8 +76,33 @@ struct tp_sink {
 				  size_t len);
 };
 
-/** Write the core described by @desc to @sink. */
+/**
+ * Write the core described by @desc to @sink.  The page size used for the
+ * file layout and NT_FILE is this machine's (the target's: tripod-snap runs
+ * next to it).  Errors: TP_ERR_INVALID for an inconsistent description
+ * (segments unsorted or overlapping, filesz > memsz, an NT_FILE offset not
+ * page aligned, a tripod key that is empty or contains '='), TP_ERR_LIMIT
+ * for more segments than e_phnum can count (65533), or whatever the sink
+ * returns.  The tripod note is written only when @desc->kv is not NULL.
+ */
 struct tp_error *tp_core_write(const struct tp_core_desc *desc,
 			       struct tp_sink *sink);
+
+struct tp_gzwriter;
+
+/** A sink that appends to a gzip stream (gz.h); the caller finishes it. */
+struct tp_sink_gz {
+	struct tp_sink sink;
+	struct tp_gzwriter *w;
+};
+void tp_sink_gz_init(struct tp_sink_gz *s, struct tp_gzwriter *w);
+
+/** A sink that writes to a file descriptor (not closed); counts bytes. */
+struct tp_sink_fd {
+	struct tp_sink sink;
+	int fd;
+	uint64_t written;
+};
+void tp_sink_fd_init(struct tp_sink_fd *s, int fd);
 
 #endif /* TRIPOD_CORE_COREWRITE_H */

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -73,7 +74,7 @@ int tp_fd_read_all(int fd, size_t max, char **ret, size_t *ret_len)
 		return ENOMEM;
 	for (;;) {
 		if (cap - len < 4096) {
-			if (cap > max) {
+			if (cap > SIZE_MAX / 2) {
 				free(buf);
 				return EFBIG;
 			}
