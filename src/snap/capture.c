@@ -12,6 +12,7 @@
 
 #define PM_PRESENT (1ULL << 63)
 #define PM_SWAPPED (1ULL << 62)
+#define PM_FILE (1ULL << 61)     /* a file page (or shared anonymous) */
 /* pagemap entries read at a time */
 #define PM_CHUNK 4096
 
@@ -33,6 +34,14 @@ enum tp_dump_kind tp_capture_classify(const struct tp_mapping *m)
 		 */
 		if (m->deleted || m->write)
 			return TP_DUMP_ALL;
+		/*
+		 * Read-only now is not unchanged: the dynamic loader writes
+		 * relocations into RELRO pages (.dynamic with DT_DEBUG, the
+		 * GOT, .data.rel.ro) and then makes them read-only.  Without
+		 * them a debugger cannot find the shared libraries.
+		 */
+		if (!m->shared)
+			return TP_DUMP_CHANGED;
 		return m->offset == 0 ? TP_DUMP_HEAD : TP_DUMP_NONE;
 	}
 	/*
@@ -178,8 +187,22 @@ static struct tp_error *copy_range(struct copier *cp, uint64_t addr,
 	return NULL;
 }
 
-/* The pagemap-filtered copy: runs of wanted pages copied, others holes. */
-static struct tp_error *copy_present(struct copier *cp, int pagemap_fd)
+/* Does the pagemap entry @e call for a copy of its page? */
+static bool page_wanted(enum tp_dump_kind kind, uint64_t e)
+{
+	if (kind == TP_DUMP_CHANGED)
+		return (e & PM_SWAPPED) ||
+		       ((e & PM_PRESENT) && !(e & PM_FILE));
+	return e & (PM_PRESENT | PM_SWAPPED);
+}
+
+/*
+ * The pagemap-filtered copy (TP_DUMP_PRESENT, TP_DUMP_CHANGED): runs of
+ * wanted pages are copied, the others are holes.  Without a pagemap every
+ * page is wanted.
+ */
+static struct tp_error *copy_present(struct copier *cp, int pagemap_fd,
+				     enum tp_dump_kind kind)
 {
 	const struct tp_mapping *m = cp->m;
 	if (pagemap_fd < 0)
@@ -199,8 +222,9 @@ static struct tp_error *copy_present(struct copier *cp, int pagemap_fd)
 		/* Unknown is treated as wanted: the copy then decides. */
 		size_t known = r > 0 ? (size_t)r / sizeof(*pm) : 0;
 		for (uint64_t i = 0; i < n; i++, a += cp->page) {
-			bool want = i >= known ||
-				    (pm[i] & (PM_PRESENT | PM_SWAPPED));
+			bool want = i >= known || page_wanted(kind, pm[i]) ||
+				    (kind == TP_DUMP_CHANGED &&
+				     a == m->start && m->offset == 0);
 			if (a == m->start) {
 				run_want = want;
 			} else if (want != run_want) {
@@ -225,7 +249,8 @@ static struct tp_error *capture_mapping(struct copier *cp, int pagemap_fd)
 	const struct tp_mapping *m = cp->m;
 	uint64_t len = m->end - m->start;
 	cp->may_merge = false;
-	switch (tp_capture_classify(m)) {
+	enum tp_dump_kind kind = tp_capture_classify(m);
+	switch (kind) {
 	case TP_DUMP_SKIP:
 		return NULL;
 	case TP_DUMP_NONE:
@@ -240,7 +265,8 @@ static struct tp_error *capture_mapping(struct copier *cp, int pagemap_fd)
 	case TP_DUMP_ALL:
 		return copy_range(cp, m->start, len);
 	case TP_DUMP_PRESENT:
-		return copy_present(cp, pagemap_fd);
+	case TP_DUMP_CHANGED:
+		return copy_present(cp, pagemap_fd, kind);
 	}
 	return NULL;
 }

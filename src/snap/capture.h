@@ -25,6 +25,11 @@ enum tp_dump_kind {
 			     unreadable mappings) */
 	TP_DUMP_HEAD,     /* the first page only (the ELF header page of a
 			     file mapped from offset 0) */
+	TP_DUMP_CHANGED,  /* a private read-only file mapping: the pages the
+			     process changed (pagemap: present and no longer
+			     the file's page, or swapped), such as relocated
+			     RELRO data, plus the first page when it maps
+			     offset 0; the others are the file's */
 	TP_DUMP_ALL,      /* every page */
 	TP_DUMP_PRESENT,  /* pages present or swapped (pagemap); the others
 			     read as zero */

@@ -314,8 +314,10 @@ void tp_thaw(struct tp_freeze *f)
 		 * ptrace stop) and is no longer in one.  It is still our
 		 * tracee until we reap it; the wait below does that.
 		 */
-		else
+		else {
 			t->stopped = false;
+			f->killed = true;
+		}
 	}
 	wait_tasks(f, 0);
 	free(f->tasks);

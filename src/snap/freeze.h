@@ -52,6 +52,13 @@ struct tp_freeze {
 	 */
 	bool leader_reaped;
 	int leader_status;
+	/*
+	 * Set by tp_thaw() when a stopped thread could not be detached: it
+	 * was killed while stopped.  Only a SIGKILL, which ends the whole
+	 * process, does that to a stopped thread: what was captured belongs
+	 * to a process that is gone.
+	 */
+	bool killed;
 };
 
 /**

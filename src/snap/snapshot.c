@@ -107,6 +107,13 @@ struct tp_error *tp_snap_capture(struct tp_snap_session *s,
 		err = tp_capture_memory(pid, s->target.pagemap_fd, &snap->mem);
 	tp_thaw(&snap->freeze);
 	snap->freeze_us = mono_us() - t0;
+	/*
+	 * Killed during the freeze: the copy may have found no memory at all
+	 * (a dying process drops its address space while still listed).
+	 */
+	if (!err && (snap->freeze.killed || snap->freeze.leader_reaped))
+		err = tp_error_create(TP_ERR_EXITED, "process %d exited",
+				      (int)pid);
 
 	if (snap->freeze.leader_reaped)
 		*leader_status = snap->freeze.leader_status;
@@ -122,19 +129,6 @@ void tp_snap_deinit(struct tp_snap *snap)
 	tp_capture_deinit(&snap->mem);
 	free(snap->cwd);
 	snap->cwd = NULL;
-}
-
-/* A tp_sink that compresses into a tp_gzwriter. */
-struct gz_sink {
-	struct tp_sink sink;
-	struct tp_gzwriter *gz;
-};
-
-static struct tp_error *gz_sink_write(struct tp_sink *sink, const void *data,
-				      size_t len)
-{
-	struct gz_sink *g = (struct gz_sink *)sink;
-	return tp_gzwriter_write(g->gz, data, len);
 }
 
 /* Values of the tripod note that have to be formatted. */
@@ -202,14 +196,16 @@ static char *join_argv(const struct tp_snap_target *t)
 /* Compress the core described by @desc into the open file @fd. */
 static struct tp_error *write_core(int fd, const struct tp_core_desc *desc)
 {
-	struct gz_sink g = { .sink = { gz_sink_write } };
-	struct tp_error *err = tp_gzwriter_create(fd, 0, &g.gz);
+	struct tp_gzwriter *gz;
+	struct tp_error *err = tp_gzwriter_create(fd, 0, &gz);
 	if (err)
 		return err;
-	err = tp_core_write(desc, &g.sink);
+	struct tp_sink_gz sink;
+	tp_sink_gz_init(&sink, gz);
+	err = tp_core_write(desc, &sink.sink);
 	if (!err)
-		err = tp_gzwriter_finish(g.gz);
-	tp_gzwriter_destroy(g.gz);
+		err = tp_gzwriter_finish(gz);
+	tp_gzwriter_destroy(gz);
 	return err;
 }
 

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -69,6 +71,8 @@ void target_start(struct target *t, char *const argv[])
 	pid_t pid = fork();
 	cr_assert_geq(pid, 0);
 	if (pid == 0) {
+		/* never outlive the test, even one that fails half-way */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(fds[1], 1);
 		execv(argv[0], argv);
 		_exit(127);
@@ -210,6 +214,12 @@ static struct {
 
 pid_t snap_start(char *const args[], char *const env[], int *out_fd)
 {
+	return snap_start_as((uid_t)-1, args, env, out_fd);
+}
+
+pid_t snap_start_as(uid_t uid, char *const args[], char *const env[],
+		    int *out_fd)
+{
 	char *argv[64];
 	size_t n = 0;
 	argv[n++] = (char *)SNAP_BIN;
@@ -233,6 +243,10 @@ pid_t snap_start(char *const args[], char *const env[], int *out_fd)
 			dup2(fds[1], 1);
 		for (size_t i = 0; env && env[i]; i++)
 			putenv(env[i]);
+		if (uid != (uid_t)-1 &&
+		    (setgroups(0, NULL) < 0 || setgid(uid) < 0 ||
+		     setuid(uid) < 0))
+			_exit(125);
 		execv(SNAP_BIN, argv);
 		_exit(126);
 	}

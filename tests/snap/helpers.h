@@ -65,6 +65,10 @@ void remove_tree(const char *dir);
  */
 pid_t snap_start(char *const args[], char *const env[], int *out_fd);
 
+/** snap_start() as user and group @uid (when not -1). */
+pid_t snap_start_as(uid_t uid, char *const args[], char *const env[],
+		    int *out_fd);
+
 /**
  * Wait for tripod-snap @pid (up to @ms milliseconds, then the test fails)
  * and return its wait status; its stderr in *@err (free() it) if @err is
