@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -15,6 +16,42 @@
 #define PM_FILE (1ULL << 61)     /* a file page (or shared anonymous) */
 /* pagemap entries read at a time */
 #define PM_CHUNK 4096
+
+/*
+ * The PAGEMAP_SCAN ioctl on /proc/PID/pagemap (Linux 6.7) returns the
+ * ranges of pages in given states, skipping empty page tables wholesale;
+ * reading pagemap costs 8 bytes for every page, so a sparse reservation of
+ * terabytes (AddressSanitizer's shadow, a Go or JVM heap) would take
+ * minutes.  The UAPI, for headers older than the kernel:
+ */
+#ifndef PAGEMAP_SCAN
+#include <linux/ioctl.h>
+#include <linux/types.h>
+struct page_region {
+	__u64 start;
+	__u64 end;
+	__u64 categories;
+};
+struct pm_scan_arg {
+	__u64 size;
+	__u64 flags;
+	__u64 start;
+	__u64 end;
+	__u64 walk_end;
+	__u64 vec;
+	__u64 vec_len;
+	__u64 max_pages;
+	__u64 category_inverted;
+	__u64 category_mask;
+	__u64 category_anyof_mask;
+	__u64 return_mask;
+};
+#define PAGEMAP_SCAN _IOWR('f', 16, struct pm_scan_arg)
+#define PAGE_IS_FILE (1 << 2)
+#define PAGE_IS_PRESENT (1 << 3)
+#define PAGE_IS_SWAPPED (1 << 4)
+#endif
+#define SCAN_REGIONS 256
 
 enum tp_dump_kind tp_capture_classify(const struct tp_mapping *m)
 {
@@ -59,6 +96,7 @@ struct copier {
 	uint64_t page;
 	const struct tp_mapping *m;
 	bool may_merge;   /* the last segment belongs to m */
+	bool no_scan;     /* PAGEMAP_SCAN unwanted or unsupported */
 };
 
 static struct tp_error *add_buf(struct tp_capture *c, void *buf)
@@ -197,6 +235,88 @@ static bool page_wanted(enum tp_dump_kind kind, uint64_t e)
 }
 
 /*
+ * copy_present() with PAGEMAP_SCAN.  Returns false (having done nothing)
+ * when the kernel lacks the ioctl.
+ */
+static bool copy_scanned(struct copier *cp, int pagemap_fd,
+			 enum tp_dump_kind kind, struct tp_error **ret)
+{
+	const struct tp_mapping *m = cp->m;
+	struct page_region rv[SCAN_REGIONS];
+	/*
+	 * Wanted pages as categories: present or swapped, and for a file
+	 * mapping not the file's own page (a swapped page never is).
+	 */
+	struct pm_scan_arg arg = {
+		.size = sizeof(arg),
+		.vec = (uintptr_t)rv,
+		.vec_len = SCAN_REGIONS,
+		.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+		.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+	};
+	if (kind == TP_DUMP_CHANGED) {
+		arg.category_inverted = PAGE_IS_FILE;
+		arg.category_mask = PAGE_IS_FILE;
+	}
+	uint64_t at = m->start;  /* everything before it is emitted */
+	bool head = kind == TP_DUMP_CHANGED && m->offset == 0;
+	*ret = NULL;
+	for (bool first = true; at < m->end; first = false) {
+		arg.start = head ? at + cp->page : at;
+		arg.end = m->end;
+		long n = arg.start < arg.end
+				 ? ioctl(pagemap_fd, PAGEMAP_SCAN, &arg)
+				 : 0;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && first && (errno == ENOTTY || errno == EINVAL))
+			return false;
+		if (n < 0) {
+			*ret = errno == ESRCH
+				? tp_error_create(TP_ERR_EXITED,
+						  "process %d exited",
+						  (int)cp->pid)
+				: tp_error_os(errno, NULL,
+					      "cannot scan the pages of process %d",
+					      (int)cp->pid);
+			return true;
+		}
+		if (head) {
+			/* the ELF header page, whatever its state */
+			if ((*ret = copy_range(cp, at, cp->page)))
+				return true;
+			at += cp->page;
+			head = false;
+			if (n == 0 && arg.start >= arg.end)
+				break;
+		}
+		for (long i = 0; i < n && !*ret; i++) {
+			uint64_t a = rv[i].start < at ? at : rv[i].start;
+			if (a > at)
+				*ret = emit(cp, at, a - at, NULL);
+			if (!*ret && rv[i].end > a)
+				*ret = copy_range(cp, a, rv[i].end - a);
+			if (rv[i].end > at)
+				at = rv[i].end;
+		}
+		if (*ret)
+			return true;
+		/* the walk stopped at walk_end: nothing wanted before it */
+		uint64_t end = arg.walk_end > m->end ? m->end : arg.walk_end;
+		if (end > at) {
+			if ((*ret = emit(cp, at, end - at, NULL)))
+				return true;
+			at = end;
+		}
+		if (n == 0 && end <= arg.start)
+			break;  /* no progress: leave the rest as a hole */
+	}
+	if (at < m->end)
+		*ret = emit(cp, at, m->end - at, NULL);
+	return true;
+}
+
+/*
  * The pagemap-filtered copy (TP_DUMP_PRESENT, TP_DUMP_CHANGED): runs of
  * wanted pages are copied, the others are holes.  Without a pagemap every
  * page is wanted.
@@ -207,6 +327,10 @@ static struct tp_error *copy_present(struct copier *cp, int pagemap_fd,
 	const struct tp_mapping *m = cp->m;
 	if (pagemap_fd < 0)
 		return copy_range(cp, m->start, m->end - m->start);
+	struct tp_error *scan_err;
+	if (!cp->no_scan && copy_scanned(cp, pagemap_fd, kind, &scan_err))
+		return scan_err;
+	cp->no_scan = true;
 	uint64_t *pm = malloc(PM_CHUNK * sizeof(*pm));
 	if (!pm)
 		return &tp_error_nomem;
@@ -271,7 +395,7 @@ static struct tp_error *capture_mapping(struct copier *cp, int pagemap_fd)
 	return NULL;
 }
 
-struct tp_error *tp_capture_memory(pid_t pid, int pagemap_fd,
+struct tp_error *tp_capture_memory(pid_t pid, int pagemap_fd, unsigned flags,
 				   struct tp_capture *ret)
 {
 	struct tp_capture *c = ret;
@@ -283,6 +407,7 @@ struct tp_error *tp_capture_memory(pid_t pid, int pagemap_fd,
 		.c = c,
 		.pid = pid,
 		.page = (uint64_t)sysconf(_SC_PAGESIZE),
+		.no_scan = flags & TP_CAPTURE_NO_SCAN,
 	};
 	size_t nfile = 0;
 	for (size_t i = 0; i < c->maps.n; i++)

@@ -49,13 +49,16 @@ struct tp_capture {
 	uint64_t holes;                 /* bytes that could not be read */
 };
 
+/** tp_capture_memory() flag: read pagemap even if PAGEMAP_SCAN works. */
+#define TP_CAPTURE_NO_SCAN 1u
+
 /**
  * Read the maps of stopped process @pid and copy its memory.  @pagemap_fd
  * is /proc/PID/pagemap, or -1 (then private anonymous mappings are copied
- * whole).  TP_ERR_EXITED when the process is gone.  On error @ret holds
- * nothing to free.
+ * whole).  @flags: 0, or TP_CAPTURE_NO_SCAN (for tests).  TP_ERR_EXITED
+ * when the process is gone.  On error @ret holds nothing to free.
  */
-struct tp_error *tp_capture_memory(pid_t pid, int pagemap_fd,
+struct tp_error *tp_capture_memory(pid_t pid, int pagemap_fd, unsigned flags,
 				   struct tp_capture *ret);
 
 /**

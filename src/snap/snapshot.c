@@ -104,7 +104,7 @@ struct tp_error *tp_snap_capture(struct tp_snap_session *s,
 			;
 	}
 	if (!err)
-		err = tp_capture_memory(pid, s->target.pagemap_fd, &snap->mem);
+		err = tp_capture_memory(pid, s->target.pagemap_fd, 0, &snap->mem);
 	tp_thaw(&snap->freeze);
 	snap->freeze_us = mono_us() - t0;
 	/*

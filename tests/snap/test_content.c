@@ -125,15 +125,21 @@ static void collect(const GElf_Nhdr *nh, const char *name, const char *desc,
 		    void *arg)
 {
 	struct notes_seen *s = arg;
+	/* note data is only 4-byte aligned: copy the structs out */
 	if (strcmp(name, "CORE") == 0 && nh->n_type == NT_PRSTATUS &&
-	    s->ntids < 64)
-		s->tids[s->ntids++] = ((const struct elf_prstatus *)desc)->pr_pid;
-	else if (strcmp(name, "CORE") == 0 && nh->n_type == NT_FPREGSET)
+	    s->ntids < 64) {
+		struct elf_prstatus pr;
+		cr_assert_eq(nh->n_descsz, sizeof(pr));
+		memcpy(&pr, desc, sizeof(pr));
+		s->tids[s->ntids++] = pr.pr_pid;
+	} else if (strcmp(name, "CORE") == 0 && nh->n_type == NT_FPREGSET) {
 		s->nfp++;
-	else if (strcmp(name, "CORE") == 0 && nh->n_type == NT_PRPSINFO) {
+	} else if (strcmp(name, "CORE") == 0 && nh->n_type == NT_PRPSINFO) {
+		struct elf_prpsinfo ps;
+		cr_assert_eq(nh->n_descsz, sizeof(ps));
+		memcpy(&ps, desc, sizeof(ps));
 		s->nprpsinfo++;
-		memcpy(s->psargs, ((const struct elf_prpsinfo *)desc)->pr_psargs,
-		       80);
+		memcpy(s->psargs, ps.pr_psargs, sizeof(ps.pr_psargs));
 	} else if (strcmp(name, "CORE") == 0 && nh->n_type == NT_AUXV)
 		s->nauxv++;
 	else if (strcmp(name, "CORE") == 0 && nh->n_type == NT_FILE)

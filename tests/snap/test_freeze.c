@@ -86,7 +86,7 @@ Test(freeze, killed_while_frozen)
 	cr_assert_null(err, "%s", tp_error_message(err));
 	kill(t.pid, SIGKILL);
 	struct tp_capture c;
-	err = tp_capture_memory(t.pid, -1, &c);
+	err = tp_capture_memory(t.pid, -1, 0, &c);
 	if (!err)
 		tp_capture_deinit(&c);
 	tp_error_destroy(err);
@@ -140,7 +140,7 @@ Test(freeze, capture_copies_data_and_skips_untouched_pages)
 	struct tp_capture c;
 	struct tp_error *err = tp_freeze(t.pid, &f);
 	cr_assert_null(err, "%s", tp_error_message(err));
-	err = tp_capture_memory(t.pid, pm, &c);
+	err = tp_capture_memory(t.pid, pm, 0, &c);
 	tp_thaw(&f);
 	tp_freeze_deinit(&f);
 	cr_assert_null(err, "%s", tp_error_message(err));
@@ -243,4 +243,40 @@ Test(freeze, classify)
 	cr_assert_eq(tp_capture_classify(&m), TP_DUMP_ALL);
 	m = (struct tp_mapping){ .read = false, .path = "/usr/lib/x.so" };
 	cr_assert_eq(tp_capture_classify(&m), TP_DUMP_NONE);
+}
+
+/* PAGEMAP_SCAN and reading pagemap page by page choose the same pages. */
+Test(freeze, scan_and_pagemap_agree)
+{
+	struct target t;
+	target_start(&t, (char *[]){ TARGET_PARK, "2", NULL });
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)t.pid);
+	int pm = open(path, O_RDONLY | O_CLOEXEC);
+	cr_assert_geq(pm, 0);
+	struct tp_freeze f;
+	struct tp_capture a, b;
+	struct tp_error *err = tp_freeze(t.pid, &f);
+	cr_assert_null(err, "%s", tp_error_message(err));
+	err = tp_capture_memory(t.pid, pm, 0, &a);
+	struct tp_error *err2 = tp_capture_memory(t.pid, pm, TP_CAPTURE_NO_SCAN,
+						  &b);
+	tp_thaw(&f);
+	tp_freeze_deinit(&f);
+	cr_assert_null(err, "%s", tp_error_message(err));
+	cr_assert_null(err2, "%s", tp_error_message(err2));
+	cr_assert_eq(a.copied, b.copied);
+	cr_assert_eq(a.nsegs, b.nsegs);
+	for (size_t i = 0; i < a.nsegs; i++) {
+		cr_assert_eq(a.segs[i].vaddr, b.segs[i].vaddr, "segment %zu", i);
+		cr_assert_eq(a.segs[i].memsz, b.segs[i].memsz, "segment %zu", i);
+		cr_assert_eq(a.segs[i].filesz, b.segs[i].filesz, "segment %zu", i);
+		if (a.segs[i].filesz)
+			cr_assert_eq(memcmp(a.segs[i].data, b.segs[i].data,
+					    a.segs[i].filesz), 0);
+	}
+	tp_capture_deinit(&a);
+	tp_capture_deinit(&b);
+	close(pm);
+	target_kill(&t);
 }
