@@ -374,6 +374,9 @@ static struct tp_error *capture_mapping(struct copier *cp, int pagemap_fd)
 	uint64_t len = m->end - m->start;
 	cp->may_merge = false;
 	enum tp_dump_kind kind = tp_capture_classify(m);
+	if ((kind == TP_DUMP_PRESENT || kind == TP_DUMP_CHANGED) &&
+	    cp->c->nsegs >= TP_CAPTURE_SPLIT_SEGMENTS)
+		kind = TP_DUMP_ALL;
 	switch (kind) {
 	case TP_DUMP_SKIP:
 		return NULL;

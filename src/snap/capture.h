@@ -18,6 +18,14 @@
 /** Cap on the bytes copied for one snapshot. */
 #define TP_CAPTURE_MAX_BYTES (64ULL << 30)
 
+/**
+ * Past this many segments, mappings that would be split at every run of
+ * untouched pages are copied whole instead (correct, only larger: those
+ * pages read as zeros or as the file's), so that a sparse address space
+ * stays under the 65533 program headers an ELF file can have.
+ */
+#define TP_CAPTURE_SPLIT_SEGMENTS 32768
+
 /** How much of a mapping goes into the snapshot. */
 enum tp_dump_kind {
 	TP_DUMP_SKIP,     /* not in the core at all ([vvar], [vsyscall]) */

@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <elf.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 #include <unistd.h>
 
 #include "snap/freeze.h"
+#include "snap/target.h"
 
 /* Give up on a process whose thread list does not settle in this many scans. */
 #define MAX_SCANS 1000
@@ -23,20 +23,13 @@
 /* State letter of task @tid ('R', 'S', 'Z', ...), or 0 when it is gone. */
 static char task_state(pid_t pid, pid_t tid)
 {
-	char path[64], buf[512];
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid,
-		 (int)tid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	struct tp_proc_stat st;
+	struct tp_error *err = tp_proc_task_stat_read(pid, tid, &st);
+	if (err) {
+		tp_error_destroy(err);
 		return 0;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	/* "tid (comm) S ...": comm may hold anything, so look for the last ')' */
-	char *p = strrchr(buf, ')');
-	return p && p[1] == ' ' ? p[2] : 0;
+	}
+	return st.state;
 }
 
 static int cmp_pid(const void *a, const void *b)

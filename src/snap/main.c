@@ -217,7 +217,6 @@ struct run {
 	int pidfd, sigfd;
 	int child_status;       /* wait status once collected, else -1 */
 	bool gone;              /* the target exited */
-	bool interrupted;       /* SIGINT, SIGTERM or SIGHUP arrived */
 	int error;              /* exit status of an error, or 0 */
 };
 
@@ -229,11 +228,9 @@ struct run {
 static void take_signal(struct run *r)
 {
 	struct signalfd_siginfo si;
-	while (read(r->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-		r->interrupted = true;
+	while (read(r->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
 		if (r->command && !r->gone && (int32_t)si.ssi_code <= 0)
 			kill(r->pid, (int)si.ssi_signo);
-	}
 }
 
 enum wait_result { WAIT_TIMEOUT, WAIT_EXITED, WAIT_SIGNAL };
@@ -370,6 +367,19 @@ int main(int argc, char **argv)
 	if (r.sigfd < 0) {
 		report("signalfd: %s", strerror(errno));
 		return EXIT_ERROR;
+	}
+
+	/*
+	 * --pid: a process that is not there, or not ours to trace, is told
+	 * before anything is created.  (Reading auxv needs the same access
+	 * as ptrace.)
+	 */
+	if (r.o.pid) {
+		char *auxv;
+		size_t len;
+		if ((err = tp_proc_read(r.o.pid, "auxv", &auxv, &len)))
+			return report_error(err, r.o.pid);
+		free(auxv);
 	}
 
 	char *dir = NULL;

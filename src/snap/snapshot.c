@@ -271,20 +271,18 @@ struct tp_error *tp_snap_write(struct tp_snap_session *s,
 	/* mkostemp() creates the file with mode 0600. */
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
-		err = tp_error_os(errno, tmp, "cannot create snapshot");
-		free(tmp);
-		tmp = NULL;
-		goto out;
+		err = tp_error_os(errno, s->dir, "cannot create a file in");
+	} else {
+		err = write_core(fd, &desc);
+		int r = close(fd);
+		if (!err && r < 0)
+			err = tp_error_os(errno, tmp, "cannot write");
+		if (!err && rename(tmp, path) < 0)
+			err = tp_error_os(errno, NULL, "cannot rename %s", tmp);
+		if (err)
+			unlink(tmp);
 	}
-	err = write_core(fd, &desc);
-	int r = close(fd);
-	if (!err && r < 0)
-		err = tp_error_os(errno, tmp, "cannot write snapshot");
-	if (!err && rename(tmp, path) < 0)
-		err = tp_error_os(errno, NULL, "cannot rename %s to %s", tmp,
-				  path);
 	if (err) {
-		unlink(tmp);
 		err = tp_error_wrap(err, "snapshot %s not written", path);
 		goto out;
 	}

@@ -53,11 +53,13 @@ struct tp_error *tp_proc_readlink(pid_t pid, const char *name, char **ret)
 	return NULL;
 }
 
-struct tp_error *tp_proc_stat_read(pid_t pid, struct tp_proc_stat *ret)
+/* Parse the stat file @name of process @pid ("stat", "task/N/stat"). */
+static struct tp_error *stat_read(pid_t pid, const char *name,
+				  struct tp_proc_stat *ret)
 {
 	char *buf;
 	size_t len;
-	struct tp_error *err = tp_proc_read(pid, "stat", &buf, &len);
+	struct tp_error *err = tp_proc_read(pid, name, &buf, &len);
 	if (err)
 		return err;
 	/* "pid (comm) S ppid pgrp sid ...": comm may hold ')' and spaces. */
@@ -83,10 +85,23 @@ struct tp_error *tp_proc_stat_read(pid_t pid, struct tp_proc_stat *ret)
 	}
 	free(buf);
 	if (n != 5)
-		return tp_error_create(TP_ERR_FORMAT,
-				       "cannot parse /proc/%d/stat", (int)pid);
+		return tp_error_create(TP_ERR_FORMAT, "cannot parse /proc/%d/%s",
+				       (int)pid, name);
 	*ret = st;
 	return NULL;
+}
+
+struct tp_error *tp_proc_stat_read(pid_t pid, struct tp_proc_stat *ret)
+{
+	return stat_read(pid, "stat", ret);
+}
+
+struct tp_error *tp_proc_task_stat_read(pid_t pid, pid_t tid,
+					struct tp_proc_stat *ret)
+{
+	char name[40];
+	snprintf(name, sizeof(name), "task/%d/stat", (int)tid);
+	return stat_read(pid, name, ret);
 }
 
 void tp_format_time(const struct timespec *ts, char buf[32])

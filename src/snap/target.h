@@ -50,6 +50,10 @@ void tp_snap_target_close(struct tp_snap_target *t);
 /** Parse /proc/@pid/stat.  TP_ERR_EXITED if the process is gone. */
 struct tp_error *tp_proc_stat_read(pid_t pid, struct tp_proc_stat *ret);
 
+/** Parse /proc/@pid/task/@tid/stat.  TP_ERR_EXITED if the thread is gone. */
+struct tp_error *tp_proc_task_stat_read(pid_t pid, pid_t tid,
+					struct tp_proc_stat *ret);
+
 /** Target of the link /proc/@pid/@name (cwd, exe) in a new string. */
 struct tp_error *tp_proc_readlink(pid_t pid, const char *name, char **ret);
 

@@ -261,15 +261,19 @@ Test(cli, no_such_pid)
 	if (child == 0)
 		_exit(0);
 	waitpid(child, NULL, 0);  /* a pid that was just freed */
-	char pid[16], *err, *want, *dir = make_tmpdir();
+	char pid[16], *err, *want, *dir = make_tmpdir(), *env;
 	snprintf(pid, sizeof(pid), "%d", (int)child);
-	int st = snap_run((char *[]){ "-o", dir, "--pid", pid, NULL }, NULL,
-			  10000, &err);
+	cr_assert_gt(asprintf(&env, "TMPDIR=%s", dir), 0);
+	int st = snap_run((char *[]){ "--pid", pid, NULL },
+			  (char *[]){ env, NULL }, 10000, &err);
 	cr_assert_eq(exit_code(st), 66);
 	cr_assert_gt(asprintf(&want, "tripod-snap: no such process: %s\n",
 			      pid), 0);
 	cr_assert_str_eq(err, want);
+	/* told before anything was made: no tripod_XXXXXX left behind */
+	cr_assert_eq(count_other_files(dir), 0);
 	free(want);
+	free(env);
 	free(err);
 	remove_tree(dir);
 	free(dir);
