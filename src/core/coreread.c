@@ -881,13 +881,36 @@ static int slot_fd(struct tp_core *core, struct file_slot *s)
 	return s->fd;
 }
 
+/* The read being served: faults are reported for all of it. */
+struct read_req {
+	uint64_t addr;
+	size_t len;
+};
+
+static struct tp_error *read_fault(const struct read_req *req,
+				   const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static struct tp_error *read_fault(const struct read_req *req,
+				   const char *fmt, ...)
+{
+	char why[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	return tp_error_fault(req->addr,
+			      "cannot read %zu bytes at 0x%" PRIx64 ": %s",
+			      req->len, req->addr, why);
+}
+
 /*
  * Read bytes of a segment past its file part: [addr, addr + len) lies in
  * [vaddr + filesz, vaddr + memsz).  Sets *@done to the bytes produced
  * (at least 1) or returns a fault.
  */
-static struct tp_error *read_unsaved(struct tp_core *core, uint64_t start,
-				     size_t total, uint64_t addr,
+static struct tp_error *read_unsaved(struct tp_core *core,
+				     const struct read_req *req, uint64_t addr,
 				     unsigned char *out, uint64_t len,
 				     uint64_t *done)
 {
@@ -895,9 +918,8 @@ static struct tp_error *read_unsaved(struct tp_core *core, uint64_t start,
 	const struct file_entry *f = find_file(core, addr, &next);
 	if (!f) {
 		if (!core->snapshot)
-			return tp_error_fault(start,
-					      "cannot read %zu bytes at 0x%" PRIx64 ": 0x%" PRIx64 " was not saved in the core",
-					      total, start, addr);
+			return read_fault(req, "0x%" PRIx64 " was not saved in the core",
+					  addr);
 		/* A snapshot leaves out pages the target never touched. */
 		uint64_t n = next - addr < len ? next - addr : len;
 		memset(out, 0, n);
@@ -907,17 +929,15 @@ static struct tp_error *read_unsaved(struct tp_core *core, uint64_t start,
 	struct file_slot *slot = &core->slots[f->slot];
 	int fd = slot_fd(core, slot);
 	if (fd < 0)
-		return tp_error_fault(start,
-				      "cannot read %zu bytes at 0x%" PRIx64 ": 0x%" PRIx64 " is in %s, which is not available or does not match the core",
-				      total, start, addr, slot->path);
+		return read_fault(req,
+				  "0x%" PRIx64 " is in %s, which is not available or does not match the core",
+				  addr, slot->path);
 	uint64_t n = f->info.end - addr < len ? f->info.end - addr : len;
 	uint64_t foff = f->info.offset + (addr - f->info.start);
 	size_t got;
 	int e = tp_fd_pread_full(fd, out, n, foff, &got);
 	if (e)
-		return tp_error_fault(start,
-				      "cannot read %zu bytes at 0x%" PRIx64 ": %s: %s",
-				      total, start, slot->path, strerror(e));
+		return read_fault(req, "%s: %s", slot->path, strerror(e));
 	if (got < n) {
 		/* The file ends here.  A mapping shows zeros up to the end
 		 * of the page holding the file's last byte, then SIGBUS. */
@@ -929,9 +949,9 @@ static struct tp_error *read_unsaved(struct tp_core *core, uint64_t start,
 		memset(out + got, 0, z);
 		got += z;
 		if (got == 0)
-			return tp_error_fault(start,
-					      "cannot read %zu bytes at 0x%" PRIx64 ": 0x%" PRIx64 " is past the end of %s",
-					      total, start, addr, slot->path);
+			return read_fault(req,
+					  "0x%" PRIx64 " is past the end of %s",
+					  addr, slot->path);
 	}
 	*done = got;
 	return NULL;
@@ -941,20 +961,18 @@ static struct tp_error *core_read(struct tp_memsrc *src, uint64_t addr,
 				  void *buf, size_t len)
 {
 	struct tp_core *core = (struct tp_core *)src;
+	const struct read_req req = { addr, len };
 	unsigned char *out = buf;
 	uint64_t a = addr;
 	size_t left = len;
 
 	if (len && addr + (len - 1) < addr)
-		return tp_error_fault(addr,
-				      "cannot read %zu bytes at 0x%" PRIx64 ": wraps around",
-				      len, addr);
+		return read_fault(&req, "wraps around");
 	while (left) {
 		const struct tp_core_segment_info *s = find_seg(core, a);
 		if (!s)
-			return tp_error_fault(addr,
-					      "cannot read %zu bytes at 0x%" PRIx64 ": 0x%" PRIx64 " is not in the core",
-					      len, addr, a);
+			return read_fault(&req,
+					  "0x%" PRIx64 " is not in the core", a);
 		uint64_t off = a - s->vaddr;
 		uint64_t n = s->memsz - off < left ? s->memsz - off : left;
 		uint64_t done = 0;
@@ -962,12 +980,12 @@ static struct tp_error *core_read(struct tp_memsrc *src, uint64_t addr,
 			done = s->avail - off < n ? s->avail - off : n;
 			memcpy(out, core->image + s->offset + off, done);
 		} else if (off < s->filesz) {
-			return tp_error_fault(addr,
-					      "cannot read %zu bytes at 0x%" PRIx64 ": 0x%" PRIx64 " is missing from the truncated core",
-					      len, addr, a);
+			return read_fault(&req,
+					  "0x%" PRIx64 " is missing from the truncated core",
+					  a);
 		} else {
-			struct tp_error *err = read_unsaved(core, addr, len, a,
-							    out, n, &done);
+			struct tp_error *err = read_unsaved(core, &req, a, out,
+							    n, &done);
 			if (err)
 				return err;
 		}

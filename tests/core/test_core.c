@@ -392,6 +392,41 @@ Test(core, default_resolver_checks_first_page)
 	free(path);
 }
 
+/* A mapping longer than its file: zeros to the end of the file's last page,
+ * then a fault, as the kernel maps it (zeros, then SIGBUS). */
+Test(core, mapping_past_end_of_file)
+{
+	char *file = selfcore_path(dir, "short.bin");
+	int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(tp_fd_write_all(fd, "0123456789", 10), 0);
+	close(fd);
+
+	uint64_t base = 0x100000000ull, page = sc.page;
+	struct tp_core_segment seg = { .vaddr = base, .memsz = 3 * page,
+				       .read = true };
+	struct tp_core_file nt = { base, base + 3 * page, 0, file };
+	struct tp_core_kv kv = { "k", "v" };
+	struct tp_core_desc d = { .pid = 1, .segments = &seg, .nsegments = 1,
+				  .files = &nt, .nfiles = 1, .kv = &kv,
+				  .nkv = 1 };
+	char *path = selfcore_path(dir, "short.core");
+	selfcore_write_plain(&d, path);
+	struct tp_core *core = open_ok(path);
+	cr_assert_eq(tp_core_nthreads(core), 0);
+	unsigned char buf[64];
+	read_ok(core, base + 2, buf, 20);
+	cr_assert_eq(memcmp(buf, "23456789", 8), 0);
+	for (size_t i = 8; i < 20; i++)
+		cr_assert_eq(buf[i], 0);
+	read_ok(core, base + page - 8, buf, 8);
+	read_fault(core, base + page - 8, 16, "past the end of");
+	read_fault(core, base + page, 8, "past the end of");
+	tp_core_destroy(core);
+	free(path);
+	free(file);
+}
+
 /* ---- real tools ---------------------------------------------------------- */
 
 static char *run_capture(const char *cmd, int *status)
