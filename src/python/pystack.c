@@ -658,10 +658,16 @@ static struct tp_error *dict_into_locals(struct tp_python *py, uint64_t dict,
 
 /*
  * The locals of a frame as frame.f_locals shows them (CPython's
- * PyFrame_FastToLocals): for module and class bodies the f_locals dict
- * first; then the fast slots in order, an unbound slot removing the name;
- * cells unwrapped; free variables only for optimised code.  3.13 adds the
- * names written through frame.f_locals (f_extra_locals).
+ * PyFrame_FastToLocals): the frame's f_locals dict first, if it has one;
+ * then the fast slots in order, an unbound slot removing the name; cells
+ * unwrapped; free variables only for optimised code.  3.13 adds the names
+ * written through frame.f_locals (f_extra_locals).
+ *
+ * Module and class bodies keep their names in the dict.  Before 3.13 an
+ * optimised frame gets a dict too when locals(), frame.f_locals or a
+ * tracer asks for it; its values may be stale (the slots override them)
+ * but a name written into it that is not a variable stays, and
+ * frame.f_locals shows it.
  */
 static struct tp_error *build_locals(struct tp_python *py,
 				     struct tp_rframe *rf, uint64_t dict,
@@ -778,8 +784,13 @@ static struct tp_error *iframe_locals(struct tp_python *py,
 				       ? SLOT_MAYBE_CELL : SLOT_VALUE;
 		k++;
 	}
+	/*
+	 * 3.11/3.12 keep the dict of an optimised frame too, once
+	 * frame.f_locals or locals() made it (see build_locals); 3.13 does
+	 * not (PEP 667: names written through f_locals go to f_extra_locals).
+	 */
 	uint64_t dict = 0, extra = 0, fobj = 0;
-	if (!optimized &&
+	if ((!optimized || py->minor <= 12) &&
 	    (err = py_read_ptr(py, iframe + LOFF(py, IF_LOCALS), &dict)))
 		goto out;
 	if (LHAS(py, FO_EXTRA_LOCALS) &&
@@ -846,8 +857,7 @@ static struct tp_error *frameobj_locals(struct tp_python *py,
 				free_[i], raw[c->nlocals + ncell + i], SLOT_CELL
 			};
 	uint64_t dict = 0;
-	if (!optimized &&
-	    (err = py_read_ptr(py, frame + LOFF(py, FO_LOCALS), &dict)))
+	if ((err = py_read_ptr(py, frame + LOFF(py, FO_LOCALS), &dict)))
 		goto out;
 	err = build_locals(py, rf, dict, slots, k, 0);
 out:
