@@ -17,11 +17,24 @@ struct interp {
 	char path[4096];       /* the interpreter, "" if absent */
 	char why[8448];         /* why absent */
 	char gdb_script[4096]; /* pythonX.Y-gdb.py, "" if absent */
+	/*
+	 * Analyze without the interpreter's separate debug info: point
+	 * tripod-analyze's --debuginfo-path at an empty directory.
+	 */
+	bool hide_debuginfo;
 };
 
 /** Look for @version: pyenv (highest patch release) or a system path. */
 bool harness_find_pyenv(struct interp *in, const char *version);
 bool harness_find_system(struct interp *in, const char *path);
+/**
+ * For a stripped system interpreter: is its separate debug info installed
+ * (/usr/lib/debug/.build-id/XX/YYYY.debug)?  If not, @in->why says so.
+ */
+bool harness_has_debuginfo(struct interp *in, const char *package);
+/** Does @in's version lie in [@lo, @hi] ("3.6", "3.8")? */
+bool harness_version_between(const struct interp *in, const char *lo,
+			     const char *hi);
 
 /** Run @argv, stdout to @out_path (or NULL), stderr appended to the log.
  *  Returns the exit status (128+sig on a signal, -1 when it cannot run). */
@@ -29,18 +42,23 @@ int harness_run(char *const argv[], const char *out_path,
 		const char *err_path, int timeout_s);
 
 struct scenario_run {
-	char dir[256];         /* scratch directory */
+	char dir[256];         /* scratch directory, unique per test */
 	pid_t pid;             /* the target */
 	char truth[300], snaps[300], json[300], text[300];
 	char log[300];
+	char nodebug[300];     /* an empty directory (hide_debuginfo) */
+	bool hide_debuginfo;
 };
 
 /**
  * Start @script (fixtures/scenarios/...) under @in and wait until it has
- * recorded its truth and has @nthreads threads.  Fails the test on error.
+ * recorded its truth and its recorder threads are gone (the truth says
+ * how many OS threads remain: "os_threads").  A script that exits with
+ * status 77 before recording lacks a feature of this version: the test is
+ * skipped with the script's message.  Fails the test on other errors.
  */
 void harness_start(struct scenario_run *r, const struct interp *in,
-		   const char *script, int nthreads);
+		   const char *script);
 /** tripod-snap one snapshot, tripod-analyze it (json and dogslow). */
 void harness_snapshot_and_analyze(struct scenario_run *r);
 /** Compare with the truth (tests/integration/compare_truth.py). */
