@@ -20,6 +20,17 @@ cat tests/*/*.log 2>/dev/null | awk '
 		seen[suite] = 1
 	}
 	END { for (s in seen) printf "  %-32s %4d / %4d / %4d\n", s, pass[s], skip[s], fail[s] }' | sort
+echo "== why tests were skipped (suite: reason, number of tests)"
+cat tests/*/*.log 2>/dev/null | awk '
+	/^ok( [0-9]+)? - .*# SKIP/ {
+		name = $0
+		sub(/^ok( [0-9]+)? - /, "", name)
+		split(name, a, "::")
+		reason = $0
+		sub(/.*# SKIP */, "", reason)
+		n[a[1] ": " reason]++
+	}
+	END { for (r in n) printf "  %s (%d)\n", r, n[r] }' | sort
 if [ "$status" -ne 0 ]; then
 	echo "== failures:"
 	grep -h -B2 -A30 '^not ok' tests/*/*.log 2>/dev/null | head -200 || true
