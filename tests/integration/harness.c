@@ -314,8 +314,11 @@ void harness_start(struct scenario_run *r, const struct interp *in,
 		if (waitpid(pid, &status, WNOHANG) == pid) {
 			r->pid = 0;
 			char *log = harness_slurp(r->log);
-			if (WIFEXITED(status) && WEXITSTATUS(status) == 77)
+			if (WIFEXITED(status) && WEXITSTATUS(status) == 77) {
+				/* a skipped test does not run the suite's .fini */
+				harness_finish(r);
 				cr_skip_test("%s", log ? log : script);
+			}
 			cr_assert_fail("%s %s exited (status 0x%x) before recording its truth:\n%s",
 				       in->path, script, status, log ? log : "");
 		}
