@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tripod-analyze as a user meets it: options, exit statuses, one-line
+ * errors, bad inputs next to good ones.  Good snapshots are made of real
+ * processes with tripod-snap (gcore's cores for the foreign-core case).
+ */
+#include "config.h"
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define ANALYZE TOP_BUILDDIR "/src/tripod-analyze"
+#define SNAP TOP_BUILDDIR "/src/tripod-snap"
+
+struct result {
+	int status;
+	char out[65536];
+	char err[16384];
+};
+
+static void slurp_fd(int fd, char *buf, size_t cap)
+{
+	size_t n = 0;
+	ssize_t r;
+	while (n + 1 < cap && (r = read(fd, buf + n, cap - 1 - n)) > 0)
+		n += (size_t)r;
+	buf[n] = '\0';
+}
+
+/* Run @argv; capture stdout and stderr (each truncated to its buffer). */
+static void run(char *const argv[], struct result *r)
+{
+	char outp[] = "/tmp/tripod-cli-out-XXXXXX";
+	char errp[] = "/tmp/tripod-cli-err-XXXXXX";
+	int ofd = mkstemp(outp), efd = mkstemp(errp);
+	cr_assert(ofd >= 0 && efd >= 0);
+	pid_t pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		dup2(ofd, 1);
+		dup2(efd, 2);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	int st;
+	waitpid(pid, &st, 0);
+	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	lseek(ofd, 0, SEEK_SET);
+	lseek(efd, 0, SEEK_SET);
+	slurp_fd(ofd, r->out, sizeof(r->out));
+	slurp_fd(efd, r->err, sizeof(r->err));
+	close(ofd);
+	close(efd);
+	unlink(outp);
+	unlink(errp);
+}
+
+static int count_lines(const char *s)
+{
+	int n = 0;
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+static char scratch[64];
+
+static void make_scratch(void)
+{
+	snprintf(scratch, sizeof(scratch), "/tmp/tripod-cli-XXXXXX");
+	cr_assert_not_null(mkdtemp(scratch));
+}
+
+static void remove_scratch(void)
+{
+	if (scratch[0]) {
+		char cmd[128];
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", scratch);
+		if (system(cmd) != 0)
+			fprintf(stderr, "cannot remove %s\n", scratch);
+	}
+}
+
+TestSuite(analyze_cli, .init = make_scratch, .fini = remove_scratch,
+	  .timeout = 120);
+
+Test(analyze_cli, help_and_version)
+{
+	struct result r;
+	run((char *[]){ ANALYZE, "--help", NULL }, &r);
+	cr_assert_eq(r.status, 0);
+	cr_assert(strstr(r.out, "Usage: tripod-analyze"), "%s", r.out);
+	cr_assert(strstr(r.out, "--format"));
+	run((char *[]){ ANALYZE, "--version", NULL }, &r);
+	cr_assert_eq(r.status, 0);
+	cr_assert(strstr(r.out, PACKAGE_VERSION));
+}
+
+Test(analyze_cli, usage_errors_exit_64)
+{
+	struct result r;
+	run((char *[]){ ANALYZE, NULL }, &r);
+	cr_assert_eq(r.status, 64, "no PATH: %d", r.status);
+	run((char *[]){ ANALYZE, "--format", "xml", "x", NULL }, &r);
+	cr_assert_eq(r.status, 64);
+	cr_assert(strstr(r.err, "unknown format"), "%s", r.err);
+	run((char *[]){ ANALYZE, "--bogus", "x", NULL }, &r);
+	cr_assert_eq(r.status, 64);
+}
+
+Test(analyze_cli, missing_file_is_one_line_exit_2)
+{
+	struct result r;
+	run((char *[]){ ANALYZE, "/nonexistent/snapshot.core.gz", NULL }, &r);
+	cr_assert_eq(r.status, 2);
+	cr_assert_eq(count_lines(r.err), 1, "stderr: %s", r.err);
+	cr_assert(strstr(r.err, "/nonexistent/snapshot.core.gz"), "%s", r.err);
+	cr_assert_str_empty(r.out);
+}
+
+static void write_file(const char *path, const void *data, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	cr_assert(fd >= 0);
+	cr_assert_eq(write(fd, data, len), (ssize_t)len);
+	close(fd);
+}
+
+Test(analyze_cli, garbage_and_empty_inputs)
+{
+	char path[128], buf[4096];
+	struct result r;
+	srand(7);
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (char)rand();
+	snprintf(path, sizeof(path), "%s/random.core.gz", scratch);
+	write_file(path, buf, sizeof(buf));
+	run((char *[]){ ANALYZE, path, NULL }, &r);
+	cr_assert_eq(r.status, 2);
+	cr_assert_eq(count_lines(r.err), 1, "%s", r.err);
+	cr_assert(strstr(r.err, "random.core.gz"), "%s", r.err);
+
+	/* a gzip stream that is not an ELF core */
+	snprintf(path, sizeof(path), "%s/text.core.gz", scratch);
+	char cmd[256];
+	snprintf(cmd, sizeof(cmd), "echo hello | gzip > %s", path);
+	cr_assert_eq(system(cmd), 0);
+	run((char *[]){ ANALYZE, path, NULL }, &r);
+	cr_assert_eq(r.status, 2);
+	cr_assert_eq(count_lines(r.err), 1, "%s", r.err);
+
+	/* an empty directory */
+	char dir[128];
+	snprintf(dir, sizeof(dir), "%s/empty", scratch);
+	cr_assert_eq(mkdir(dir, 0700), 0);
+	run((char *[]){ ANALYZE, dir, NULL }, &r);
+	cr_assert_eq(r.status, 2);
+	cr_assert(strstr(r.err, "no snapshots"), "%s", r.err);
+
+	/* the executable itself: an ELF file, but not a core */
+	run((char *[]){ ANALYZE, ANALYZE, NULL }, &r);
+	cr_assert_eq(r.status, 2);
+	cr_assert_eq(count_lines(r.err), 1, "%s", r.err);
+}
