@@ -100,7 +100,11 @@ static void report_failure(struct state *st, const char *path,
 		fprintf(stderr, "%s: (the same error for %zu more snapshot%s)\n",
 			progname, st->repeats, st->repeats == 1 ? "" : "s");
 	st->repeats = 0;
-	fprintf(stderr, "%s: %s: %s\n", progname, path, msg);
+	size_t plen = strlen(path);
+	if (!strncmp(msg, path, plen) && msg[plen] == ':')
+		fprintf(stderr, "%s: %s\n", progname, msg);
+	else
+		fprintf(stderr, "%s: %s: %s\n", progname, path, msg);
 	free(st->last_error);
 	st->last_error = strdup(msg);
 }
