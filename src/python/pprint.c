@@ -704,7 +704,8 @@ static void dispatch(struct pp *p, const struct tp_pyval *v, long indent,
 		break;
 	case TP_PV_BYTES:
 		pprint_bytes(p, v->u.bytes.data, v->u.bytes.len,
-			     (v->flags & TP_PV_PY2) ? TP_BYTES_STR2 : TP_BYTES_3,
+			     (v->flags & TP_PV_PY2) ? TP_BYTES_STR2 :
+						      TP_BYTES_3,
 			     indent, allowance, level);
 		break;
 	case TP_PV_BYTEARRAY:
