@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One snapshot: captured inside a freeze (tp_snap_capture), then written
+ * after the target runs again (tp_snap_write).  The session holds what lasts
+ * across snapshots: the target's fixed facts, the output directory, the
+ * sequence number, the build-id cache.
+ */
+#ifndef TRIPOD_SNAP_SNAPSHOT_H
+#define TRIPOD_SNAP_SNAPSHOT_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "common/error.h"
+#include "snap/buildid.h"
+#include "snap/capture.h"
+#include "snap/freeze.h"
+#include "snap/target.h"
+
+/*
+ * Test hook: when the environment variable TRIPOD_TEST_FREEZE_DELAY_MS is
+ * set to N > 0, every freeze lasts N milliseconds longer (the wait comes
+ * after all threads are stopped, before memory is copied), so that tests
+ * can deliver signals or kill the target while it is stopped.  Not for
+ * users; not in the man page.
+ */
+#define TP_SNAP_TEST_DELAY_ENV "TRIPOD_TEST_FREEZE_DELAY_MS"
+
+struct tp_snap_session {
+	struct tp_snap_target target;
+	char *dir;                 /* output directory */
+	double interval;           /* for the note */
+	unsigned long seq;         /* number of the last snapshot written */
+	struct tp_buildid_cache buildids;
+	unsigned test_delay_ms;
+};
+
+/** A snapshot held in memory between capture and write. */
+struct tp_snap {
+	struct tp_freeze freeze;       /* threads and their registers */
+	struct tp_capture mem;
+	struct tp_proc_stat stat;      /* read just before the freeze */
+	char *cwd;
+	struct timespec time;          /* when the freeze started (UTC) */
+	uint64_t freeze_us;            /* how long the target was stopped */
+};
+
+/**
+ * Start a session on process @pid writing into the existing directory
+ * @dir.  Numbering continues after the highest snapshot-NNNNNN.core.gz
+ * already in @dir (from 1 in an empty one), so that no snapshot is ever
+ * overwritten.  Errors as tp_snap_target_open().
+ */
+struct tp_error *tp_snap_session_init(struct tp_snap_session *s, pid_t pid,
+				      const char *dir, double interval);
+void tp_snap_session_deinit(struct tp_snap_session *s);
+
+/**
+ * Freeze the target, copy its registers and memory, resume it.  The target
+ * runs again when this returns, whatever it returns.  Errors: TP_ERR_EXITED
+ * when the target is gone (*@leader_status then holds its wait status if
+ * this call collected it, else -1); TP_ERR_OS with errnum EPERM when ptrace
+ * is refused; others.  On error @ret holds nothing to free.
+ */
+struct tp_error *tp_snap_capture(struct tp_snap_session *s,
+				 struct tp_snap *ret, int *leader_status);
+
+/**
+ * Write @snap as DIR/snapshot-NNNNNN.core.gz (the next number; mode 0600)
+ * through a temporary file in DIR renamed into place when complete: on
+ * error no file is left behind and earlier snapshots are untouched.  The
+ * path written goes to *@ret_path (free() it) if @ret_path is not NULL.
+ */
+struct tp_error *tp_snap_write(struct tp_snap_session *s,
+			       const struct tp_snap *snap, char **ret_path);
+
+void tp_snap_deinit(struct tp_snap *snap);
+
+#endif /* TRIPOD_SNAP_SNAPSHOT_H */

@@ -1,0 +1,345 @@
+/* SPDX-License-Identifier: MIT */
+/* tripod-snap's command line, output and exit statuses, run for real. */
+#include "config.h"
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "helpers.h"
+
+TestSuite(cli, .timeout = 60);
+
+static int exit_code(int status)
+{
+	cr_assert(WIFEXITED(status), "tripod-snap died (status %#x)", status);
+	return WEXITSTATUS(status);
+}
+
+static mode_t mode_of(const char *path)
+{
+	struct stat st;
+	cr_assert_eq(stat(path, &st), 0, "%s: %s", path, strerror(errno));
+	return st.st_mode & 07777;
+}
+
+Test(cli, help_and_version)
+{
+	int out;
+	pid_t p = snap_start((char *[]){ "--help", NULL }, NULL, &out);
+	char buf[4096] = "";
+	ssize_t n = read(out, buf, sizeof(buf) - 1);
+	close(out);
+	cr_assert_eq(exit_code(snap_finish(p, 5000, NULL)), 0);
+	cr_assert_gt(n, 0);
+	cr_assert(strstr(buf, "Usage: tripod-snap"), "%s", buf);
+	cr_assert(strstr(buf, "--interval"));
+	cr_assert(strstr(buf, "--pid"));
+	p = snap_start((char *[]){ "--version", NULL }, NULL, &out);
+	n = read(out, buf, sizeof(buf) - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	close(out);
+	cr_assert_eq(exit_code(snap_finish(p, 5000, NULL)), 0);
+	cr_assert(strstr(buf, "tripod-snap (tripod) "), "%s", buf);
+}
+
+Test(cli, bad_usage_is_64)
+{
+	char *err;
+	int st = snap_run((char *[]){ "-i", "0", "--", "true", NULL }, NULL,
+			  5000, &err);
+	cr_assert_eq(exit_code(st), 64);
+	cr_assert(strstr(err, "tripod-snap: invalid interval '0'"), "%s", err);
+	free(err);
+	st = snap_run((char *[]){ "-q", NULL }, NULL, 5000, &err);
+	cr_assert_eq(exit_code(st), 64);
+	cr_assert(strstr(err, "no COMMAND and no --pid"), "%s", err);
+	free(err);
+	st = snap_run((char *[]){ "--pid", "1", "--", "true", NULL }, NULL,
+		      5000, &err);
+	cr_assert_eq(exit_code(st), 64);
+	free(err);
+	st = snap_run((char *[]){ "--pid", "1", NULL },
+		      (char *[]){ "TRIPOD_INTERVAL=never", NULL }, 5000, &err);
+	cr_assert_eq(exit_code(st), 64);
+	cr_assert(strstr(err, "TRIPOD_INTERVAL"), "%s", err);
+	free(err);
+}
+
+Test(cli, default_interval_lines_and_outdir)
+{
+	char *tmp = make_tmpdir(), *dir, *err, *want;
+	cr_assert_gt(asprintf(&dir, "%s/out", tmp), 0);
+	int st = snap_run((char *[]){ "-o", dir, "--", "true", NULL },
+			  (char *[]){ "TRIPOD_INTERVAL=", NULL }, 10000, &err);
+	cr_assert_eq(exit_code(st), 0);
+	cr_assert_gt(asprintf(&want,
+			      "[Tripod] Sampling every 5.000000 seconds\n"
+			      "[Tripod] Writing output to: %s\n", dir), 0);
+	cr_assert_str_eq(err, want);
+	cr_assert_eq(mode_of(dir), 0700);
+	free(err);
+	free(want);
+	free(dir);
+	remove_tree(tmp);
+	free(tmp);
+}
+
+Test(cli, env_interval_and_default_directory)
+{
+	char *tmp = make_tmpdir(), *err, *env;
+	cr_assert_gt(asprintf(&env, "TMPDIR=%s", tmp), 0);
+	int st = snap_run((char *[]){ "--", "true", NULL },
+			  (char *[]){ "TRIPOD_INTERVAL=0.25", env, NULL },
+			  10000, &err);
+	cr_assert_eq(exit_code(st), 0);
+	char path[512];
+	int n = sscanf(err,
+		       "[Tripod] Sampling every 0.250000 seconds\n"
+		       "[Tripod] Writing output to: %511s\n", path);
+	cr_assert_eq(n, 1, "stderr: %s", err);
+	cr_assert_eq(strncmp(path, tmp, strlen(tmp)), 0, "%s", path);
+	cr_assert_eq(strncmp(path + strlen(tmp), "/tripod_", 8), 0, "%s", path);
+	cr_assert_eq(strlen(path + strlen(tmp)), strlen("/tripod_XXXXXX"));
+	cr_assert_eq(mode_of(path), 0700);
+	/* --interval wins over the environment */
+	free(err);
+	st = snap_run((char *[]){ "-i", "7", "--", "true", NULL },
+		      (char *[]){ "TRIPOD_INTERVAL=0.25", env, NULL }, 10000,
+		      &err);
+	cr_assert_eq(exit_code(st), 0);
+	cr_assert(strstr(err, "[Tripod] Sampling every 7.000000 seconds\n"),
+		  "%s", err);
+	free(err);
+	free(env);
+	remove_tree(tmp);
+	free(tmp);
+}
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+Test(cli, pid_count_three_then_leaves_it_running)
+{
+	skip_unless_ptrace();
+	struct target t;
+	target_start(&t, (char *[]){ TARGET_PARK, "2", NULL });
+	char *dir = make_tmpdir(), pid[16], *err;
+	snprintf(pid, sizeof(pid), "%d", (int)t.pid);
+	double t0 = now();
+	int st = snap_run((char *[]){ "-n", "3", "-i", "0.2", "-o", dir,
+				      "--pid", pid, NULL },
+			  NULL, 20000, &err);
+	double took = now() - t0;
+	cr_assert_eq(exit_code(st), 0, "stderr: %s", err);
+	cr_assert(strstr(err, "[Tripod] Sampling every 0.200000 seconds\n"),
+		  "%s", err);
+	/* three snapshots one interval apart, the first after one interval */
+	cr_assert_geq(took, 0.6 - 0.01, "took %f s", took);
+	size_t n;
+	char **v = list_snapshots(dir, &n);
+	cr_assert_eq(n, 3);
+	const char *names[] = { "snapshot-000001.core.gz",
+				"snapshot-000002.core.gz",
+				"snapshot-000003.core.gz" };
+	for (size_t i = 0; i < 3; i++) {
+		cr_assert_str_eq(v[i], names[i]);
+		char path[512];
+		snprintf(path, sizeof(path), "%s/%s", dir, v[i]);
+		cr_assert_eq(mode_of(path), 0600, "%s", path);
+	}
+	cr_assert_eq(count_other_files(dir), 0);
+	free_list(v, n);
+	assert_target_runs(&t);
+
+	/* a second run into the same directory goes on numbering */
+	free(err);
+	st = snap_run((char *[]){ "-q", "-n", "1", "-i", "0.1", "-o", dir,
+				  "--pid", pid, NULL },
+		      NULL, 20000, &err);
+	cr_assert_eq(exit_code(st), 0, "stderr: %s", err);
+	cr_assert_str_eq(err, "");  /* -q */
+	v = list_snapshots(dir, &n);
+	cr_assert_eq(n, 4);
+	cr_assert_str_eq(v[3], "snapshot-000004.core.gz");
+	free_list(v, n);
+	assert_target_runs(&t);
+	target_kill(&t);
+	free(err);
+	remove_tree(dir);
+	free(dir);
+}
+
+Test(cli, duration_limits_sampling)
+{
+	skip_unless_ptrace();
+	struct target t;
+	target_start(&t, (char *[]){ TARGET_PARK, "1", NULL });
+	char *dir = make_tmpdir(), pid[16], *err;
+	snprintf(pid, sizeof(pid), "%d", (int)t.pid);
+	int st = snap_run((char *[]){ "--duration", "0.5", "-i", "0.2", "-o",
+				      dir, "--pid", pid, NULL },
+			  NULL, 20000, &err);
+	cr_assert_eq(exit_code(st), 0, "stderr: %s", err);
+	size_t n;
+	char **names = list_snapshots(dir, &n);
+	free_list(names, n);
+	cr_assert_eq(n, 2);  /* at 0.2 s and 0.4 s; 0.6 s is past 0.5 */
+	assert_target_runs(&t);
+	target_kill(&t);
+	free(err);
+	remove_tree(dir);
+	free(dir);
+}
+
+Test(cli, command_exit_status)
+{
+	skip_unless_ptrace();
+	char *dir = make_tmpdir(), *err;
+	int st = snap_run((char *[]){ "-q", "-i", "0.1", "-o", dir, "--", "sh",
+				      "-c", "sleep 0.35; exit 7", NULL },
+			  NULL, 20000, &err);
+	cr_assert_eq(exit_code(st), 7, "stderr: %s", err);
+	size_t n;
+	char **names = list_snapshots(dir, &n);
+	free_list(names, n);
+	cr_assert_geq(n, 1, "no snapshot of the command");
+	free(err);
+	st = snap_run((char *[]){ "-q", "-o", dir, "--", "sh", "-c",
+				  "exit 7", NULL },
+		      NULL, 20000, &err);
+	cr_assert_eq(exit_code(st), 7, "stderr: %s", err);
+	free(err);
+	st = snap_run((char *[]){ "-q", "-o", dir, "--", "sh", "-c",
+				  "kill -TERM $$", NULL },
+		      NULL, 20000, &err);
+	cr_assert_eq(exit_code(st), 128 + 15, "stderr: %s", err);
+	free(err);
+	remove_tree(dir);
+	free(dir);
+}
+
+Test(cli, command_not_found_or_not_executable)
+{
+	char *dir = make_tmpdir(), *err, *file;
+	int st = snap_run((char *[]){ "-q", "-o", dir, "--",
+				      "no-such-command-tripod", NULL },
+			  NULL, 10000, &err);
+	cr_assert_eq(exit_code(st), 127);
+	cr_assert_str_eq(err,
+			 "tripod-snap: no-such-command-tripod: command not found\n");
+	free(err);
+	cr_assert_gt(asprintf(&file, "%s/not-exec", dir), 0);
+	FILE *f = fopen(file, "w");
+	fputs("#!/bin/sh\n", f);
+	fclose(f);
+	chmod(file, 0644);
+	/* root may execute anything with an x bit: this one has none */
+	st = snap_run((char *[]){ "-q", "-o", dir, "--", file, NULL }, NULL,
+		      10000, &err);
+	cr_assert_eq(exit_code(st), 126);
+	cr_assert(strstr(err, "Permission denied"), "%s", err);
+	free(err);
+	free(file);
+	remove_tree(dir);
+	free(dir);
+}
+
+Test(cli, no_such_pid)
+{
+	pid_t child = fork();
+	if (child == 0)
+		_exit(0);
+	waitpid(child, NULL, 0);  /* a pid that was just freed */
+	char pid[16], *err, *want, *dir = make_tmpdir(), *env;
+	snprintf(pid, sizeof(pid), "%d", (int)child);
+	cr_assert_gt(asprintf(&env, "TMPDIR=%s", dir), 0);
+	int st = snap_run((char *[]){ "--pid", pid, NULL },
+			  (char *[]){ env, NULL }, 10000, &err);
+	cr_assert_eq(exit_code(st), 66);
+	cr_assert_gt(asprintf(&want, "tripod-snap: no such process: %s\n",
+			      pid), 0);
+	cr_assert_str_eq(err, want);
+	/* told before anything was made: no tripod_XXXXXX left behind */
+	cr_assert_eq(count_other_files(dir), 0);
+	free(want);
+	free(env);
+	free(err);
+	remove_tree(dir);
+	free(dir);
+}
+
+Test(cli, output_directory_not_writable)
+{
+	char *err;
+	/* root ignores permission bits: use a path under a regular file */
+	int st = snap_run((char *[]){ "-o", "/etc/passwd/snaps", "--", "true",
+				      NULL },
+			  NULL, 10000, &err);
+	cr_assert_eq(exit_code(st), 73);
+	cr_assert(strstr(err, "tripod-snap: cannot create output directory: "
+			      "/etc/passwd/snaps: Not a directory"),
+		  "%s", err);
+	size_t lines = 0;
+	for (const char *p = err; *p; p++)
+		lines += *p == '\n';
+	cr_assert_eq(lines, 1, "not one line: %s", err);
+	free(err);
+
+	/* and a read-only mount, where the directory exists */
+	char *mnt = make_tmpdir(), *cmd;
+	cr_assert_gt(asprintf(&cmd, "mount -t tmpfs -o ro,size=1m tripod-ro '%s' 2>&1",
+			      mnt), 0);
+	int r = run_shell(cmd, NULL);
+	free(cmd);
+	if (r == 0) {
+		st = snap_run((char *[]){ "-o", mnt, "--", "true", NULL }, NULL,
+			      10000, &err);
+		cr_assert_eq(exit_code(st), 73);
+		cr_assert(strstr(err, "Read-only file system"), "%s", err);
+		free(err);
+		cr_assert_gt(asprintf(&cmd, "umount '%s'", mnt), 0);
+		run_shell(cmd, NULL);
+		free(cmd);
+	} else {
+		cr_log_warn("cannot mount a tmpfs here: read-only case not run");
+	}
+	remove_tree(mnt);
+	free(mnt);
+}
+
+Test(cli, permission_denied)
+{
+	skip_unless_ptrace();
+	if (geteuid() != 0)
+		cr_skip_test("needs root, to run tripod-snap as nobody against a root process");
+	struct target t;
+	target_start(&t, (char *[]){ TARGET_PARK, "1", NULL });
+	char *dir = make_tmpdir(), pid[16], *err;
+	chmod(dir, 0777);
+	snprintf(pid, sizeof(pid), "%d", (int)t.pid);
+	int st = snap_finish(snap_start_as(65534,
+					   (char *[]){ "-o", dir, "--pid", pid,
+						       NULL },
+					   NULL, NULL),
+			     10000, &err);
+	cr_assert_neq(exit_code(st), 125, "could not become nobody");
+	cr_assert_eq(exit_code(st), 77, "stderr: %s", err);
+	cr_assert(strstr(err, "CAP_SYS_PTRACE"), "%s", err);
+	cr_assert(strstr(err, "tripod-snap: "), "%s", err);
+	assert_target_runs(&t);
+	target_kill(&t);
+	free(err);
+	remove_tree(dir);
+	free(dir);
+}

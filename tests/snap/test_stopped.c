@@ -1,0 +1,296 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The target is never left stopped: not on SIGINT or SIGTERM to
+ * tripod-snap while the target is frozen, not on a write error, not when
+ * the target exits or spawns threads during a snapshot.  The freeze is
+ * widened with the test hook TRIPOD_TEST_FREEZE_DELAY_MS so that the
+ * signal or the kill lands inside it for sure.
+ */
+#include "config.h"
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "helpers.h"
+
+TestSuite(stopped, .init = skip_unless_ptrace, .timeout = 120);
+
+static char *const delay_env[] = { "TRIPOD_TEST_FREEZE_DELAY_MS=1500", NULL };
+
+static int exit_code(int status)
+{
+	cr_assert(WIFEXITED(status), "tripod-snap died (status %#x)", status);
+	return WEXITSTATUS(status);
+}
+
+static size_t snapshots_in(const char *dir)
+{
+	size_t n;
+	char **v = list_snapshots(dir, &n);
+	free_list(v, n);
+	return n;
+}
+
+static void gunzip_ok(const char *dir, const char *name)
+{
+	char *cmd;
+	cr_assert_gt(asprintf(&cmd, "gunzip -t '%s/%s'", dir, name), 0);
+	cr_assert_eq(run_shell(cmd, NULL), 0, "%s/%s is not whole", dir, name);
+	free(cmd);
+}
+
+/* --pid mode: @sig while frozen; the snapshot completes, the target runs. */
+static void signal_while_frozen_pid(int sig)
+{
+	struct target t;
+	target_start(&t, (char *[]){ TARGET_PARK, "3", NULL });
+	char *dir = make_tmpdir(), pid[16], *err;
+	snprintf(pid, sizeof(pid), "%d", (int)t.pid);
+	pid_t snap = snap_start((char *[]){ "-i", "0.2", "-o", dir, "--pid",
+					    pid, NULL },
+				delay_env, NULL);
+	cr_assert(wait_frozen(t.pid, 10000), "the target was never frozen");
+	kill(snap, sig);
+	usleep(100000);
+	cr_assert(all_threads_traced(t.pid),
+		  "the signal cut the freeze short: it must wait");
+	int st = snap_finish(snap, 20000, &err);
+	cr_assert_eq(exit_code(st), 0, "stderr: %s", err);
+	assert_target_runs(&t);
+	/* acted on after the resume: the snapshot in hand was still written */
+	cr_assert_eq(snapshots_in(dir), 1);
+	gunzip_ok(dir, "snapshot-000001.core.gz");
+	cr_assert_eq(count_other_files(dir), 0);
+	target_kill(&t);
+	free(err);
+	remove_tree(dir);
+	free(dir);
+}
+
+Test(stopped, sigint_while_frozen_pid_mode)
+{
+	signal_while_frozen_pid(SIGINT);
+}
+
+Test(stopped, sigterm_while_frozen_pid_mode)
+{
+	signal_while_frozen_pid(SIGTERM);
+}
+
+/*
+ * COMMAND mode: @sig while frozen is passed on to the command once it runs
+ * again; the command (exiting 5 on SIGINT/SIGTERM from one of its running
+ * threads) ends, and tripod-snap exits with its status.
+ */
+static void signal_while_frozen_command(int sig)
+{
+	char *dir = make_tmpdir(), *err;
+	int out;
+	pid_t snap = snap_start((char *[]){ "-q", "-i", "0.2", "-o", dir, "--",
+					    TARGET_PARK, "2", "5", NULL },
+				delay_env, &out);
+	FILE *f = fdopen(out, "r");
+	char line[512] = "";
+	struct target t;
+	cr_assert(fgets(line, sizeof(line), f) && target_parse(line, &t),
+		  "no ready line: %s", line);
+	fclose(f);
+	cr_assert(wait_frozen(t.pid, 10000), "the target was never frozen");
+	kill(snap, sig);
+	int st = snap_finish(snap, 20000, &err);
+	cr_assert_eq(exit_code(st), 5, "stderr: %s", err);
+	cr_assert_eq(snapshots_in(dir), 1);
+	cr_assert_eq(count_other_files(dir), 0);
+	free(err);
+	remove_tree(dir);
+	free(dir);
+}
+
+Test(stopped, sigint_while_frozen_command_mode)
+{
+	signal_while_frozen_command(SIGINT);
+}
+
+Test(stopped, sigterm_while_frozen_command_mode)
+{
+	signal_while_frozen_command(SIGTERM);
+}
+
+/* The target is SIGKILLed while frozen (--pid): no hang, no file, exit 0. */
+Test(stopped, target_exits_mid_snapshot_pid_mode)
+{
+	struct target t;
+	target_start(&t, (char *[]){ TARGET_PARK, "3", NULL });
+	char *dir = make_tmpdir(), pid[16], *err;
+	snprintf(pid, sizeof(pid), "%d", (int)t.pid);
+	pid_t snap = snap_start((char *[]){ "-i", "0.2", "-o", dir, "--pid",
+					    pid, NULL },
+				delay_env, NULL);
+	cr_assert(wait_frozen(t.pid, 10000), "the target was never frozen");
+	kill(t.pid, SIGKILL);
+	int st = snap_finish(snap, 20000, &err);
+	cr_assert_eq(exit_code(st), 0, "stderr: %s", err);
+	char *want;  /* no error: the target ending is the normal end */
+	cr_assert_gt(asprintf(&want, "[Tripod] Sampling every 0.200000 seconds\n"
+				     "[Tripod] Writing output to: %s\n", dir), 0);
+	cr_assert_str_eq(err, want);
+	free(want);
+	int ts;
+	cr_assert_eq(waitpid(t.pid, &ts, 0), t.pid);
+	cr_assert(WIFSIGNALED(ts) && WTERMSIG(ts) == SIGKILL);
+	cr_assert_eq(snapshots_in(dir), 0);
+	cr_assert_eq(count_other_files(dir), 0);
+	free(err);
+	remove_tree(dir);
+	free(dir);
+}
+
+/* The same in COMMAND mode: tripod-snap exits 128+9 like a shell. */
+Test(stopped, target_exits_mid_snapshot_command_mode)
+{
+	char *dir = make_tmpdir(), *err;
+	int out;
+	pid_t snap = snap_start((char *[]){ "-q", "-i", "0.2", "-o", dir, "--",
+					    TARGET_PARK, "2", NULL },
+				delay_env, &out);
+	FILE *f = fdopen(out, "r");
+	char line[512] = "";
+	struct target t;
+	cr_assert(fgets(line, sizeof(line), f) && target_parse(line, &t));
+	fclose(f);
+	cr_assert(wait_frozen(t.pid, 10000), "the target was never frozen");
+	kill(t.pid, SIGKILL);
+	int st = snap_finish(snap, 20000, &err);
+	cr_assert_eq(exit_code(st), 128 + SIGKILL, "stderr: %s", err);
+	cr_assert_eq(snapshots_in(dir), 0);
+	cr_assert_eq(count_other_files(dir), 0);
+	free(err);
+	remove_tree(dir);
+	free(dir);
+}
+
+/* Threads created and ending all the time while snapshots are taken. */
+Test(stopped, target_spawns_threads_during_snapshots)
+{
+	struct target t;
+	target_start(&t, (char *[]){ TARGET_SPAWN, NULL });
+	char *dir = make_tmpdir(), pid[16], *err;
+	snprintf(pid, sizeof(pid), "%d", (int)t.pid);
+	int st = snap_run((char *[]){ "-q", "-n", "20", "-i", "0.05", "-o",
+				      dir, "--pid", pid, NULL },
+			  NULL, 60000, &err);
+	cr_assert_eq(exit_code(st), 0, "stderr: %s", err);
+	cr_assert_eq(snapshots_in(dir), 20);
+	cr_assert_eq(count_other_files(dir), 0);
+	gunzip_ok(dir, "snapshot-000020.core.gz");
+	assert_target_runs(&t);
+	target_kill(&t);
+	free(err);
+	remove_tree(dir);
+	free(dir);
+}
+
+static bool has_line(const char *text, size_t want_lines)
+{
+	size_t n = 0;
+	for (const char *p = text; *p; p++)
+		n += *p == '\n';
+	return n == want_lines;
+}
+
+/* A write that fails (file size limit): exit 74, no file left. */
+Test(stopped, write_error_file_size_limit)
+{
+	struct target t;
+	target_start(&t, (char *[]){ TARGET_PARK, "2", NULL });
+	char *dir = make_tmpdir(), pid[16], *err;
+	snprintf(pid, sizeof(pid), "%d", (int)t.pid);
+	struct rlimit old, small = { 4096, 4096 };
+	getrlimit(RLIMIT_FSIZE, &old);
+	cr_assert_eq(setrlimit(RLIMIT_FSIZE, &small), 0);
+	pid_t snap = snap_start((char *[]){ "-q", "-i", "0.1", "-o", dir,
+					    "--pid", pid, NULL },
+				NULL, NULL);
+	setrlimit(RLIMIT_FSIZE, &old);
+	int st = snap_finish(snap, 20000, &err);
+	cr_assert_eq(exit_code(st), 74, "stderr: %s", err);
+	cr_assert(strstr(err, "snapshot-000001.core.gz"), "%s", err);
+	cr_assert(strstr(err, "File too large"), "%s", err);
+	cr_assert(has_line(err, 1), "not one line: %s", err);
+	cr_assert_eq(snapshots_in(dir), 0);
+	cr_assert_eq(count_other_files(dir), 0);
+	assert_target_runs(&t);
+	target_kill(&t);
+	free(err);
+	remove_tree(dir);
+	free(dir);
+}
+
+/*
+ * A disk that fills up after the first snapshot: the second write fails,
+ * the first snapshot stays whole, nothing partial is left.
+ */
+Test(stopped, write_error_disk_full)
+{
+	char *mnt = make_tmpdir(), *cmd;
+	cr_assert_gt(asprintf(&cmd, "mount -t tmpfs -o size=4m tripod-full '%s' 2>&1",
+			      mnt), 0);
+	if (run_shell(cmd, NULL) != 0) {
+		remove_tree(mnt);
+		cr_skip_test("cannot mount a tmpfs here (needs root/CAP_SYS_ADMIN)");
+	}
+	free(cmd);
+	struct target t;
+	target_start(&t, (char *[]){ TARGET_PARK, "2", NULL });
+	char *dir, pid[16], *err, *first;
+	cr_assert_gt(asprintf(&dir, "%s/out", mnt), 0);
+	cr_assert_gt(asprintf(&first, "%s/snapshot-000001.core.gz", dir), 0);
+	snprintf(pid, sizeof(pid), "%d", (int)t.pid);
+	pid_t snap = snap_start((char *[]){ "-q", "-i", "0.5", "-o", dir,
+					    "--pid", pid, NULL },
+				NULL, NULL);
+	struct stat sb;
+	int i;
+	for (i = 0; i < 5000 && stat(first, &sb) != 0; i++)
+		usleep(1000);
+	cr_assert_lt(i, 5000, "no first snapshot");
+	/* fill the file system */
+	char *fill;
+	cr_assert_gt(asprintf(&fill, "%s/filler", mnt), 0);
+	int fd = open(fill, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	cr_assert_geq(fd, 0);
+	static char block[65536];
+	while (write(fd, block, sizeof(block)) > 0)
+		;
+	while (write(fd, block, 512) > 0)
+		;
+	close(fd);
+	int st = snap_finish(snap, 20000, &err);
+	cr_assert_eq(exit_code(st), 74, "stderr: %s", err);
+	cr_assert(strstr(err, "snapshot-000002.core.gz"), "%s", err);
+	cr_assert(strstr(err, "No space left on device"), "%s", err);
+	cr_assert(has_line(err, 1), "not one line: %s", err);
+	cr_assert_eq(snapshots_in(dir), 1);
+	cr_assert_eq(count_other_files(dir), 0);
+	gunzip_ok(dir, "snapshot-000001.core.gz");
+	assert_target_runs(&t);
+	target_kill(&t);
+	cr_assert_gt(asprintf(&cmd, "umount '%s'", mnt), 0);
+	run_shell(cmd, NULL);
+	free(cmd);
+	free(fill);
+	free(first);
+	free(err);
+	free(dir);
+	remove_tree(mnt);
+	free(mnt);
+}
