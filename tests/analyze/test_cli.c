@@ -171,3 +171,100 @@ Test(analyze_cli, garbage_and_empty_inputs)
 	cr_assert_eq(r.status, 2);
 	cr_assert_eq(count_lines(r.err), 1, "%s", r.err);
 }
+
+/* A sleeping Python process and one tripod-snap snapshot of it. */
+static pid_t start_python(const char *python)
+{
+	pid_t pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		int fd = open("/dev/null", O_WRONLY);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execl(python, python, "-c",
+		      "import time\ndef wait(seconds):\n    time.sleep(seconds)\n"
+		      "print('ready', flush=True)\nwait(600)\n",
+		      (char *)NULL);
+		_exit(127);
+	}
+	/* let it reach the sleep */
+	usleep(700000);
+	return pid;
+}
+
+static void snapshot(pid_t pid, const char *dir)
+{
+	char spid[32];
+	snprintf(spid, sizeof(spid), "%d", (int)pid);
+	struct result r;
+	run((char *[]){ SNAP, "-q", "--pid", spid, "-n", "1", "-i", "0.05",
+			"-o", (char *)dir, NULL },
+	    &r);
+	cr_assert_eq(r.status, 0, "tripod-snap: %d %s", r.status, r.err);
+}
+
+static pid_t target;
+
+static void kill_target(void)
+{
+	if (target > 0) {
+		kill(target, SIGKILL);
+		waitpid(target, NULL, 0);
+		target = 0;
+	}
+	remove_scratch();
+}
+
+#define SYSTEM_PYTHON "/usr/bin/python3"
+
+Test(analyze_cli, truncated_snapshot_next_to_good_ones, .fini = kill_target)
+{
+	if (access(SYSTEM_PYTHON, X_OK))
+		cr_skip_test(SYSTEM_PYTHON " is not installed");
+	char dir[128], good[256], bad[256], cmd[600];
+	snprintf(dir, sizeof(dir), "%s/snaps", scratch);
+	target = start_python(SYSTEM_PYTHON);
+	snapshot(target, dir);
+	snprintf(good, sizeof(good), "%s/snapshot-000001.core.gz", dir);
+	snprintf(bad, sizeof(bad), "%s/snapshot-000002.core.gz", dir);
+	struct stat st;
+	cr_assert_eq(stat(good, &st), 0);
+	/* the same snapshot cut in the middle */
+	snprintf(cmd, sizeof(cmd), "head -c %lld %s > %s",
+		 (long long)st.st_size / 2, good, bad);
+	cr_assert_eq(system(cmd), 0);
+
+	struct result r;
+	run((char *[]){ ANALYZE, dir, NULL }, &r);
+	cr_assert_eq(r.status, 1, "exit %d, stderr %s", r.status, r.err);
+	cr_assert_eq(count_lines(r.err), 1, "stderr: %s", r.err);
+	cr_assert(strstr(r.err, "snapshot-000002.core.gz"), "%s", r.err);
+	cr_assert(strstr(r.err, "truncated"), "%s", r.err);
+	/* the good snapshot is reported in full */
+	cr_assert(strstr(r.out, "in wait"), "%s", r.out);
+	cr_assert(strstr(r.out, "Arguments: wait(seconds=600)"), "%s", r.out);
+
+	/* and alone it is fine */
+	run((char *[]){ ANALYZE, good, NULL }, &r);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	cr_assert_str_empty(r.err);
+}
+
+Test(analyze_cli, not_a_python_process, .fini = kill_target)
+{
+	char dir[128];
+	snprintf(dir, sizeof(dir), "%s/snaps", scratch);
+	target = fork();
+	cr_assert(target >= 0);
+	if (target == 0) {
+		execl("/bin/sleep", "sleep", "600", (char *)NULL);
+		_exit(127);
+	}
+	usleep(200000);
+	snapshot(target, dir);
+	struct result r;
+	run((char *[]){ ANALYZE, dir, NULL }, &r);
+	cr_assert_eq(r.status, 2, "%d %s", r.status, r.err);
+	cr_assert_eq(count_lines(r.err), 1, "%s", r.err);
+	cr_assert(strstr(r.err, "not a Python process"), "%s", r.err);
+}
