@@ -268,3 +268,86 @@ Test(analyze_cli, not_a_python_process, .fini = kill_target)
 	cr_assert_eq(count_lines(r.err), 1, "%s", r.err);
 	cr_assert(strstr(r.err, "not a Python process"), "%s", r.err);
 }
+
+/*
+ * "unsupported Python X.Y": no interpreter of an unsupported version is
+ * installed here, so make one.  Py_Version is only a constant that the
+ * interpreter reports; a copy of libpython3.12 with Py_Version changed to
+ * 3.14.0 runs as usual (through LD_LIBRARY_PATH), and the snapshot of that
+ * process must be refused, not decoded with the wrong layout.
+ */
+#include <gelf.h>
+
+static bool patch_py_version(const char *path, uint64_t value)
+{
+	int fd = open(path, O_RDWR);
+	if (fd < 0)
+		return false;
+	elf_version(EV_CURRENT);
+	Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
+	bool done = false;
+	Elf_Scn *scn = NULL;
+	while (elf && !done && (scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNSYM)
+			continue;
+		Elf_Data *data = elf_getdata(scn, NULL);
+		size_t n = sh.sh_entsize ? sh.sh_size / sh.sh_entsize : 0;
+		for (size_t i = 0; data && i < n && !done; i++) {
+			GElf_Sym sym;
+			if (!gelf_getsym(data, (int)i, &sym))
+				continue;
+			const char *name = elf_strptr(elf, sh.sh_link, sym.st_name);
+			if (!name || strcmp(name, "Py_Version"))
+				continue;
+			Elf_Scn *tscn = elf_getscn(elf, sym.st_shndx);
+			GElf_Shdr tsh;
+			if (!tscn || !gelf_getshdr(tscn, &tsh))
+				break;
+			off_t off = (off_t)(sym.st_value - tsh.sh_addr +
+					    tsh.sh_offset);
+			done = pwrite(fd, &value, 8, off) == 8;
+		}
+	}
+	if (elf)
+		elf_end(elf);
+	close(fd);
+	return done;
+}
+
+Test(analyze_cli, unsupported_python_version, .fini = kill_target)
+{
+	const char *home = getenv("HOME");
+	char base[512], lib[700], python[700], libdir[128], copy[256];
+	snprintf(base, sizeof(base), "%s/.pyenv/versions/3.12.1",
+		 home ? home : "/root");
+	snprintf(lib, sizeof(lib), "%s/lib/libpython3.12.so.1.0", base);
+	snprintf(python, sizeof(python), "%s/bin/python3.12", base);
+	if (access(lib, R_OK) || access(python, X_OK))
+		cr_skip_test("needs the pyenv build of Python 3.12.1 (%s)", lib);
+	snprintf(libdir, sizeof(libdir), "%s/lib", scratch);
+	cr_assert_eq(mkdir(libdir, 0700), 0);
+	snprintf(copy, sizeof(copy), "%s/libpython3.12.so.1.0", libdir);
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd), "cp %s %s", lib, copy);
+	cr_assert_eq(system(cmd), 0);
+	cr_assert(patch_py_version(copy, 0x030e00f0), "cannot patch %s", copy);
+
+	setenv("LD_LIBRARY_PATH", libdir, 1);
+	target = start_python(python);
+	unsetenv("LD_LIBRARY_PATH");
+	char maps[64];
+	snprintf(maps, sizeof(maps), "/proc/%d/maps", (int)target);
+	snprintf(cmd, sizeof(cmd), "grep -q %s %s", copy, maps);
+	cr_assert_eq(system(cmd), 0, "the target did not load the copy");
+
+	char dir[128];
+	snprintf(dir, sizeof(dir), "%s/snaps", scratch);
+	snapshot(target, dir);
+	struct result r;
+	run((char *[]){ ANALYZE, dir, NULL }, &r);
+	cr_assert_eq(r.status, 2, "%d %s", r.status, r.err);
+	cr_assert_eq(count_lines(r.err), 1, "%s", r.err);
+	cr_assert(strstr(r.err, "unsupported Python 3.14"), "%s", r.err);
+	cr_assert_str_empty(r.out);
+}
