@@ -29,6 +29,7 @@ void tp_python_opts_default(struct tp_python_opts *opts)
 	opts->max_repr = 65536;
 	opts->max_frames = 4096;
 	opts->max_threads = 4096;
+	opts->layout_source = TP_LAYOUT_AUTO;
 }
 
 /* ---- opening ------------------------------------------------------------ */
@@ -79,10 +80,12 @@ static struct tp_error *detect_version(struct tp_python *py)
 				 py->major, py->minor, py->micro);
 		return NULL;
 	}
-	if (!version_from_name(py->target->pymod_name, &py->major,
+	const char *soname = tp_target_soname(py->target);
+	if (!(soname && version_from_name(soname, &py->major, &py->minor)) &&
+	    !version_from_name(py->target->pymod_name, &py->major,
 			       &py->minor))
 		return tp_error_create(TP_ERR_UNSUPPORTED,
-				       "cannot tell the Python version of %s",
+				       "cannot tell the Python version of %s (no Py_Version symbol; neither its soname nor its file name says)",
 				       py->target->pymod_name);
 	snprintf(py->version, sizeof(py->version), "%u.%u", py->major,
 		 py->minor);
@@ -184,8 +187,9 @@ static struct tp_error *check_layout(struct tp_python *py)
 		return NULL;
 	struct tp_error *err = tp_error_create(
 		TP_ERR_NODEBUG,
-		"the debug info of %s lacks structures needed for Python %s: %s",
-		py->target->pymod_name, py->version, tp_strbuf_str(&sb));
+		"the layout of %s from %s lacks structures needed for Python %s: %s",
+		py->target->pymod_name, py->layout_source, py->version,
+		tp_strbuf_str(&sb));
 	tp_strbuf_deinit(&sb);
 	return err;
 }
@@ -277,14 +281,16 @@ struct tp_error *tp_python_open(struct tp_target *target,
 		err = tp_error_create(TP_ERR_UNSUPPORTED,
 				      "unsupported Python %u.%u (%s)", py->major,
 				      py->minor, target->pymod_name);
-	Dwarf *dw = NULL;
+	/* DWARF, else _Py_DebugOffsets (+ table), else table: layout_source.c */
+	struct tp_layout_choice choice;
 	if (!err)
-		err = tp_target_dwarf(target, &dw, NULL);
-	if (!err)
-		err = tp_layout_from_dwarf(dw, &py->L);
+		err = tp_layout_choose(target, py->major, py->minor,
+				       py->opts.layout_source, &py->L, &choice);
 	if (!err) {
-		py->layout_source = "dwarf";
+		py->layout_source = choice.source;
 		err = check_layout(py);
+		if (err && choice.skipped[0])
+			err = tp_error_wrap(err, "%s", choice.skipped);
 	}
 	if (err) {
 		free(py);
@@ -292,6 +298,8 @@ struct tp_error *tp_python_open(struct tp_target *target,
 	}
 	py->digit_shift = LOFF(py, SIZEOF_DIGIT) == 2 ? 15 : 30;
 	py->runtime = target->sym[TP_SYM__PyRuntime];
+	if (!py->runtime) /* 3.10+: the section holds only _PyRuntime */
+		py->runtime = tp_target_section(target, ".PyRuntime");
 	if (!py->runtime && (py->major > 3 || (py->major == 3 && py->minor >= 7))) {
 		free(py);
 		return tp_error_create(TP_ERR_NOTPYTHON,
