@@ -261,6 +261,39 @@ static void exact_version(struct tp_python *py)
 	tp_pyval_arena_destroy(arena);
 }
 
+/*
+ * 2.7 and 3.6 keep the interpreter list in a static, interp_head, which
+ * only .symtab names: a stripped libpython loses it, and then only the
+ * thread holding the GIL leads to an interpreter.  The exported
+ * PyInterpreterState_Head() is `return interp_head;`, which gcc compiles on
+ * x86-64 to `[endbr64;] mov interp_head(%rip),%rax; ret`: the address is in
+ * its code.  Any other instruction sequence is left alone.
+ */
+static void interp_head_from_code(struct tp_python *py)
+{
+#if defined(__x86_64__)
+	uint64_t fn = tp_target_lookup(py->target, "PyInterpreterState_Head");
+	unsigned char c[12];
+	struct tp_error *err;
+	if (!fn || (err = tp_memsrc_read(py->mem, fn, c, sizeof(c)))) {
+		if (fn)
+			tp_error_destroy(err);
+		return;
+	}
+	size_t o = 0;
+	if (c[0] == 0xf3 && c[1] == 0x0f && c[2] == 0x1e && c[3] == 0xfa)
+		o = 4;
+	if (o + 8 > sizeof(c) || c[o] != 0x48 || c[o + 1] != 0x8b ||
+	    c[o + 2] != 0x05 || c[o + 7] != 0xc3)
+		return;
+	int32_t disp;
+	memcpy(&disp, c + o + 3, 4);
+	py->target->sym[TP_SYM_interp_head] = fn + o + 7 + (int64_t)disp;
+#else
+	(void)py;
+#endif
+}
+
 struct tp_error *tp_python_open(struct tp_target *target,
 				const struct tp_python_opts *opts,
 				struct tp_python **ret)
@@ -306,6 +339,8 @@ struct tp_error *tp_python_open(struct tp_target *target,
 				       "%s has no _PyRuntime symbol",
 				       target->pymod_name);
 	}
+	if (!py->runtime && !target->sym[TP_SYM_interp_head])
+		interp_head_from_code(py);
 	if (!py->runtime && !target->sym[TP_SYM_interp_head] &&
 	    !target->sym[TP_SYM__PyThreadState_Current]) {
 		free(py);
