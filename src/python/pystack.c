@@ -1214,7 +1214,8 @@ static int64_t gil_holder(struct tp_python *py, uint64_t interp)
 	} else if (sym[TP_SYM_gil_locked] && sym[TP_SYM_gil_last_holder]) {
 		locked_at = sym[TP_SYM_gil_locked];
 		holder_at = sym[TP_SYM_gil_last_holder];
-	} else if (py->major == 2 && sym[TP_SYM__PyThreadState_Current]) {
+	} else if ((py->major == 2 || (py->major == 3 && py->minor == 6)) &&
+		   sym[TP_SYM__PyThreadState_Current]) {
 		uint64_t ts;
 		err = py_read_ptr(py, sym[TP_SYM__PyThreadState_Current], &ts);
 		if (err) {
