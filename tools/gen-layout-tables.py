@@ -53,6 +53,12 @@ def home_relative(path):
     return path
 
 
+def tree_relative(path):
+    """@path relative to the current directory when it is inside it."""
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel
+
+
 def shell_word(arg):
     """@arg quoted for the shell, with $HOME written as ~ where safe."""
     q = shlex.quote(arg)
@@ -193,7 +199,7 @@ def main():
     # The exact command that writes this file, every default spelled out.
     command = " ".join(shell_word(a) for a in [
         os.path.relpath(sys.argv[0]),
-        "--tripod-analyze", args.tripod_analyze,
+        "--tripod-analyze", tree_relative(args.tripod_analyze),
         "--pyenv-root", args.pyenv_root,
         "--output", args.check or args.output or "/dev/stdout",
     ] + args.releases)
