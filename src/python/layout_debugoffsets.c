@@ -189,14 +189,11 @@ static struct tp_error *decode_313(const unsigned char *b,
 		info->covered++;
 	}
 
-	size_t is = offsetof(struct debug_offsets_313, interpreter_state);
-	uint64_t interp_size = u64_at(b, is);
-	uint64_t gil = u64_at(b, offsetof(struct debug_offsets_313,
-					  interpreter_state.gil_runtime_state));
-	uint64_t locked = u64_at(b, offsetof(struct debug_offsets_313,
-					     interpreter_state.gil_runtime_state_locked));
-	uint64_t holder = u64_at(b, offsetof(struct debug_offsets_313,
-					     interpreter_state.gil_runtime_state_holder));
+#define FIELD(f) u64_at(b, offsetof(struct debug_offsets_313, f))
+	uint64_t interp_size = FIELD(interpreter_state.size);
+	uint64_t gil = FIELD(interpreter_state.gil_runtime_state);
+	uint64_t locked = FIELD(interpreter_state.gil_runtime_state_locked);
+	uint64_t holder = FIELD(interpreter_state.gil_runtime_state_holder);
 	if (gil >= interp_size)
 		return bad("interpreter_state.gil_runtime_state", gil,
 			   interp_size);
@@ -210,11 +207,9 @@ static struct tp_error *decode_313(const unsigned char *b,
 	ret->v[TP_L_GIL_LAST_HOLDER] = (int64_t)(holder - gil);
 	info->covered += 2;
 
-	uint64_t obsize = u64_at(b, offsetof(struct debug_offsets_313,
-					     pyobject.size));
-	ret->v[TP_L_SIZEOF_PYOBJECT] = (int64_t)obsize;
-	uint64_t ascii = u64_at(b, offsetof(struct debug_offsets_313,
-					    unicode_object.asciiobject_size));
+	ret->v[TP_L_SIZEOF_PYOBJECT] = (int64_t)FIELD(pyobject.size);
+	uint64_t ascii = FIELD(unicode_object.asciiobject_size);
+#undef FIELD
 	if (ascii == 0 || ascii > MAX_STRUCT_SIZE)
 		return bad("unicode_object.asciiobject_size", ascii,
 			   MAX_STRUCT_SIZE);
@@ -228,9 +223,10 @@ size_t tp_debug_offsets_size(void)
 	return sizeof(struct debug_offsets_313);
 }
 
-struct tp_error *tp_layout_from_debug_offsets(const void *buf, size_t len,
-					      struct tp_debug_offsets_info *info,
-					      struct tp_layout *ret)
+struct tp_error *
+tp_layout_from_debug_offsets(const void *buf, size_t len,
+			     struct tp_debug_offsets_info *info,
+			     struct tp_layout *ret)
 {
 	const unsigned char *b = buf;
 	memset(info, 0, sizeof(*info));
@@ -262,10 +258,10 @@ struct tp_error *tp_layout_from_debug_offsets(const void *buf, size_t len,
 	return err;
 }
 
-struct tp_error *tp_layout_read_debug_offsets(struct tp_memsrc *mem,
-					      uint64_t runtime,
-					      struct tp_debug_offsets_info *info,
-					      struct tp_layout *ret)
+struct tp_error *
+tp_layout_read_debug_offsets(struct tp_memsrc *mem, uint64_t runtime,
+			     struct tp_debug_offsets_info *info,
+			     struct tp_layout *ret)
 {
 	unsigned char buf[sizeof(struct debug_offsets_313)];
 	memset(info, 0, sizeof(*info));

@@ -36,14 +36,15 @@ size_t tp_debug_offsets_size(void);
  * short, an offset outside its structure), TP_ERR_UNSUPPORTED (a version
  * whose block tripod does not know).
  */
-struct tp_error *tp_layout_from_debug_offsets(const void *buf, size_t len,
-					      struct tp_debug_offsets_info *info,
-					      struct tp_layout *ret);
+struct tp_error *
+tp_layout_from_debug_offsets(const void *buf, size_t len,
+			     struct tp_debug_offsets_info *info,
+			     struct tp_layout *ret);
 
 /** Read the block at @runtime (= &_PyRuntime) through @mem and decode it. */
-struct tp_error *tp_layout_read_debug_offsets(struct tp_memsrc *mem,
-					      uint64_t runtime,
-					      struct tp_debug_offsets_info *info,
-					      struct tp_layout *ret);
+struct tp_error *
+tp_layout_read_debug_offsets(struct tp_memsrc *mem, uint64_t runtime,
+			     struct tp_debug_offsets_info *info,
+			     struct tp_layout *ret);
 
 #endif /* TRIPOD_PYTHON_LAYOUT_DEBUGOFFSETS_H */

@@ -220,7 +220,8 @@ struct tp_error *tp_layout_choose(struct tp_target *target, unsigned major,
 
 	/* the table alone; a 3.13+ block still tells a free-threaded build */
 	int free_threaded = -1;
-	if (pref == TP_LAYOUT_TABLE && (major > 3 || (major == 3 && minor >= 13))) {
+	bool has_block = major > 3 || (major == 3 && minor >= 13);
+	if (pref == TP_LAYOUT_TABLE && has_block) {
 		struct reasons ignored = { .n = 0 };
 		struct tp_debug_offsets_info info;
 		struct tp_error *e = from_debug_offsets(target, major, minor,
