@@ -66,6 +66,9 @@ static void usage(FILE *out)
 		"      --max-frames=N       frames shown per thread (default 4096)\n"
 		"      --debuginfo-path=P   where to look for separate debug info\n"
 		"                           (libdwfl syntax, e.g. -:.debug:/usr/lib/debug)\n"
+		"      --layout-source=S    where the structure layout comes from: auto\n"
+		"                           (default: DWARF, else _Py_DebugOffsets, else the\n"
+		"                           built-in table), dwarf, debug-offsets, or table\n"
 		"      --dump-layout        print the structure layout that the DWARF of each\n"
 		"                           PATH (a libpython or python binary) gives\n"
 		"  -v, --verbose            say what is being done on stderr\n"
@@ -236,7 +239,8 @@ static bool analyze_dir(struct state *st, const char *dir)
 int main(int argc, char **argv)
 {
 	enum { OPT_NO_LOCALS = 256, OPT_NO_HEADER, OPT_MAX_REPR,
-	       OPT_MAX_FRAMES, OPT_DEBUGINFO, OPT_DUMP_LAYOUT };
+	       OPT_MAX_FRAMES, OPT_DEBUGINFO, OPT_DUMP_LAYOUT,
+	       OPT_LAYOUT_SOURCE };
 	static const struct option longopts[] = {
 		{ "format", required_argument, NULL, 'f' },
 		{ "no-locals", no_argument, NULL, OPT_NO_LOCALS },
@@ -245,6 +249,7 @@ int main(int argc, char **argv)
 		{ "max-frames", required_argument, NULL, OPT_MAX_FRAMES },
 		{ "debuginfo-path", required_argument, NULL, OPT_DEBUGINFO },
 		{ "dump-layout", no_argument, NULL, OPT_DUMP_LAYOUT },
+		{ "layout-source", required_argument, NULL, OPT_LAYOUT_SOURCE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -303,6 +308,14 @@ int main(int argc, char **argv)
 			break;
 		case OPT_DUMP_LAYOUT:
 			dump_layout = true;
+			break;
+		case OPT_LAYOUT_SOURCE:
+			if (!tp_layout_pref_parse(
+				    optarg, &st.opts.analyze.python.layout_source)) {
+				fprintf(stderr, "%s: unknown layout source '%s' (auto, dwarf, debug-offsets, table)\n",
+					progname, optarg);
+				return EXIT_USAGE;
+			}
 			break;
 		case 'v':
 			st.opts.verbose++;

@@ -237,3 +237,56 @@ uint64_t tp_target_lookup(struct tp_target *target, const char *name)
 {
 	return module_symbol(target->pymod, name);
 }
+
+uint64_t tp_target_section(struct tp_target *target, const char *name)
+{
+	GElf_Addr bias;
+	Elf *elf = dwfl_module_getelf(target->pymod, &bias);
+	size_t shstrndx;
+	if (!elf || elf_getshdrstrndx(elf, &shstrndx) != 0)
+		return 0;
+	Elf_Scn *scn = NULL;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr shdr;
+		if (!gelf_getshdr(scn, &shdr) || !(shdr.sh_flags & SHF_ALLOC))
+			continue;
+		const char *sname = elf_strptr(elf, shstrndx, shdr.sh_name);
+		if (sname && !strcmp(sname, name))
+			return shdr.sh_addr + bias;
+	}
+	return 0;
+}
+
+unsigned tp_target_machine(struct tp_target *target)
+{
+	GElf_Addr bias;
+	Elf *elf = dwfl_module_getelf(target->pymod, &bias);
+	GElf_Ehdr ehdr;
+	if (!elf || !gelf_getehdr(elf, &ehdr))
+		return 0;
+	return ehdr.e_machine;
+}
+
+const char *tp_target_soname(struct tp_target *target)
+{
+	GElf_Addr bias;
+	Elf *elf = dwfl_module_getelf(target->pymod, &bias);
+	Elf_Scn *scn = NULL;
+	while (elf && (scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr shdr;
+		if (!gelf_getshdr(scn, &shdr) || shdr.sh_type != SHT_DYNAMIC ||
+		    !shdr.sh_entsize)
+			continue;
+		Elf_Data *data = elf_getdata(scn, NULL);
+		size_t n = data ? data->d_size / shdr.sh_entsize : 0;
+		for (size_t i = 0; i < n; i++) {
+			GElf_Dyn dyn;
+			if (!gelf_getdyn(data, (int)i, &dyn) ||
+			    dyn.d_tag == DT_NULL)
+				break;
+			if (dyn.d_tag == DT_SONAME)
+				return elf_strptr(elf, shdr.sh_link, dyn.d_un.d_val);
+		}
+	}
+	return NULL;
+}
