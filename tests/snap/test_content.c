@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/coreread.h"
 #include "core/corewrite.h"
 #include "helpers.h"
 
@@ -27,6 +28,7 @@ TestSuite(content, .init = skip_unless_ptrace, .timeout = 120);
 /* A snapshot, unpacked by the real gunzip and opened with libelf. */
 struct core {
 	char *dir, *path;   /* the snapshot's directory, the plain core */
+	char *exe;          /* the target's executable, as the kernel names it */
 	char *image;
 	size_t len;
 	Elf *elf;
@@ -48,6 +50,7 @@ static void snapshot_of(struct core *c, struct target *t)
 			      c->dir, c->path), 0);
 	cr_assert_eq(run_shell(cmd, NULL), 0, "gunzip failed");
 	free(cmd);
+	c->exe = realpath(TARGET_PARK, NULL);
 	c->image = read_file(c->path, &c->len);
 	cr_assert_not_null(c->image);
 	elf_version(EV_CURRENT);
@@ -66,6 +69,7 @@ static void core_free(struct core *c)
 	remove_tree(c->dir);
 	free(c->dir);
 	free(c->path);
+	free(c->exe);
 }
 
 /* Call @fn on each note of the core. */
@@ -341,4 +345,60 @@ Test(content, python_interpreter_named)
 	free(note);
 	remove_tree(dir);
 	free(dir);
+}
+
+/*
+ * The snapshot through tripod's own reader (core/coreread.h), as
+ * tripod-analyze will see it: copied memory from the core, code that was
+ * not copied from the file on disk (its ELF header page in the snapshot
+ * vouches for it).
+ */
+Test(content, tripod_reader_sees_the_same_memory)
+{
+	struct target t;
+	target_start(&t, (char *[]){ TARGET_PARK, "1", NULL });
+	struct core c;
+	snapshot_of(&c, &t);
+	char *gz;
+	cr_assert_gt(asprintf(&gz, "%s/snapshot-000001.core.gz", c.dir), 0);
+	struct tp_core *core;
+	struct tp_error *err = tp_core_open(gz, &core);
+	cr_assert_null(err, "%s", tp_error_message(err));
+	cr_assert(tp_core_is_snapshot(core));
+	cr_assert_eq(tp_core_pid(core), t.pid);
+	struct tp_memsrc *mem = tp_core_memsrc(core);
+	char buf[64];
+	err = tp_memsrc_read(mem, t.global, buf, 42);
+	cr_assert_null(err, "%s", tp_error_message(err));
+	cr_assert_str_eq(buf, "tripod-global-marker: the quick brown fox");
+	unsigned char h[256];
+	err = tp_memsrc_read(mem, t.heap + 5000, h, sizeof(h));
+	cr_assert_null(err, "%s", tp_error_message(err));
+	for (size_t i = 0; i < sizeof(h); i++)
+		cr_assert_eq(h[i], (unsigned char)((5000 + i) * 7 + 3));
+	size_t nfile = tp_core_nfiles(core);
+	bool found = false;
+	for (size_t i = 0; i < nfile; i++) {
+		const struct tp_core_file_info *f = tp_core_file(core, i);
+		if (strcmp(f->path, c.exe) != 0 || f->offset == 0)
+			continue;
+		/* a mapping of the executable past its first page: code or
+		 * constants, compared with the file's own bytes */
+		unsigned char a[16], b[16];
+		err = tp_memsrc_read(mem, f->start, a, sizeof(a));
+		cr_assert_null(err, "%s", tp_error_message(err));
+		FILE *fp = fopen(c.exe, "rb");
+		cr_assert_not_null(fp);
+		fseek(fp, (long)f->offset, SEEK_SET);
+		cr_assert_eq(fread(b, 1, sizeof(b), fp), sizeof(b));
+		fclose(fp);
+		cr_assert_eq(memcmp(a, b, sizeof(a)), 0);
+		found = true;
+		break;
+	}
+	cr_assert(found, "no mapping of %s past offset 0", c.exe);
+	tp_core_destroy(core);
+	free(gz);
+	core_free(&c);
+	target_kill(&t);
 }
