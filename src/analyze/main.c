@@ -225,7 +225,8 @@ static bool analyze_dir(struct state *st, const char *dir)
 		st->failed++;
 	}
 	/* snapshot-NNNNNN: name order is time order */
-	qsort(names, n, sizeof(*names), cmp_names);
+	if (n)
+		qsort(names, n, sizeof(*names), cmp_names);
 	bool ok = true;
 	for (size_t i = 0; i < n; i++) {
 		if (ok)
