@@ -86,7 +86,11 @@ static struct tp_error *from_dwarf(struct tp_target *target,
 static uint64_t runtime_address(struct tp_target *target)
 {
 	uint64_t rt = target->sym[TP_SYM__PyRuntime];
-	return rt ? rt : tp_target_section(target, ".PyRuntime");
+	if (!rt)
+		rt = tp_target_section(target, ".PyRuntime");
+	if (!rt)
+		rt = tp_target_find_cookie(target, "xdebugpy");
+	return rt;
 }
 
 static struct tp_error *from_debug_offsets(struct tp_target *target,

@@ -333,6 +333,8 @@ struct tp_error *tp_python_open(struct tp_target *target,
 	py->runtime = target->sym[TP_SYM__PyRuntime];
 	if (!py->runtime) /* 3.10+: the section holds only _PyRuntime */
 		py->runtime = tp_target_section(target, ".PyRuntime");
+	if (!py->runtime && py->major == 3 && py->minor >= 13)
+		py->runtime = tp_target_find_cookie(target, "xdebugpy");
 	if (!py->runtime && (py->major > 3 || (py->major == 3 && py->minor >= 7))) {
 		free(py);
 		return tp_error_create(TP_ERR_NOTPYTHON,

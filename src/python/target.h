@@ -114,6 +114,12 @@ uint64_t tp_target_lookup(struct tp_target *target, const char *name);
  */
 uint64_t tp_target_section(struct tp_target *target, const char *name);
 
+/**
+ * Address of the first 8-byte aligned occurrence of @cookie in the
+ * writable segments of the interpreter module's memory, or 0.
+ */
+uint64_t tp_target_find_cookie(struct tp_target *target, const char *cookie);
+
 /** DT_SONAME of the interpreter module ("libpython3.10.so.1.0"), or NULL. */
 const char *tp_target_soname(struct tp_target *target);
 
