@@ -57,6 +57,24 @@ static bool version_from_name(const char *name, unsigned *major,
 	return true;
 }
 
+/* PY_VERSION_HEX 0xMMmmppLS (L: A alpha, B beta, C rc, F final) → text */
+static void set_version(struct tp_python *py, uint64_t hex)
+{
+	py->hexversion = hex;
+	py->major = (hex >> 24) & 0xff;
+	py->minor = (hex >> 16) & 0xff;
+	py->micro = (hex >> 8) & 0xff;
+	unsigned level = (hex >> 4) & 0xf, serial = hex & 0xf;
+	const char *tag = level == 0xa ? "a" : level == 0xb ? "b"
+			  : level == 0xc ? "rc" : "";
+	if (*tag)
+		snprintf(py->version, sizeof(py->version), "%u.%u.%u%s%u",
+			 py->major, py->minor, py->micro, tag, serial);
+	else
+		snprintf(py->version, sizeof(py->version), "%u.%u.%u",
+			 py->major, py->minor, py->micro);
+}
+
 static struct tp_error *detect_version(struct tp_python *py)
 {
 	uint64_t addr = py->target->sym[TP_SYM_Py_Version];
@@ -65,19 +83,7 @@ static struct tp_error *detect_version(struct tp_python *py)
 		struct tp_error *err = tp_memsrc_read(py->mem, addr, &hex, 8);
 		if (err)
 			return tp_error_wrap(err, "cannot read Py_Version");
-		py->hexversion = hex;
-		py->major = (hex >> 24) & 0xff;
-		py->minor = (hex >> 16) & 0xff;
-		py->micro = (hex >> 8) & 0xff;
-		unsigned level = (hex >> 4) & 0xf, serial = hex & 0xf;
-		const char *tag = level == 0xa ? "a" : level == 0xb ? "b"
-				  : level == 0xc ? "rc" : "";
-		if (*tag)
-			snprintf(py->version, sizeof(py->version), "%u.%u.%u%s%u",
-				 py->major, py->minor, py->micro, tag, serial);
-		else
-			snprintf(py->version, sizeof(py->version), "%u.%u.%u",
-				 py->major, py->minor, py->micro);
+		set_version(py, hex);
 		return NULL;
 	}
 	const char *soname = tp_target_soname(py->target);
@@ -244,17 +250,7 @@ static void exact_version(struct tp_python *py)
 		err = py_int_value(py, hex, &v, &neg);
 	if (!err && v && ((v >> 24) & 0xff) == py->major &&
 	    ((v >> 16) & 0xff) == py->minor) {
-		py->hexversion = v;
-		py->micro = (v >> 8) & 0xff;
-		unsigned level = (v >> 4) & 0xf, serial = v & 0xf;
-		const char *tag = level == 0xa ? "a" : level == 0xb ? "b"
-				  : level == 0xc ? "rc" : "";
-		if (*tag)
-			snprintf(py->version, sizeof(py->version), "%u.%u.%u%s%u",
-				 py->major, py->minor, py->micro, tag, serial);
-		else
-			snprintf(py->version, sizeof(py->version), "%u.%u.%u",
-				 py->major, py->minor, py->micro);
+		set_version(py, v);
 	}
 	tp_error_destroy(err);
 	py_objects_reset(py, NULL);
