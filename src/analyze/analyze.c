@@ -126,6 +126,9 @@ struct tp_error *tp_analyze_file(const char *path,
 		goto fail;
 	if ((err = tp_python_walk(py, s)))
 		goto fail;
+	/* the decoder's strings die with it: keep copies in the report */
+	s->python_version = arena_dup(s->arena, s->python_version);
+	s->layout_source = arena_dup(s->arena, s->layout_source);
 	native_ids(core, s);
 	qsort(s->threads, s->nthreads, sizeof(*s->threads), thread_order);
 	tp_python_destroy(py);

@@ -268,15 +268,27 @@ static void header(const struct tp_rsnapshot *snap,
 		tp_strbuf_printf(out, "%llu", (unsigned long long)t->ident);
 	else
 		tp_strbuf_puts(out, "unknown");
-	if (t->tid || t->name) {
-		tp_strbuf_puts(out, " (");
-		if (t->tid)
-			tp_strbuf_printf(out, "native %d", (int)t->tid);
-		if (t->name)
-			tp_strbuf_printf(out, "%s%s", t->tid ? ", " : "",
-					 t->name);
-		tp_strbuf_putc(out, ')');
+	/* "(native 4301, MainThread, holds the GIL)": what is known */
+	const char *sep = " (";
+	if (t->tid) {
+		tp_strbuf_printf(out, "%snative %d", sep, (int)t->tid);
+		sep = ", ";
 	}
+	if (t->name) {
+		tp_strbuf_printf(out, "%s%s", sep, t->name);
+		sep = ", ";
+	}
+	if (t->holds_gil == 1) {
+		tp_strbuf_printf(out, "%sholds the GIL", sep);
+		sep = ", ";
+	}
+	if (t->interp_id > 0) {
+		tp_strbuf_printf(out, "%sinterpreter %lld", sep,
+				 (long long)t->interp_id);
+		sep = ", ";
+	}
+	if (sep[0] == ',')
+		tp_strbuf_putc(out, ')');
 	tp_strbuf_printf(out, "\nProcess ID: %d\nStarted:    %s\n\n",
 			 (int)snap->pid, started);
 }

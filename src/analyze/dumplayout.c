@@ -2,12 +2,15 @@
 /*
  * tripod-analyze --dump-layout FILE: print the layout record that the DWARF
  * of FILE (a libpython or a python executable, or its separate debug file
- * found the standard way) gives, one "NAME VALUE" line per entry.  This is
- * what built-in layout tables are generated from.
+ * found the standard way) gives, one "NAME VALUE" line per entry ("NAME
+ * absent" when this build has no such field), after "# " comment lines that
+ * name the file, its build-id and its ELF machine.  This is what
+ * tools/gen-layout-tables.py makes the built-in layout tables from.
  */
 #include "config.h"
 
 #include <elfutils/libdwfl.h>
+#include <gelf.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +18,7 @@
 
 #include "analyze/dumplayout.h"
 #include "python/layout_dwarf.h"
+#include "python/layout_table.h"
 
 static char *debuginfo_default;
 
@@ -54,6 +58,20 @@ struct tp_error *tp_dump_layout(const char *path, const char *debuginfo_path,
 	if ((err = tp_layout_from_dwarf(dw, &layout)))
 		goto out;
 	fprintf(out, "# tripod layout from the DWARF of %s\n", path);
+	const unsigned char *bits;
+	GElf_Addr vaddr;
+	int len = dwfl_module_build_id(mod, &bits, &vaddr);
+	fprintf(out, "# build-id ");
+	for (int i = 0; i < len; i++)
+		fprintf(out, "%02x", bits[i]);
+	fprintf(out, "%s\n", len > 0 ? "" : "unknown");
+	GElf_Addr ebias;
+	Elf *elf = dwfl_module_getelf(mod, &ebias);
+	GElf_Ehdr ehdr;
+	const char *machine = "";
+	if (elf && gelf_getehdr(elf, &ehdr))
+		machine = tp_layout_machine_name(ehdr.e_machine);
+	fprintf(out, "# machine %s\n", *machine ? machine : "unknown");
 	for (int i = 0; i < TP_LAYOUT_NFIELDS; i++) {
 		if (layout.v[i] == TP_LAYOUT_ABSENT)
 			fprintf(out, "%s absent\n", tp_layout_descs[i].name);

@@ -66,6 +66,9 @@ static void usage(FILE *out)
 		"      --max-frames=N       frames shown per thread (default 4096)\n"
 		"      --debuginfo-path=P   where to look for separate debug info\n"
 		"                           (libdwfl syntax, e.g. -:.debug:/usr/lib/debug)\n"
+		"      --layout-source=S    where the structure layout comes from: auto\n"
+		"                           (default: DWARF, else _Py_DebugOffsets, else the\n"
+		"                           built-in table), dwarf, debug-offsets, or table\n"
 		"      --dump-layout        print the structure layout that the DWARF of each\n"
 		"                           PATH (a libpython or python binary) gives\n"
 		"  -v, --verbose            say what is being done on stderr\n"
@@ -100,7 +103,11 @@ static void report_failure(struct state *st, const char *path,
 		fprintf(stderr, "%s: (the same error for %zu more snapshot%s)\n",
 			progname, st->repeats, st->repeats == 1 ? "" : "s");
 	st->repeats = 0;
-	fprintf(stderr, "%s: %s: %s\n", progname, path, msg);
+	size_t plen = strlen(path);
+	if (!strncmp(msg, path, plen) && msg[plen] == ':')
+		fprintf(stderr, "%s: %s\n", progname, msg);
+	else
+		fprintf(stderr, "%s: %s: %s\n", progname, path, msg);
 	free(st->last_error);
 	st->last_error = strdup(msg);
 }
@@ -218,7 +225,8 @@ static bool analyze_dir(struct state *st, const char *dir)
 		st->failed++;
 	}
 	/* snapshot-NNNNNN: name order is time order */
-	qsort(names, n, sizeof(*names), cmp_names);
+	if (n)
+		qsort(names, n, sizeof(*names), cmp_names);
 	bool ok = true;
 	for (size_t i = 0; i < n; i++) {
 		if (ok)
@@ -232,7 +240,8 @@ static bool analyze_dir(struct state *st, const char *dir)
 int main(int argc, char **argv)
 {
 	enum { OPT_NO_LOCALS = 256, OPT_NO_HEADER, OPT_MAX_REPR,
-	       OPT_MAX_FRAMES, OPT_DEBUGINFO, OPT_DUMP_LAYOUT };
+	       OPT_MAX_FRAMES, OPT_DEBUGINFO, OPT_DUMP_LAYOUT,
+	       OPT_LAYOUT_SOURCE };
 	static const struct option longopts[] = {
 		{ "format", required_argument, NULL, 'f' },
 		{ "no-locals", no_argument, NULL, OPT_NO_LOCALS },
@@ -241,6 +250,7 @@ int main(int argc, char **argv)
 		{ "max-frames", required_argument, NULL, OPT_MAX_FRAMES },
 		{ "debuginfo-path", required_argument, NULL, OPT_DEBUGINFO },
 		{ "dump-layout", no_argument, NULL, OPT_DUMP_LAYOUT },
+		{ "layout-source", required_argument, NULL, OPT_LAYOUT_SOURCE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -299,6 +309,14 @@ int main(int argc, char **argv)
 			break;
 		case OPT_DUMP_LAYOUT:
 			dump_layout = true;
+			break;
+		case OPT_LAYOUT_SOURCE:
+			if (!tp_layout_pref_parse(
+				    optarg, &st.opts.analyze.python.layout_source)) {
+				fprintf(stderr, "%s: unknown layout source '%s' (auto, dwarf, debug-offsets, table)\n",
+					progname, optarg);
+				return EXIT_USAGE;
+			}
 			break;
 		case 'v':
 			st.opts.verbose++;

@@ -15,3 +15,10 @@ void tp_layout_init(struct tp_layout *layout)
 	for (int i = 0; i < TP_LAYOUT_NFIELDS; i++)
 		layout->v[i] = TP_LAYOUT_ABSENT;
 }
+
+void tp_layout_fill(struct tp_layout *dst, const struct tp_layout *src)
+{
+	for (int i = 0; i < TP_LAYOUT_NFIELDS; i++)
+		if (dst->v[i] == TP_LAYOUT_ABSENT)
+			dst->v[i] = src->v[i];
+}

@@ -3,8 +3,8 @@
  * The layout record: where the CPython structures the decoder reads keep
  * their fields, for one interpreter build.  The decoder never hard-codes an
  * offset; it asks the layout.  The record is filled from the DWARF of
- * libpython (layout_dwarf.c); later from _Py_DebugOffsets or a generated
- * table.  Every entry is a plain number so the record can be dumped.
+ * libpython (layout_dwarf.c), from _Py_DebugOffsets (layout_debugoffsets.c)
+ * or from a generated table (layout_table.h); layout_source.c chooses.  Every entry is a plain number so the record can be dumped.
  *
  * Each entry names one or more candidate types ('|'-separated; struct tag
  * or typedef name) and one or more candidate member paths ('|'-separated,
@@ -210,6 +210,9 @@ extern const struct tp_layout_desc tp_layout_descs[TP_LAYOUT_NFIELDS];
 
 /** Set every entry to TP_LAYOUT_ABSENT. */
 void tp_layout_init(struct tp_layout *layout);
+
+/** Copy into @dst every entry that @dst lacks and @src has. */
+void tp_layout_fill(struct tp_layout *dst, const struct tp_layout *src);
 
 static inline bool tp_layout_has(const struct tp_layout *l,
 				 enum tp_layout_id id)

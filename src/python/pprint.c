@@ -208,7 +208,7 @@ static void safe_repr_dict(struct pp *p, struct tp_repr_ctx *c,
 	 * "{k: v, ...}" is at least 6 code points an item: do not sort a
 	 * dict whose text cannot fit anyway.
 	 */
-	if (o->limit && (n > o->limit / 6 || 6 * n > o->limit)) {
+	if (o->limit && n > o->limit / 6) {
 		o->over = true;
 		return;
 	}
@@ -501,9 +501,9 @@ static size_t str_range_repr_len(const struct tp_pyval *v, size_t start,
  * Split one line that does not fit into fragments of re.findall(r'\S*\s*')
  * joined while they fit.
  */
-static bool split_line(const struct pp *p, const struct tp_pyval *v,
-		       size_t ls, size_t le, bool last_line, long max_width,
-		       long allowance, struct range_vec *chunks)
+static bool split_line(const struct tp_pyval *v, size_t ls, size_t le,
+		       bool last_line, long max_width, long allowance,
+		       struct range_vec *chunks)
 {
 	const uint32_t *cp = v->u.str.cp;
 	long max_width2 = max_width;
@@ -531,7 +531,6 @@ static bool split_line(const struct pp *p, const struct tp_pyval *v,
 		}
 		pos = q;
 	}
-	(void)p;
 	if (cur_s != cur_e && !range_push(chunks, cur_s, cur_e))
 		return false;
 	return true;
@@ -575,8 +574,8 @@ static void pprint_str(struct pp *p, const struct tp_pyval *v, long indent,
 		if (!exceeds(str_range_repr_len(v, s, e), max_width1))
 			ok = range_push(&chunks, s, e);
 		else
-			ok = split_line(p, v, s, e, is_last, max_width,
-					allowance, &chunks);
+			ok = split_line(v, s, e, is_last, max_width, allowance,
+					&chunks);
 		s = e;
 	}
 	if (!ok) {
@@ -705,7 +704,8 @@ static void dispatch(struct pp *p, const struct tp_pyval *v, long indent,
 		break;
 	case TP_PV_BYTES:
 		pprint_bytes(p, v->u.bytes.data, v->u.bytes.len,
-			     (v->flags & TP_PV_PY2) ? TP_BYTES_STR2 : TP_BYTES_3,
+			     (v->flags & TP_PV_PY2) ? TP_BYTES_STR2 :
+						      TP_BYTES_3,
 			     indent, allowance, level);
 		break;
 	case TP_PV_BYTEARRAY:

@@ -293,7 +293,8 @@ static int py_lt(const struct tp_pyval *a, const struct tp_pyval *b,
 		size_t la = a->u.seq.len, lb = b->u.seq.len;
 		size_t n = la < lb ? la : lb, i;
 		for (i = 0; i < n && !c->error; i++) {
-			if (!eq_or_same(a->u.seq.items[i], b->u.seq.items[i], c))
+			if (!eq_or_same(a->u.seq.items[i], b->u.seq.items[i],
+					c))
 				break;
 		}
 		int r;
@@ -840,7 +841,8 @@ struct tp_error *tp_py_sort(struct tp_sort_item *items, size_t n)
 		if (descending)
 			reverse_items(lo, lo + run);
 		if (run < minrun) {
-			ssize_t force = nremaining <= minrun ? nremaining : minrun;
+			ssize_t force = nremaining <= minrun ? nremaining :
+							       minrun;
 			binarysort(lo, lo + force, lo + run);
 			run = force;
 		}

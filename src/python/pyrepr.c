@@ -405,6 +405,24 @@ static void batch_hex(struct batch *b, char esc, uint32_t v, int ndig)
 	b->cps += 2 + (size_t)ndig;
 }
 
+/* UTF-8 of a code point >= 0x80 (one code point of output). */
+static void batch_utf8(struct batch *b, uint32_t ch)
+{
+	char *p = b->buf + b->len;
+	if (ch < 0x800) {
+		*p++ = (char)(0xc0 | (ch >> 6));
+	} else if (ch < 0x10000) {
+		*p++ = (char)(0xe0 | (ch >> 12));
+		*p++ = (char)(0x80 | ((ch >> 6) & 0x3f));
+	} else {
+		*p++ = (char)(0xf0 | (ch >> 18));
+		*p++ = (char)(0x80 | ((ch >> 12) & 0x3f));
+		*p++ = (char)(0x80 | ((ch >> 6) & 0x3f));
+	}
+	*p++ = (char)(0x80 | (ch & 0x3f));
+	b->len = (size_t)(p - b->buf);
+}
+
 static void batch_char(struct batch *b, char c)
 {
 	b->buf[b->len++] = c;
@@ -459,19 +477,7 @@ void tp_str_repr(struct tp_render_out *o, const uint32_t *cp, size_t n,
 			batch_char(&b, (char)ch);
 		} else if (tp_unicode_isprintable(ch)) {
 			/* UTF-8, one code point */
-			if (ch < 0x800) {
-				b.buf[b.len++] = (char)(0xc0 | (ch >> 6));
-				b.buf[b.len++] = (char)(0x80 | (ch & 0x3f));
-			} else if (ch < 0x10000) {
-				b.buf[b.len++] = (char)(0xe0 | (ch >> 12));
-				b.buf[b.len++] = (char)(0x80 | ((ch >> 6) & 0x3f));
-				b.buf[b.len++] = (char)(0x80 | (ch & 0x3f));
-			} else {
-				b.buf[b.len++] = (char)(0xf0 | (ch >> 18));
-				b.buf[b.len++] = (char)(0x80 | ((ch >> 12) & 0x3f));
-				b.buf[b.len++] = (char)(0x80 | ((ch >> 6) & 0x3f));
-				b.buf[b.len++] = (char)(0x80 | (ch & 0x3f));
-			}
+			batch_utf8(&b, ch);
 			b.cps++;
 		} else if (ch <= 0xff) {
 			batch_hex(&b, 'x', ch, 2);

@@ -29,6 +29,7 @@ void tp_python_opts_default(struct tp_python_opts *opts)
 	opts->max_repr = 65536;
 	opts->max_frames = 4096;
 	opts->max_threads = 4096;
+	opts->layout_source = TP_LAYOUT_AUTO;
 }
 
 /* ---- opening ------------------------------------------------------------ */
@@ -56,6 +57,24 @@ static bool version_from_name(const char *name, unsigned *major,
 	return true;
 }
 
+/* PY_VERSION_HEX 0xMMmmppLS (L: A alpha, B beta, C rc, F final) → text */
+static void set_version(struct tp_python *py, uint64_t hex)
+{
+	py->hexversion = hex;
+	py->major = (hex >> 24) & 0xff;
+	py->minor = (hex >> 16) & 0xff;
+	py->micro = (hex >> 8) & 0xff;
+	unsigned level = (hex >> 4) & 0xf, serial = hex & 0xf;
+	const char *tag = level == 0xa ? "a" : level == 0xb ? "b"
+			  : level == 0xc ? "rc" : "";
+	if (*tag)
+		snprintf(py->version, sizeof(py->version), "%u.%u.%u%s%u",
+			 py->major, py->minor, py->micro, tag, serial);
+	else
+		snprintf(py->version, sizeof(py->version), "%u.%u.%u",
+			 py->major, py->minor, py->micro);
+}
+
 static struct tp_error *detect_version(struct tp_python *py)
 {
 	uint64_t addr = py->target->sym[TP_SYM_Py_Version];
@@ -64,25 +83,15 @@ static struct tp_error *detect_version(struct tp_python *py)
 		struct tp_error *err = tp_memsrc_read(py->mem, addr, &hex, 8);
 		if (err)
 			return tp_error_wrap(err, "cannot read Py_Version");
-		py->hexversion = hex;
-		py->major = (hex >> 24) & 0xff;
-		py->minor = (hex >> 16) & 0xff;
-		py->micro = (hex >> 8) & 0xff;
-		unsigned level = (hex >> 4) & 0xf, serial = hex & 0xf;
-		const char *tag = level == 0xa ? "a" : level == 0xb ? "b"
-				  : level == 0xc ? "rc" : "";
-		if (*tag)
-			snprintf(py->version, sizeof(py->version), "%u.%u.%u%s%u",
-				 py->major, py->minor, py->micro, tag, serial);
-		else
-			snprintf(py->version, sizeof(py->version), "%u.%u.%u",
-				 py->major, py->minor, py->micro);
+		set_version(py, hex);
 		return NULL;
 	}
-	if (!version_from_name(py->target->pymod_name, &py->major,
+	const char *soname = tp_target_soname(py->target);
+	if (!(soname && version_from_name(soname, &py->major, &py->minor)) &&
+	    !version_from_name(py->target->pymod_name, &py->major,
 			       &py->minor))
 		return tp_error_create(TP_ERR_UNSUPPORTED,
-				       "cannot tell the Python version of %s",
+				       "cannot tell the Python version of %s (no Py_Version symbol; neither its soname nor its file name says)",
 				       py->target->pymod_name);
 	snprintf(py->version, sizeof(py->version), "%u.%u", py->major,
 		 py->minor);
@@ -184,8 +193,9 @@ static struct tp_error *check_layout(struct tp_python *py)
 		return NULL;
 	struct tp_error *err = tp_error_create(
 		TP_ERR_NODEBUG,
-		"the debug info of %s lacks structures needed for Python %s: %s",
-		py->target->pymod_name, py->version, tp_strbuf_str(&sb));
+		"the layout of %s from %s lacks structures needed for Python %s: %s",
+		py->target->pymod_name, py->layout_source, py->version,
+		tp_strbuf_str(&sb));
 	tp_strbuf_deinit(&sb);
 	return err;
 }
@@ -240,21 +250,44 @@ static void exact_version(struct tp_python *py)
 		err = py_int_value(py, hex, &v, &neg);
 	if (!err && v && ((v >> 24) & 0xff) == py->major &&
 	    ((v >> 16) & 0xff) == py->minor) {
-		py->hexversion = v;
-		py->micro = (v >> 8) & 0xff;
-		unsigned level = (v >> 4) & 0xf, serial = v & 0xf;
-		const char *tag = level == 0xa ? "a" : level == 0xb ? "b"
-				  : level == 0xc ? "rc" : "";
-		if (*tag)
-			snprintf(py->version, sizeof(py->version), "%u.%u.%u%s%u",
-				 py->major, py->minor, py->micro, tag, serial);
-		else
-			snprintf(py->version, sizeof(py->version), "%u.%u.%u",
-				 py->major, py->minor, py->micro);
+		set_version(py, v);
 	}
 	tp_error_destroy(err);
 	py_objects_reset(py, NULL);
 	tp_pyval_arena_destroy(arena);
+}
+
+/*
+ * 2.7 and 3.6 keep the interpreter list in a static, interp_head, which
+ * only .symtab names: a stripped libpython loses it, and then only the
+ * thread holding the GIL leads to an interpreter.  The exported
+ * PyInterpreterState_Head() is `return interp_head;`, which gcc compiles on
+ * x86-64 to `[endbr64;] mov interp_head(%rip),%rax; ret`: the address is in
+ * its code.  Any other instruction sequence is left alone.
+ */
+static void interp_head_from_code(struct tp_python *py)
+{
+#if defined(__x86_64__)
+	uint64_t fn = tp_target_lookup(py->target, "PyInterpreterState_Head");
+	unsigned char c[12];
+	struct tp_error *err;
+	if (!fn || (err = tp_memsrc_read(py->mem, fn, c, sizeof(c)))) {
+		if (fn)
+			tp_error_destroy(err);
+		return;
+	}
+	size_t o = 0;
+	if (c[0] == 0xf3 && c[1] == 0x0f && c[2] == 0x1e && c[3] == 0xfa)
+		o = 4;
+	if (o + 8 > sizeof(c) || c[o] != 0x48 || c[o + 1] != 0x8b ||
+	    c[o + 2] != 0x05 || c[o + 7] != 0xc3)
+		return;
+	int32_t disp;
+	memcpy(&disp, c + o + 3, 4);
+	py->target->sym[TP_SYM_interp_head] = fn + o + 7 + (int64_t)disp;
+#else
+	(void)py;
+#endif
 }
 
 struct tp_error *tp_python_open(struct tp_target *target,
@@ -277,14 +310,16 @@ struct tp_error *tp_python_open(struct tp_target *target,
 		err = tp_error_create(TP_ERR_UNSUPPORTED,
 				      "unsupported Python %u.%u (%s)", py->major,
 				      py->minor, target->pymod_name);
-	Dwarf *dw = NULL;
+	/* DWARF, else _Py_DebugOffsets (+ table), else table: layout_source.c */
+	struct tp_layout_choice choice;
 	if (!err)
-		err = tp_target_dwarf(target, &dw, NULL);
-	if (!err)
-		err = tp_layout_from_dwarf(dw, &py->L);
+		err = tp_layout_choose(target, py->major, py->minor,
+				       py->opts.layout_source, &py->L, &choice);
 	if (!err) {
-		py->layout_source = "dwarf";
+		py->layout_source = choice.source;
 		err = check_layout(py);
+		if (err && choice.skipped[0])
+			err = tp_error_wrap(err, "%s", choice.skipped);
 	}
 	if (err) {
 		free(py);
@@ -292,12 +327,18 @@ struct tp_error *tp_python_open(struct tp_target *target,
 	}
 	py->digit_shift = LOFF(py, SIZEOF_DIGIT) == 2 ? 15 : 30;
 	py->runtime = target->sym[TP_SYM__PyRuntime];
+	if (!py->runtime) /* 3.10+: the section holds only _PyRuntime */
+		py->runtime = tp_target_section(target, ".PyRuntime");
+	if (!py->runtime && py->major == 3 && py->minor >= 13)
+		py->runtime = tp_target_find_cookie(target, "xdebugpy");
 	if (!py->runtime && (py->major > 3 || (py->major == 3 && py->minor >= 7))) {
 		free(py);
 		return tp_error_create(TP_ERR_NOTPYTHON,
 				       "%s has no _PyRuntime symbol",
 				       target->pymod_name);
 	}
+	if (!py->runtime && !target->sym[TP_SYM_interp_head])
+		interp_head_from_code(py);
 	if (!py->runtime && !target->sym[TP_SYM_interp_head] &&
 	    !target->sym[TP_SYM__PyThreadState_Current]) {
 		free(py);
@@ -1181,7 +1222,8 @@ static int64_t gil_holder(struct tp_python *py, uint64_t interp)
 	} else if (sym[TP_SYM_gil_locked] && sym[TP_SYM_gil_last_holder]) {
 		locked_at = sym[TP_SYM_gil_locked];
 		holder_at = sym[TP_SYM_gil_last_holder];
-	} else if (py->major == 2 && sym[TP_SYM__PyThreadState_Current]) {
+	} else if ((py->major == 2 || (py->major == 3 && py->minor == 6)) &&
+		   sym[TP_SYM__PyThreadState_Current]) {
 		uint64_t ts;
 		err = py_read_ptr(py, sym[TP_SYM__PyThreadState_Current], &ts);
 		if (err) {

@@ -14,6 +14,7 @@
 
 #include "common/error.h"
 #include "python/layout.h"
+#include "python/layout_source.h"
 #include "python/report.h"
 #include "python/target.h"
 
@@ -22,6 +23,7 @@ struct tp_python_opts {
 	size_t max_repr;        /* see FORMAT.md; default 65536 */
 	size_t max_frames;      /* per thread; default 4096 */
 	size_t max_threads;     /* per interpreter; default 4096 */
+	enum tp_layout_pref layout_source; /* default TP_LAYOUT_AUTO */
 };
 
 void tp_python_opts_default(struct tp_python_opts *opts);
@@ -30,9 +32,11 @@ struct tp_python;
 
 /**
  * Recognise the interpreter in @target (borrowed; it must outlive the
- * decoder): its version and the layout of its structures.  Errors:
- * TP_ERR_UNSUPPORTED "unsupported Python X.Y", TP_ERR_NODEBUG (no debug
- * info to take the layout from), TP_ERR_NOTPYTHON.
+ * decoder): its version and the layout of its structures, from DWARF, else
+ * _Py_DebugOffsets, else the built-in table of its version (opts
+ * layout_source can force one).  Errors: TP_ERR_UNSUPPORTED "unsupported
+ * Python X.Y", TP_ERR_NODEBUG (no source gives the layout: the message names
+ * what each lacks), TP_ERR_NOTPYTHON.
  */
 struct tp_error *tp_python_open(struct tp_target *target,
 				const struct tp_python_opts *opts,
@@ -41,7 +45,10 @@ void tp_python_destroy(struct tp_python *py);
 
 /** "3.12.1" */
 const char *tp_python_version(const struct tp_python *py);
-/** Where the layout came from: "dwarf". */
+/**
+ * Where the layout came from: "dwarf", "debug-offsets+dwarf",
+ * "debug-offsets+table", "table" (see layout_source.h).
+ */
 const char *tp_python_layout_source(const struct tp_python *py);
 const struct tp_layout *tp_python_layout(const struct tp_python *py);
 

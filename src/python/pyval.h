@@ -171,6 +171,14 @@ struct tp_pyval_opts {
 /**
  * Append repr(@v) to @sb as the target's interpreter prints it (UTF-8).
  * Cycles print as CPython does ([...], {...}, (...), set(...)).
+ *
+ * @opts may be NULL (no limit).  When the text would pass opts->max_repr
+ * code points the TOOLONG text of @v is appended instead; producing stops
+ * early, so huge values cost about max_repr.  OBJECT, UNREADABLE and
+ * TOOLONG values are never replaced (they are placeholders already).
+ * Nesting deeper than TP_PYVAL_MAX_DEPTH gives "<TYPE object at 0xADDR>".
+ * On error (TP_ERR_INVALID for a node that breaks the contract above,
+ * nomem) nothing is left appended.
  */
 struct tp_error *tp_pyval_repr(const struct tp_pyval *v,
 			       const struct tp_pyval_opts *opts,
@@ -188,6 +196,21 @@ struct tp_pprint_opts {
  * keys sorted, sets sorted when split, long str/bytes split into fragments,
  * recursion shown as <Recursion on TYPE with id=N>.  Scalars print with
  * their repr as tp_pyval_repr() gives it.
+ *
+ * Sorting follows pprint's _safe_key with Python 3 comparison rules and
+ * CPython's own list.sort(), so mixed-type keys order as in CPython.
+ * Values flagged TP_PV_PY2 keep 2.7 reprs (u'..', 12L, set([1])) inside
+ * the 3.8+ layout: a split set is written {...} / frozenset({...}) as
+ * pprint writes it, a 2.7 str (BYTES) splits like bytes, in 4-byte
+ * groups, and sorting compares values by Python 3 rules.
+ *
+ * @opts may be NULL.  opts->max_repr applies to each value whose repr
+ * pprint computes (the value itself, items when a container is split, dict
+ * keys): a value over the limit prints as its TOOLONG text and is not
+ * split.  Width and lengths count code points.  Errors: TP_ERR_INVALID for
+ * indent < 0, width == 0, depth < 0 or a bad node; nothing is left
+ * appended on error.  If the layout itself nests deeper than
+ * TP_PYVAL_MAX_DEPTH the whole result is "<TYPE object at 0xADDR>".
  */
 struct tp_error *tp_pyval_pformat(const struct tp_pyval *v,
 				  const struct tp_pprint_opts *popts,

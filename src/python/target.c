@@ -237,3 +237,97 @@ uint64_t tp_target_lookup(struct tp_target *target, const char *name)
 {
 	return module_symbol(target->pymod, name);
 }
+
+uint64_t tp_target_section(struct tp_target *target, const char *name)
+{
+	GElf_Addr bias;
+	Elf *elf = dwfl_module_getelf(target->pymod, &bias);
+	size_t shstrndx;
+	if (!elf || elf_getshdrstrndx(elf, &shstrndx) != 0)
+		return 0;
+	Elf_Scn *scn = NULL;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr shdr;
+		if (!gelf_getshdr(scn, &shdr) || !(shdr.sh_flags & SHF_ALLOC))
+			continue;
+		const char *sname = elf_strptr(elf, shstrndx, shdr.sh_name);
+		if (sname && !strcmp(sname, name))
+			return shdr.sh_addr + bias;
+	}
+	return 0;
+}
+
+unsigned tp_target_machine(struct tp_target *target)
+{
+	GElf_Addr bias;
+	Elf *elf = dwfl_module_getelf(target->pymod, &bias);
+	GElf_Ehdr ehdr;
+	if (!elf || !gelf_getehdr(elf, &ehdr))
+		return 0;
+	return ehdr.e_machine;
+}
+
+const char *tp_target_soname(struct tp_target *target)
+{
+	GElf_Addr bias;
+	Elf *elf = dwfl_module_getelf(target->pymod, &bias);
+	Elf_Scn *scn = NULL;
+	while (elf && (scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr shdr;
+		if (!gelf_getshdr(scn, &shdr) || shdr.sh_type != SHT_DYNAMIC ||
+		    !shdr.sh_entsize)
+			continue;
+		Elf_Data *data = elf_getdata(scn, NULL);
+		size_t n = data ? data->d_size / shdr.sh_entsize : 0;
+		for (size_t i = 0; i < n; i++) {
+			GElf_Dyn dyn;
+			if (!gelf_getdyn(data, (int)i, &dyn) ||
+			    dyn.d_tag == DT_NULL)
+				break;
+			if (dyn.d_tag == DT_SONAME)
+				return elf_strptr(elf, shdr.sh_link, dyn.d_un.d_val);
+		}
+	}
+	return NULL;
+}
+
+/*
+ * 3.13+ puts _Py_DebugOffsets, which starts with the 8 bytes "xdebugpy",
+ * at the very start of _PyRuntime.  With neither the symbol nor the
+ * .PyRuntime section (a binary stripped of its section headers, a static
+ * build that exports nothing), the cookie still finds the runtime: scan the
+ * module's writable program headers' memory, _PyRuntime being at least
+ * 8-byte aligned.
+ */
+uint64_t tp_target_find_cookie(struct tp_target *t, const char *cookie)
+{
+	GElf_Addr bias;
+	Elf *elf = dwfl_module_getelf(t->pymod, &bias);
+	size_t nphdr;
+	if (!elf || elf_getphdrnum(elf, &nphdr) != 0)
+		return 0;
+	size_t clen = strlen(cookie);
+	unsigned char buf[4096 + 64];
+	for (size_t i = 0; i < nphdr; i++) {
+		GElf_Phdr ph;
+		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD ||
+		    !(ph.p_flags & PF_W))
+			continue;
+		uint64_t start = (ph.p_vaddr + bias) & ~7ULL;
+		uint64_t end = ph.p_vaddr + bias + ph.p_memsz;
+		if (end - start > (256ULL << 20))
+			end = start + (256ULL << 20);
+		for (uint64_t a = start; a < end; a += 4096) {
+			size_t n = end - a < 4096 ? (size_t)(end - a) : 4096;
+			struct tp_error *err = tp_memsrc_read(t->mem, a, buf, n);
+			if (err) {
+				tp_error_destroy(err);
+				continue;
+			}
+			for (size_t k = 0; k + clen <= n; k += 8)
+				if (!memcmp(buf + k, cookie, clen))
+					return a + k;
+		}
+	}
+	return 0;
+}

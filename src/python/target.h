@@ -107,4 +107,23 @@ struct tp_error *tp_target_dwarf(struct tp_target *target, Dwarf **ret,
 /** Address of a symbol of another name in the interpreter module, or 0. */
 uint64_t tp_target_lookup(struct tp_target *target, const char *name);
 
+/**
+ * Address in the target of section @name (".PyRuntime") of the interpreter
+ * module, from the section headers of its ELF file; 0 when the file or the
+ * section cannot be found.
+ */
+uint64_t tp_target_section(struct tp_target *target, const char *name);
+
+/**
+ * Address of the first 8-byte aligned occurrence of @cookie in the
+ * writable segments of the interpreter module's memory, or 0.
+ */
+uint64_t tp_target_find_cookie(struct tp_target *target, const char *cookie);
+
+/** DT_SONAME of the interpreter module ("libpython3.10.so.1.0"), or NULL. */
+const char *tp_target_soname(struct tp_target *target);
+
+/** ELF e_machine of the interpreter module (EM_X86_64, ...), 0 if unknown. */
+unsigned tp_target_machine(struct tp_target *target);
+
 #endif /* TRIPOD_PYTHON_TARGET_H */

@@ -6,6 +6,8 @@
  * has no Python oracle (placeholders, caps, contract errors) and CPython
  * cycle texts that pure Python cannot produce.
  */
+#include "config.h"
+
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
 #include <inttypes.h>
