@@ -146,11 +146,11 @@ static void compare(struct scenario_run *r, bool gcore)
 	free(text);
 }
 
-static void start(const char *python, const char *script, int nthreads)
+static void start(const char *python, const char *script)
 {
 	struct interp in = { .id = "layout" };
 	snprintf(in.path, sizeof(in.path), "%s", python);
-	harness_start(&run, &in, script, nthreads);
+	harness_start(&run, &in, script);
 }
 
 /* ---- Debian's stripped python3.11 ---------------------------------------- */
@@ -168,7 +168,7 @@ TestSuite(debian_stripped, .fini = cleanup, .timeout = 240);
 Test(debian_stripped, nested_calls_from_the_table)
 {
 	need_debian();
-	start(DEBIAN_PY, "nested.py", 1);
+	start(DEBIAN_PY, "nested.py");
 	char core[400];
 	bool gcore = take_core(&run, core, sizeof(core));
 	char *err;
@@ -200,7 +200,7 @@ Test(debian_stripped, nested_calls_from_the_table)
 Test(debian_stripped, four_blocked_threads_from_the_table)
 {
 	need_debian();
-	start(DEBIAN_PY, "threads.py", 5);
+	start(DEBIAN_PY, "threads.py");
 	char core[400];
 	bool gcore = take_core(&run, core, sizeof(core));
 	char *err;
@@ -218,7 +218,7 @@ Test(debian_stripped, four_blocked_threads_from_the_table)
  * libpython, and check the layout source and the output.
  */
 static void stripped_pyenv(const char *version, const char *script,
-			   int nthreads, const char *source)
+			   const char *source)
 {
 	struct interp in = { .id = "stripped", .version = version };
 	if (!harness_find_pyenv(&in, version))
@@ -245,7 +245,7 @@ static void stripped_pyenv(const char *version, const char *script,
 	globfree(&g);
 
 	setenv("LD_LIBRARY_PATH", libdir, 1);
-	harness_start(&run, &in, script, nthreads);
+	harness_start(&run, &in, script);
 	unsetenv("LD_LIBRARY_PATH");
 	char maps[64];
 	snprintf(maps, sizeof(maps), "/proc/%d/maps", (int)run.pid);
@@ -266,21 +266,21 @@ static void stripped_pyenv(const char *version, const char *script,
 
 TestSuite(pyenv_stripped, .fini = cleanup, .timeout = 240);
 
-#define STRIPPED(suite_name, version, script, nthreads, source)               \
+#define STRIPPED(suite_name, version, script, source)                         \
 	Test(pyenv_stripped, suite_name)                                      \
 	{                                                                     \
-		stripped_pyenv(version, script, nthreads, source);            \
+		stripped_pyenv(version, script, source);                      \
 	}
 
-STRIPPED(py2_7_nested, "2.7", "nested.py", 1, "table")
-STRIPPED(py2_7_cpu_loop, "2.7", "cpuloop.py", 1, "table")
-STRIPPED(py3_6_nested, "3.6", "nested.py", 1, "table")
-STRIPPED(py3_6_cpu_loop, "3.6", "cpuloop.py", 1, "table")
-STRIPPED(py3_7_nested, "3.7", "nested.py", 1, "table")
-STRIPPED(py3_8_nested, "3.8", "nested.py", 1, "table")
-STRIPPED(py3_9_nested, "3.9", "nested.py", 1, "table")
-STRIPPED(py3_10_nested, "3.10", "nested.py", 1, "table")
-STRIPPED(py3_11_nested, "3.11", "nested.py", 1, "table")
-STRIPPED(py3_12_threads, "3.12", "threads.py", 5, "table")
-STRIPPED(py3_13_nested, "3.13", "nested.py", 1, "debug-offsets+table")
-STRIPPED(py3_13_threads, "3.13", "threads.py", 5, "debug-offsets+table")
+STRIPPED(py2_7_nested, "2.7", "nested.py", "table")
+STRIPPED(py2_7_cpu_loop, "2.7", "cpuloop.py", "table")
+STRIPPED(py3_6_nested, "3.6", "nested.py", "table")
+STRIPPED(py3_6_cpu_loop, "3.6", "cpuloop.py", "table")
+STRIPPED(py3_7_nested, "3.7", "nested.py", "table")
+STRIPPED(py3_8_nested, "3.8", "nested.py", "table")
+STRIPPED(py3_9_nested, "3.9", "nested.py", "table")
+STRIPPED(py3_10_nested, "3.10", "nested.py", "table")
+STRIPPED(py3_11_nested, "3.11", "nested.py", "table")
+STRIPPED(py3_12_threads, "3.12", "threads.py", "table")
+STRIPPED(py3_13_nested, "3.13", "nested.py", "debug-offsets+table")
+STRIPPED(py3_13_threads, "3.13", "threads.py", "debug-offsets+table")
