@@ -184,7 +184,12 @@ enum tp_layout_kind {
 	X(MODULE_DICT, OFFSET, "PyModuleObject", "md_dict")                    \
 	X(FUNC_NAME, OFFSET, "PyFunctionObject", "func_name")                  \
 	X(FUNC_QUALNAME, OFFSET, "PyFunctionObject", "func_qualname")          \
-	X(FUNC_MODULE, OFFSET, "PyFunctionObject", "func_module")
+	X(FUNC_MODULE, OFFSET, "PyFunctionObject", "func_module")            \
+	/* 2.7 classic classes and their instances */                          \
+	X(INST_CLASS, OFFSET, "PyInstanceObject", "in_class")                  \
+	X(CLASS_BASES, OFFSET, "PyClassObject", "cl_bases")                    \
+	X(CLASS_DICT, OFFSET, "PyClassObject", "cl_dict")                      \
+	X(CLASS_NAME, OFFSET, "PyClassObject", "cl_name")
 
 enum tp_layout_id {
 #define TP_LAYOUT_ENUM(id, kind, types, members) TP_L_##id,

@@ -174,6 +174,10 @@ static const struct tp_layout_table_entry table_2_7[] = {
 	{ "FUNC_NAME", 56 },
 	{ "FUNC_QUALNAME", TP_LAYOUT_ABSENT },
 	{ "FUNC_MODULE", 80 },
+	{ "INST_CLASS", 16 },
+	{ "CLASS_BASES", 16 },
+	{ "CLASS_DICT", 24 },
+	{ "CLASS_NAME", 32 },
 };
 
 /* Python 3.6: 3.6.15, build-id 6d853d1016a951ac13d69174b9a33ac9639c3a22 */
@@ -311,6 +315,10 @@ static const struct tp_layout_table_entry table_3_6[] = {
 	{ "FUNC_NAME", 64 },
 	{ "FUNC_QUALNAME", 104 },
 	{ "FUNC_MODULE", 88 },
+	{ "INST_CLASS", TP_LAYOUT_ABSENT },
+	{ "CLASS_BASES", TP_LAYOUT_ABSENT },
+	{ "CLASS_DICT", TP_LAYOUT_ABSENT },
+	{ "CLASS_NAME", TP_LAYOUT_ABSENT },
 };
 
 /* Python 3.7: 3.7.16, build-id edcca1179f608e68bf531649c8046e6c3508c5f9 */
@@ -448,6 +456,10 @@ static const struct tp_layout_table_entry table_3_7[] = {
 	{ "FUNC_NAME", 64 },
 	{ "FUNC_QUALNAME", 104 },
 	{ "FUNC_MODULE", 88 },
+	{ "INST_CLASS", TP_LAYOUT_ABSENT },
+	{ "CLASS_BASES", TP_LAYOUT_ABSENT },
+	{ "CLASS_DICT", TP_LAYOUT_ABSENT },
+	{ "CLASS_NAME", TP_LAYOUT_ABSENT },
 };
 
 /* Python 3.8: 3.8.18, build-id ff2a4988bea9e9bbbb8004eb6e74cc0792734c3b */
@@ -585,6 +597,10 @@ static const struct tp_layout_table_entry table_3_8[] = {
 	{ "FUNC_NAME", 64 },
 	{ "FUNC_QUALNAME", 104 },
 	{ "FUNC_MODULE", 88 },
+	{ "INST_CLASS", TP_LAYOUT_ABSENT },
+	{ "CLASS_BASES", TP_LAYOUT_ABSENT },
+	{ "CLASS_DICT", TP_LAYOUT_ABSENT },
+	{ "CLASS_NAME", TP_LAYOUT_ABSENT },
 };
 
 /* Python 3.9: 3.9.18, build-id 8a6cadea533dd782615a0f14a75b5aef248a10d4 */
@@ -722,6 +738,10 @@ static const struct tp_layout_table_entry table_3_9[] = {
 	{ "FUNC_NAME", 64 },
 	{ "FUNC_QUALNAME", 104 },
 	{ "FUNC_MODULE", 88 },
+	{ "INST_CLASS", TP_LAYOUT_ABSENT },
+	{ "CLASS_BASES", TP_LAYOUT_ABSENT },
+	{ "CLASS_DICT", TP_LAYOUT_ABSENT },
+	{ "CLASS_NAME", TP_LAYOUT_ABSENT },
 };
 
 /* Python 3.10: 3.10.13, build-id ece57af647dd10ee274f46d757d62a5eab42c418 */
@@ -859,6 +879,10 @@ static const struct tp_layout_table_entry table_3_10[] = {
 	{ "FUNC_NAME", 32 },
 	{ "FUNC_QUALNAME", 40 },
 	{ "FUNC_MODULE", 104 },
+	{ "INST_CLASS", TP_LAYOUT_ABSENT },
+	{ "CLASS_BASES", TP_LAYOUT_ABSENT },
+	{ "CLASS_DICT", TP_LAYOUT_ABSENT },
+	{ "CLASS_NAME", TP_LAYOUT_ABSENT },
 };
 
 /* Python 3.11: 3.11.7, build-id 49daf84ed369fe589b73ea876f2591cd4c3588bb */
@@ -996,6 +1020,10 @@ static const struct tp_layout_table_entry table_3_11[] = {
 	{ "FUNC_NAME", 32 },
 	{ "FUNC_QUALNAME", 40 },
 	{ "FUNC_MODULE", 104 },
+	{ "INST_CLASS", TP_LAYOUT_ABSENT },
+	{ "CLASS_BASES", TP_LAYOUT_ABSENT },
+	{ "CLASS_DICT", TP_LAYOUT_ABSENT },
+	{ "CLASS_NAME", TP_LAYOUT_ABSENT },
 };
 
 /* Python 3.12: 3.12.1, build-id f9d5c82f5f2c22df68c1d49c944ef3dee5103dcc */
@@ -1133,6 +1161,10 @@ static const struct tp_layout_table_entry table_3_12[] = {
 	{ "FUNC_NAME", 32 },
 	{ "FUNC_QUALNAME", 40 },
 	{ "FUNC_MODULE", 104 },
+	{ "INST_CLASS", TP_LAYOUT_ABSENT },
+	{ "CLASS_BASES", TP_LAYOUT_ABSENT },
+	{ "CLASS_DICT", TP_LAYOUT_ABSENT },
+	{ "CLASS_NAME", TP_LAYOUT_ABSENT },
 };
 
 /* Python 3.13: 3.13.0, build-id d11d13fb0f82d32f3da1221ffd551ab179afb423 */
@@ -1270,6 +1302,10 @@ static const struct tp_layout_table_entry table_3_13[] = {
 	{ "FUNC_NAME", 32 },
 	{ "FUNC_QUALNAME", 40 },
 	{ "FUNC_MODULE", 104 },
+	{ "INST_CLASS", TP_LAYOUT_ABSENT },
+	{ "CLASS_BASES", TP_LAYOUT_ABSENT },
+	{ "CLASS_DICT", TP_LAYOUT_ABSENT },
+	{ "CLASS_NAME", TP_LAYOUT_ABSENT },
 };
 
 const struct tp_layout_table tp_layout_tables[] = {

@@ -1267,6 +1267,55 @@ static struct tp_error *module_repr(struct tp_python *py, uint64_t addr,
  * object or its fields cannot be read (the caller falls back to the
  * object.__repr__ form).
  */
+/*
+ * 2.7 classic classes: "M.C" from cl_dict['__module__'] (a str, else "?")
+ * and cl_name.  *@has_repr tells whether the class or a base defines
+ * __repr__ (then an instance prints what that method returns, which we
+ * cannot run).
+ */
+static struct tp_error *classic_class(struct tp_python *py, uint64_t cls,
+				      const char **module, const char **name,
+				      bool *has_repr, int depth)
+{
+	uint64_t dict, nm, mod = 0, r = 0, bases;
+	struct tp_error *err;
+	if (depth > 32)
+		return tp_error_fault(cls, "classic class bases too deep");
+	if ((err = py_read_ptr(py, cls + LOFF(py, CLASS_DICT), &dict)) ||
+	    (err = py_read_ptr(py, cls + LOFF(py, CLASS_NAME), &nm)) ||
+	    (err = py_read_ptr(py, cls + LOFF(py, CLASS_BASES), &bases)))
+		return err;
+	if (name && (err = py_str_utf8(py, nm, 4096, name)))
+		return err;
+	if (module) {
+		*module = "?";
+		if ((err = py_dict_get_str(py, dict, "__module__", &mod)))
+			return err;
+		uint64_t type;
+		if (mod && !py_type_of(py, mod, &type) &&
+		    type == py->target->sym[TP_SYM_PyString_Type] &&
+		    (err = py_str_utf8(py, mod, 4096, module)))
+			return err;
+	}
+	if ((err = py_dict_get_str(py, dict, "__repr__", &r)))
+		return err;
+	*has_repr = r != 0;
+	int64_t n = 0;
+	if (!*has_repr && bases &&
+	    !(err = py_read_i64(py, bases + LOFF(py, OB_SIZE), &n))) {
+		for (int64_t i = 0; i < n && i < 64 && !*has_repr; i++) {
+			uint64_t b;
+			if ((err = py_read_ptr(py, bases + LOFF(py, TUPLE_ITEM) +
+							   8 * (uint64_t)i,
+					       &b)) ||
+			    (err = classic_class(py, b, NULL, NULL, has_repr,
+						 depth + 1)))
+				return err;
+		}
+	}
+	return err;
+}
+
 static struct tp_error *special_repr(struct tp_python *py, uint64_t addr,
 				     uint64_t type, uint64_t repr_fn,
 				     struct tp_strbuf *sb, bool *ok)
@@ -1291,6 +1340,28 @@ static struct tp_error *special_repr(struct tp_python *py, uint64_t addr,
 	if (type == sym[TP_SYM_PyModule_Type] ||
 	    (repr_fn && repr_fn == py->repr_fn.module))
 		return module_repr(py, addr, sb, ok);
+	if (py->major == 2 && LHAS(py, INST_CLASS) &&
+	    (type == sym[TP_SYM_PyInstance_Type] ||
+	     type == sym[TP_SYM_PyClass_Type])) {
+		const char *module, *name;
+		bool has_repr;
+		uint64_t cls = addr;
+		if (type == sym[TP_SYM_PyInstance_Type] &&
+		    (err = py_read_ptr(py, addr + LOFF(py, INST_CLASS), &cls)))
+			return err;
+		if ((err = classic_class(py, cls, &module, &name, &has_repr, 0)))
+			return err;
+		if (type == sym[TP_SYM_PyClass_Type])
+			tp_strbuf_printf(sb, "<class %s.%s at 0x%llx>", module,
+					 name, (unsigned long long)addr);
+		else if (!has_repr)
+			tp_strbuf_printf(sb, "<%s.%s instance at 0x%llx>",
+					 module, name, (unsigned long long)addr);
+		else
+			return NULL;
+		*ok = true;
+		return NULL;
+	}
 	if (type == sym[TP_SYM_PyCode_Type]) {
 		uint64_t n, f;
 		int32_t line;

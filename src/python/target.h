@@ -52,6 +52,8 @@
 	X(gil_locked)                      \
 	X(gil_last_holder)                 \
 	X(PyCFunction_Type)                \
+	X(PyInstance_Type)                 \
+	X(PyClass_Type)                    \
 	X(Py_InitializeEx)
 
 enum tp_symbol_id {
