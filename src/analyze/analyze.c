@@ -94,6 +94,42 @@ static void native_ids(struct tp_core *core, struct tp_rsnapshot *s)
 		}
 #endif
 	}
+	/*
+	 * A thread state is not always run by the thread that created it:
+	 * a subinterpreter's first thread state keeps the ids of its creator
+	 * while run_string() uses it from another thread (3.8-3.12; CPython's
+	 * own sys._current_frames() is misled the same way).  The thread whose
+	 * stack holds the eval loop's locals is the one running it: the
+	 * closest stack pointer below that address.
+	 */
+#if defined(__x86_64__)
+	for (size_t i = 0; i < s->nthreads; i++) {
+		struct tp_rthread *t = &s->threads[i];
+		if (!t->stack_hint)
+			continue;
+		const struct tp_core_thread_info *best = NULL;
+		uint64_t best_dist = 8ULL << 20;
+		for (size_t k = 0; k < tp_core_nthreads(core); k++) {
+			const struct tp_core_thread_info *ct = tp_core_thread(core, k);
+			uint64_t sp = (uint64_t)ct->regs[19]; /* rsp */
+			if (sp <= t->stack_hint && t->stack_hint - sp < best_dist) {
+				best = ct;
+				best_dist = t->stack_hint - sp;
+			}
+		}
+		if (best && best->tid != t->tid) {
+			t->tid = best->tid;
+			t->ident = (uint64_t)best->regs[21]; /* pthread_self */
+			t->has_ident = true;
+			t->name = NULL;
+			for (size_t k = 0; k < s->nthreads; k++)
+				if (k != i && s->threads[k].has_ident &&
+				    s->threads[k].ident == t->ident &&
+				    s->threads[k].name)
+					t->name = s->threads[k].name;
+		}
+	}
+#endif
 	if (!have_main && s->pid > 0)
 		for (size_t i = 0; i < s->nthreads; i++)
 			if (s->threads[i].tid == s->pid)

@@ -993,6 +993,14 @@ static struct tp_error *walk_iframes(struct tp_python *py, uint64_t tstate,
 							       LOFF(py, CF_CURRENT_FRAME),
 						   &frame)
 				     : (frame = 0, NULL);
+		/*
+		 * While Python code runs, cframe is a local of the eval
+		 * loop, on the C stack of the thread running it (idle, it
+		 * points at tstate->root_cframe, inside the thread state).
+		 */
+		if (!err && cframe &&
+		    (cframe < tstate || cframe >= tstate + 4096))
+			rt->stack_hint = cframe;
 	}
 	if (err)
 		return err;
@@ -1021,8 +1029,11 @@ static struct tp_error *walk_iframes(struct tp_python *py, uint64_t tstate,
 		uint64_t this_frame = frame;
 		frame = prev;
 		/* 3.12+: the C stack's entry frames are not Python frames */
-		if (py->minor >= 12 && owner == OWNED_BY_CSTACK)
+		if (py->minor >= 12 && owner == OWNED_BY_CSTACK) {
+			if (!rt->stack_hint)
+				rt->stack_hint = this_frame;
 			continue;
+		}
 		uint64_t ctype;
 		if ((err = py_type_of(py, code, &ctype)))
 			break;

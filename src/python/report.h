@@ -47,6 +47,11 @@ struct tp_rthread {
 	int holds_gil;              /* 1, 0, or -1 unknown */
 	bool is_main;
 	int64_t interp_id;          /* interpreter id, -1 unknown */
+	/*
+	 * An address on the C stack of the thread running this thread
+	 * state's Python code (3.11+), 0 if unknown; see analyze.c.
+	 */
+	uint64_t stack_hint;
 	struct tp_rframe *frames;   /* outermost first */
 	size_t nframes;
 	bool truncated;             /* frame cap reached */
