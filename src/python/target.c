@@ -143,6 +143,20 @@ static struct tp_error *target_finish(struct tp_target *t)
 	return NULL;
 }
 
+/* After the modules are reported: find the interpreter, or clean up. */
+static struct tp_error *target_done(struct tp_target *t, struct tp_error *err,
+				    struct tp_target **ret)
+{
+	if (!err)
+		err = target_finish(t);
+	if (err) {
+		tp_target_destroy(t);
+		return err;
+	}
+	*ret = t;
+	return NULL;
+}
+
 struct tp_error *tp_target_open_core(Elf *core_elf, struct tp_memsrc *mem,
 				     const struct tp_target_opts *opts,
 				     struct tp_target **ret)
@@ -155,20 +169,11 @@ struct tp_error *tp_target_open_core(Elf *core_elf, struct tp_memsrc *mem,
 	dwfl_report_begin(t->dwfl);
 	int n = dwfl_core_file_report(t->dwfl, core_elf, NULL);
 	dwfl_report_end(t->dwfl, NULL, NULL);
-	if (n < 0) {
+	if (n < 0)
 		err = tp_error_create(TP_ERR_FORMAT,
 				      "cannot find the modules of the core: %s",
 				      dwfl_errmsg(-1));
-		tp_target_destroy(t);
-		return err;
-	}
-	err = target_finish(t);
-	if (err) {
-		tp_target_destroy(t);
-		return err;
-	}
-	*ret = t;
-	return NULL;
+	return target_done(t, err, ret);
 }
 
 struct tp_error *tp_target_open_pid(pid_t pid, struct tp_memsrc *mem,
@@ -183,21 +188,12 @@ struct tp_error *tp_target_open_pid(pid_t pid, struct tp_memsrc *mem,
 	dwfl_report_begin(t->dwfl);
 	int r = dwfl_linux_proc_report(t->dwfl, pid);
 	dwfl_report_end(t->dwfl, NULL, NULL);
-	if (r != 0) {
+	if (r != 0)
 		err = r > 0 ? tp_error_os(r, NULL, "cannot read the maps of process %d",
 					  (int)pid)
 			    : tp_error_create(TP_ERR_OTHER, "libdwfl: %s",
 					      dwfl_errmsg(-1));
-		tp_target_destroy(t);
-		return err;
-	}
-	err = target_finish(t);
-	if (err) {
-		tp_target_destroy(t);
-		return err;
-	}
-	*ret = t;
-	return NULL;
+	return target_done(t, err, ret);
 }
 
 void tp_target_destroy(struct tp_target *target)
