@@ -124,6 +124,19 @@ static bool in_context(const struct pp *p, const struct tp_pyval *v)
 	       tp_node_stack_contains(&p->sctx, v);
 }
 
+/* Sort @items as pprint does; on failure record it and free @items. */
+static struct tp_sort_item *sort_or_fail(struct pp *p,
+					 struct tp_sort_item *items, size_t n)
+{
+	struct tp_error *err = tp_py_sort(items, n);
+	if (err) {
+		pp_fail(p, err);
+		free(items);
+		return NULL;
+	}
+	return items;
+}
+
 /* Sorted (key, value) pairs of a dict; NULL with p->err set on failure. */
 static struct tp_sort_item *sorted_dict_items(struct pp *p,
 					      const struct tp_pyval *d)
@@ -143,13 +156,7 @@ static struct tp_sort_item *sorted_dict_items(struct pp *p,
 			return NULL;
 		}
 	}
-	struct tp_error *err = tp_py_sort(items, n);
-	if (err) {
-		pp_fail(p, err);
-		free(items);
-		return NULL;
-	}
-	return items;
+	return sort_or_fail(p, items, n);
 }
 
 /* Sorted items of a set (values unused). */
@@ -170,13 +177,7 @@ static struct tp_sort_item *sorted_set_items(struct pp *p,
 			return NULL;
 		}
 	}
-	struct tp_error *err = tp_py_sort(items, n);
-	if (err) {
-		pp_fail(p, err);
-		free(items);
-		return NULL;
-	}
-	return items;
+	return sort_or_fail(p, items, n);
 }
 
 static void safe_repr(struct pp *p, struct tp_repr_ctx *c,

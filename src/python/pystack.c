@@ -778,6 +778,17 @@ static struct tp_error *tuple_names(struct tp_python *py, uint64_t tuple,
 	return err;
 }
 
+/* The @n raw slot pointers at @at, and room for as many slot records. */
+static struct tp_error *read_slots(struct tp_python *py, uint64_t at, size_t n,
+				   uint64_t **raw, struct slot **slots)
+{
+	*raw = malloc((n ? n : 1) * 8);
+	*slots = malloc((n ? n : 1) * sizeof(**slots));
+	if (!*raw || !*slots)
+		return &tp_error_nomem;
+	return n ? py_read(py, at, *raw, n * 8) : NULL;
+}
+
 /* 3.11+: localsplus slots, named by co_localsplusnames, kinds in bytes. */
 static struct tp_error *iframe_locals(struct tp_python *py,
 				      const struct frame_code *c,
@@ -806,14 +817,8 @@ static struct tp_error *iframe_locals(struct tp_python *py,
 	frame_args(c, names, n, rf);
 	if (!py->opts.locals)
 		goto out;
-	raw = malloc((n ? n : 1) * 8);
-	slots = malloc((n ? n : 1) * sizeof(*slots));
-	if (!raw || !slots) {
-		err = &tp_error_nomem;
-		goto out;
-	}
-	if (n && (err = py_read(py, iframe + LOFF(py, IF_LOCALSPLUS), raw,
-				n * 8)))
+	if ((err = read_slots(py, iframe + LOFF(py, IF_LOCALSPLUS), n, &raw,
+			      &slots)))
 		goto out;
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -877,14 +882,8 @@ static struct tp_error *frameobj_locals(struct tp_python *py,
 	size_t n = (size_t)c->nlocals + ncell + nfree;
 	if (n > MAX_LOCALS)
 		return tp_error_fault(c->addr, "too many locals");
-	raw = malloc((n ? n : 1) * 8);
-	slots = malloc((n ? n : 1) * sizeof(*slots));
-	if (!raw || !slots) {
-		err = &tp_error_nomem;
-		goto out;
-	}
-	if (n && (err = py_read(py, frame + LOFF(py, FO_LOCALSPLUS), raw,
-				n * 8)))
+	if ((err = read_slots(py, frame + LOFF(py, FO_LOCALSPLUS), n, &raw,
+			      &slots)))
 		goto out;
 	size_t k = 0;
 	for (size_t i = 0; i < nlocals; i++)
