@@ -39,6 +39,10 @@ static struct tp_error *snapshot_facts(struct tp_core *core,
 	s->cwd = arena_dup(a, tp_core_note_get(core, "cwd"));
 	const char *pid = tp_core_note_get(core, "pid");
 	s->pid = pid ? (pid_t)atoi(pid) : tp_core_pid(core);
+	const char *ppid = tp_core_note_get(core, "ppid");
+	s->ppid = ppid ? (pid_t)atoi(ppid) : tp_core_ppid(core);
+	const char *freeze = tp_core_note_get(core, "freeze_us");
+	s->freeze_us = freeze ? strtoll(freeze, NULL, 10) : -1;
 
 	const char **argv = NULL;
 	size_t argc = 0;
@@ -68,6 +72,14 @@ static struct tp_error *snapshot_facts(struct tp_core *core,
 	return NULL;
 }
 
+static bool core_has_thread(struct tp_core *core, pid_t tid)
+{
+	for (size_t k = 0; k < tp_core_nthreads(core); k++)
+		if (tp_core_thread(core, k)->tid == tid)
+			return true;
+	return false;
+}
+
 /*
  * Before 3.11 thread states do not record the native thread id.  On x86-64
  * with glibc, pthread_self() -- the thread's Python ident -- is the address
@@ -80,6 +92,13 @@ static void native_ids(struct tp_core *core, struct tp_rsnapshot *s)
 	for (size_t i = 0; i < s->nthreads; i++) {
 		struct tp_rthread *t = &s->threads[i];
 		have_main |= t->is_main;
+		/*
+		 * A native id that no thread of the process has is stale: a
+		 * child of os.fork() keeps the parent's in the forking
+		 * thread's state (3.11+).  Its ident is still right.
+		 */
+		if (t->tid && !core_has_thread(core, t->tid))
+			t->tid = 0;
 		if (t->tid || !t->has_ident)
 			continue;
 #if defined(__x86_64__)
@@ -154,6 +173,19 @@ struct tp_error *tp_analyze_file(const char *path,
 		goto fail;
 	if ((err = snapshot_facts(core, s)))
 		goto fail;
+	/*
+	 * tripod-snap follows its target through execve(): before the exec
+	 * of the interpreter (a launcher such as env, a shell, a shim) the
+	 * process runs no Python, and the snapshot's note says so.
+	 */
+	const char *python = tp_core_note_get(core, "python");
+	if (python && !strcmp(python, "no")) {
+		const char *exe = tp_core_note_get(core, "exe");
+		err = tp_error_create(TP_ERR_NOTPYTHON,
+				      "not a Python process at this time (running %s)",
+				      exe && exe[0] ? exe : "an unknown program");
+		goto fail;
+	}
 	struct tp_target_opts topts = { .debuginfo_path = opts->debuginfo_path };
 	if ((err = tp_target_open_core(tp_core_elf(core), tp_core_memsrc(core),
 				       &topts, &target)))

@@ -242,12 +242,55 @@ static void file_line(const struct tp_rframe *f, struct tp_strbuf *out)
 				 f->function);
 }
 
-static void source_line(const struct tp_rframe *f, const char *cwd,
+/*
+ * Line @lineno of the code given to `python -c`, which 3.13+'s linecache
+ * knows as the file "<string>" (earlier versions print no line); NULL if
+ * the command line has no -c or the line is blank.  Stripped like
+ * tp_sources_line().
+ */
+static const char *dash_c_line(const struct tp_rsnapshot *snap, int lineno,
+			       char *buf, size_t size)
+{
+	const char *v = snap->python_version;
+	int major = 0, minor = 0;
+	if (!v || sscanf(v, "%d.%d", &major, &minor) != 2 ||
+	    major * 100 + minor < 313 || lineno < 1)
+		return NULL;
+	const char *code = NULL;
+	for (size_t i = 1; i + 1 < snap->argc && !code; i++)
+		if (!strcmp(snap->argv[i], "-c"))
+			code = snap->argv[i + 1];
+	for (int n = 1; code && n < lineno; n++) {
+		code = strchr(code, '\n');
+		if (code)
+			code++;
+	}
+	if (!code)
+		return NULL;
+	while (*code == ' ' || *code == '\t' || *code == '\f')
+		code++;
+	size_t len = strcspn(code, "\n");
+	while (len && strchr(" \t\r\f\v", code[len - 1]))
+		len--;
+	if (!len)
+		return NULL;
+	if (len >= size)
+		len = size - 1;
+	memcpy(buf, code, len);
+	buf[len] = '\0';
+	return buf;
+}
+
+static void source_line(const struct tp_rframe *f,
+			const struct tp_rsnapshot *snap,
 			struct tp_sources *sources, struct tp_strbuf *out)
 {
-	const char *src = sources ? tp_sources_line(sources, f->file, cwd,
-						    f->line)
-				  : NULL;
+	char buf[4096];
+	const char *src = NULL;
+	if (f->file && !strcmp(f->file, "<string>"))
+		src = dash_c_line(snap, f->line, buf, sizeof(buf));
+	else if (sources)
+		src = tp_sources_line(sources, f->file, snap->cwd, f->line);
 	if (src)
 		tp_strbuf_printf(out, "\n    %s", src);
 }
@@ -289,8 +332,15 @@ static void header(const struct tp_rsnapshot *snap,
 	}
 	if (sep[0] == ',')
 		tp_strbuf_putc(out, ')');
-	tp_strbuf_printf(out, "\nProcess ID: %d\nStarted:    %s\n\n",
-			 (int)snap->pid, started);
+	tp_strbuf_printf(out, "\nProcess ID: %d\n", (int)snap->pid);
+	if (snap->ppid > 0)
+		tp_strbuf_printf(out, "Parent ID:  %d\n", (int)snap->ppid);
+	tp_strbuf_printf(out, "Started:    %s\n", started);
+	/* what the snapshot cost the target: how long it was stopped */
+	if (snap->freeze_us >= 0)
+		tp_strbuf_printf(out, "Frozen for: %.3f ms\n",
+				 (double)snap->freeze_us / 1000.0);
+	tp_strbuf_putc(out, '\n');
 }
 
 static struct tp_error *render_thread(const struct tp_rsnapshot *snap,
@@ -306,7 +356,7 @@ static struct tp_error *render_thread(const struct tp_rsnapshot *snap,
 		if (i)
 			tp_strbuf_putc(out, '\n');
 		file_line(&t->frames[i], out);
-		source_line(&t->frames[i], snap->cwd, sources, out);
+		source_line(&t->frames[i], snap, sources, out);
 	}
 	tp_strbuf_puts(out, "\n\nFull backtrace with local variables:\n\n");
 	for (size_t i = 0; i < t->nframes && !err; i++) {
@@ -314,7 +364,7 @@ static struct tp_error *render_thread(const struct tp_rsnapshot *snap,
 		if (i)
 			tp_strbuf_putc(out, '\n');
 		file_line(f, out);
-		source_line(f, snap->cwd, sources, out);
+		source_line(f, snap, sources, out);
 		if (!opts->locals)
 			continue;
 		tp_strbuf_puts(out, "\n\n      Arguments: ");

@@ -126,6 +126,16 @@ struct tp_error *tp_render_json(const struct tp_rsnapshot *snap,
 		tp_strbuf_printf(out, "%d", (int)snap->pid);
 	else
 		tp_strbuf_puts(out, "null");
+	tp_strbuf_puts(out, ", \"ppid\": ");
+	if (snap->ppid > 0)
+		tp_strbuf_printf(out, "%d", (int)snap->ppid);
+	else
+		tp_strbuf_puts(out, "null");
+	tp_strbuf_puts(out, ", \"freeze_us\": ");
+	if (snap->freeze_us >= 0)
+		tp_strbuf_printf(out, "%lld", (long long)snap->freeze_us);
+	else
+		tp_strbuf_puts(out, "null");
 	tp_strbuf_puts(out, ", \"argv\": ");
 	if (snap->argv) {
 		tp_strbuf_putc(out, '[');

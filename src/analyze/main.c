@@ -44,6 +44,7 @@ struct state {
 	struct options opts;
 	struct tp_sources *sources;
 	size_t ok, failed, partial;
+	size_t notpython;       /* not running Python at that time */
 	char *last_error;       /* message of the previous failure */
 	size_t repeats;         /* times it repeated since */
 };
@@ -141,8 +142,15 @@ static bool analyze_one(struct state *st, const char *path)
 	struct tp_error *err = tp_analyze_file(path, &st->opts.analyze, &snap);
 	if (err) {
 		report_failure(st, path, err);
+		/*
+		 * A launcher before its exec of Python, a worker that is not
+		 * Python: said on stderr, but not a failure of the report.
+		 */
+		if (err->code == TP_ERR_NOTPYTHON)
+			st->notpython++;
+		else
+			st->failed++;
 		tp_error_destroy(err);
-		st->failed++;
 		return true;
 	}
 	if (st->opts.verbose)
@@ -173,10 +181,17 @@ static bool analyze_one(struct state *st, const char *path)
 	return written;
 }
 
-static int cmp_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
+/* A snapshot file found in a directory, and when it was written. */
+struct found {
+	char *path;
+	struct timespec mtime;
+	bool subdir;    /* in a DIR/PID/ subdirectory */
+};
+
+struct found_list {
+	struct found *v;
+	size_t n, cap;
+};
 
 static bool is_snapshot_name(const char *name)
 {
@@ -185,6 +200,84 @@ static bool is_snapshot_name(const char *name)
 		return false;
 	return (n > 8 && !strcmp(name + n - 8, ".core.gz")) ||
 	       (n > 5 && !strcmp(name + n - 5, ".core"));
+}
+
+/* A process's directory of tripod-snap --subprocesses: DIR/PID. */
+static bool is_pid_name(const char *name)
+{
+	if (!name[0])
+		return false;
+	for (const char *p = name; *p; p++)
+		if (*p < '0' || *p > '9')
+			return false;
+	return true;
+}
+
+static bool found_add(struct found_list *l, char *path, bool subdir)
+{
+	struct stat sb;
+	if (stat(path, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		free(path);
+		return true;
+	}
+	if (l->n == l->cap) {
+		size_t ncap = l->cap ? 2 * l->cap : 64;
+		struct found *v = realloc(l->v, ncap * sizeof(*v));
+		if (!v) {
+			free(path);
+			return false;
+		}
+		l->v = v;
+		l->cap = ncap;
+	}
+	l->v[l->n++] = (struct found){ path, sb.st_mtim, subdir };
+	return true;
+}
+
+/*
+ * The snapshots in @dir, and (@top) in its DIR/PID/ subdirectories, where
+ * tripod-snap --subprocesses puts each process's own.
+ */
+static void find_snapshots(const char *dir, bool top, struct found_list *l)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		char *path;
+		bool snap = is_snapshot_name(de->d_name);
+		if (!snap && !(top && is_pid_name(de->d_name)))
+			continue;
+		if (asprintf(&path, "%s/%s", dir, de->d_name) < 0)
+			break;
+		if (snap) {
+			if (!found_add(l, path, !top))
+				break;
+			continue;
+		}
+		find_snapshots(path, false, l);
+		free(path);
+	}
+	closedir(d);
+}
+
+/*
+ * Time order: the snapshots of one process are numbered in order, and
+ * tripod-snap writes them one after the other, so the order in which the
+ * files were written is time order across the processes too.
+ */
+static int cmp_found(const void *pa, const void *pb)
+{
+	const struct found *a = pa, *b = pb;
+	if (a->subdir || b->subdir) {
+		if (a->mtime.tv_sec != b->mtime.tv_sec)
+			return a->mtime.tv_sec < b->mtime.tv_sec ? -1 : 1;
+		if (a->mtime.tv_nsec != b->mtime.tv_nsec)
+			return a->mtime.tv_nsec < b->mtime.tv_nsec ? -1 : 1;
+	}
+	/* snapshot-NNNNNN: name order is time order */
+	return strcmp(a->path, b->path);
 }
 
 /* Returns false only when writing the output failed. */
@@ -199,41 +292,25 @@ static bool analyze_dir(struct state *st, const char *dir)
 		st->failed++;
 		return true;
 	}
-	char **names = NULL;
-	size_t n = 0, cap = 0;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (!is_snapshot_name(de->d_name))
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			char **v = realloc(names, cap * sizeof(*v));
-			if (!v)
-				break;
-			names = v;
-		}
-		if (asprintf(&names[n], "%s/%s", dir, de->d_name) < 0)
-			break;
-		n++;
-	}
 	closedir(d);
-	if (!n) {
+	struct found_list l = { 0 };
+	find_snapshots(dir, true, &l);
+	if (!l.n) {
 		struct tp_error *err = tp_error_create(
 			TP_ERR_INVALID, "no snapshots (*.core.gz, *.core) in this directory");
 		report_failure(st, dir, err);
 		tp_error_destroy(err);
 		st->failed++;
 	}
-	/* snapshot-NNNNNN: name order is time order */
-	if (n)
-		qsort(names, n, sizeof(*names), cmp_names);
+	if (l.n)
+		qsort(l.v, l.n, sizeof(*l.v), cmp_found);
 	bool ok = true;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < l.n; i++) {
 		if (ok)
-			ok = analyze_one(st, names[i]);
-		free(names[i]);
+			ok = analyze_one(st, l.v[i].path);
+		free(l.v[i].path);
 	}
-	free(names);
+	free(l.v);
 	return ok;
 }
 

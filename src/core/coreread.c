@@ -75,7 +75,7 @@ struct tp_core {
 	size_t nthreads, threads_cap;
 
 	bool have_psinfo;
-	pid_t pid;
+	pid_t pid, ppid;
 	char fname[sizeof(((struct elf_prpsinfo *)0)->pr_fname) + 1];
 	char psargs[sizeof(((struct elf_prpsinfo *)0)->pr_psargs) + 1];
 
@@ -337,6 +337,7 @@ static struct tp_error *note_prpsinfo(struct tp_core *core,
 	memcpy(&ps, n->desc, sizeof(ps));
 	core->have_psinfo = true;
 	core->pid = ps.pr_pid;
+	core->ppid = ps.pr_ppid;
 	memcpy(core->fname, ps.pr_fname, sizeof(ps.pr_fname));
 	core->fname[sizeof(ps.pr_fname)] = '\0';
 	memcpy(core->psargs, ps.pr_psargs, sizeof(ps.pr_psargs));
@@ -707,6 +708,11 @@ const struct tp_core_thread_info *tp_core_thread(const struct tp_core *core,
 pid_t tp_core_pid(const struct tp_core *core)
 {
 	return core->have_psinfo ? core->pid : 0;
+}
+
+pid_t tp_core_ppid(const struct tp_core *core)
+{
+	return core->have_psinfo ? core->ppid : 0;
 }
 
 const char *tp_core_fname(const struct tp_core *core)

@@ -101,8 +101,9 @@ size_t tp_core_nthreads(const struct tp_core *core);
 const struct tp_core_thread_info *tp_core_thread(const struct tp_core *core,
 						 size_t i);
 
-/** NT_PRPSINFO: pid, fname, psargs; 0 / NULL when absent. */
+/** NT_PRPSINFO: pid, ppid, fname, psargs; 0 / NULL when absent. */
 pid_t tp_core_pid(const struct tp_core *core);
+pid_t tp_core_ppid(const struct tp_core *core);
 const char *tp_core_fname(const struct tp_core *core);
 const char *tp_core_psargs(const struct tp_core *core);
 

@@ -65,6 +65,9 @@ struct tp_rsnapshot {
 	const char *hostname;
 	const char *cwd;
 	pid_t pid;
+	pid_t ppid;                 /* parent process id, 0 if unknown */
+	int64_t freeze_us;          /* how long the target was stopped, -1 if
+				       unknown (not a tripod snapshot) */
 	const char **argv;
 	size_t argc;
 	const char *python_version; /* "3.12.1" */

@@ -21,6 +21,7 @@ struct tp_buildid_entry {
 	unsigned dev_major, dev_minor;
 	uint64_t inode;
 	char *hex;
+	bool python;
 };
 
 static char *to_hex(const unsigned char *p, size_t n)
@@ -37,12 +38,43 @@ static char *to_hex(const unsigned char *p, size_t n)
 	return s;
 }
 
-struct tp_error *tp_buildid_read_fd(int fd, char **ret)
+/*
+ * Does @elf's dynamic symbol table define Py_InitializeEx?  Every CPython
+ * interpreter exports it (extension modules and embedders link against the
+ * C API), whether libpython is a shared library or linked into the
+ * executable; no other program defines it.
+ */
+static bool defines_python_api(Elf *elf)
+{
+	Elf_Scn *scn = NULL;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNSYM ||
+		    !sh.sh_entsize)
+			continue;
+		Elf_Data *d = elf_getdata(scn, NULL);
+		if (!d)
+			continue;
+		size_t n = sh.sh_size / sh.sh_entsize;
+		for (size_t i = 0; i < n; i++) {
+			GElf_Sym sym;
+			if (!gelf_getsym(d, (int)i, &sym) ||
+			    sym.st_shndx == SHN_UNDEF)
+				continue;
+			const char *name = elf_strptr(elf, sh.sh_link,
+						      sym.st_name);
+			if (name && strcmp(name, "Py_InitializeEx") == 0)
+				return true;
+		}
+	}
+	return false;
+}
+
+/* The build-id of @elf in a new string, "" when it has none. */
+static char *read_buildid(Elf *elf)
 {
 	const unsigned char *id = NULL;
 	size_t idlen = 0;
-	elf_version(EV_CURRENT);
-	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	size_t nphdr;
 	if (elf && elf_kind(elf) == ELF_K_ELF &&
 	    elf_getphdrnum(elf, &nphdr) == 0) {
@@ -78,7 +110,14 @@ struct tp_error *tp_buildid_read_fd(int fd, char **ret)
 			}
 		}
 	}
-	char *hex = id ? to_hex(id, idlen) : strdup("");
+	return id ? to_hex(id, idlen) : strdup("");
+}
+
+struct tp_error *tp_buildid_read_fd(int fd, char **ret)
+{
+	elf_version(EV_CURRENT);
+	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	char *hex = read_buildid(elf);
 	elf_end(elf);
 	if (!hex)
 		return &tp_error_nomem;
@@ -110,14 +149,16 @@ static int open_mapped(pid_t pid, const struct tp_mapping *m)
 	return fd;
 }
 
-struct tp_error *tp_buildid_get(struct tp_buildid_cache *c, pid_t pid,
-				const struct tp_mapping *m, const char **ret)
+/* The cache entry of the file behind @m, read on first use. */
+static struct tp_error *lookup(struct tp_buildid_cache *c, pid_t pid,
+			       const struct tp_mapping *m,
+			       const struct tp_buildid_entry **ret)
 {
 	for (size_t i = 0; i < c->n; i++) {
 		struct tp_buildid_entry *e = &c->v[i];
 		if (e->inode == m->inode && e->dev_major == m->dev_major &&
 		    e->dev_minor == m->dev_minor) {
-			*ret = e->hex;
+			*ret = e;
 			return NULL;
 		}
 	}
@@ -130,24 +171,50 @@ struct tp_error *tp_buildid_get(struct tp_buildid_cache *c, pid_t pid,
 		c->cap = ncap;
 	}
 	char *hex;
+	bool python = false;
 	int fd = open_mapped(pid, m);
-	struct tp_error *err;
 	if (fd >= 0) {
-		err = tp_buildid_read_fd(fd, &hex);
+		elf_version(EV_CURRENT);
+		Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+		hex = read_buildid(elf);
+		python = elf && elf_kind(elf) == ELF_K_ELF &&
+			 defines_python_api(elf);
+		elf_end(elf);
 		close(fd);
-		if (err)
-			return err;
-	} else if (!(hex = strdup(""))) {
-		return &tp_error_nomem;
+	} else {
+		hex = strdup("");
 	}
-	c->v[c->n++] = (struct tp_buildid_entry){
+	if (!hex)
+		return &tp_error_nomem;
+	c->v[c->n] = (struct tp_buildid_entry){
 		.dev_major = m->dev_major,
 		.dev_minor = m->dev_minor,
 		.inode = m->inode,
 		.hex = hex,
+		.python = python,
 	};
-	*ret = hex;
+	*ret = &c->v[c->n++];
 	return NULL;
+}
+
+struct tp_error *tp_buildid_get(struct tp_buildid_cache *c, pid_t pid,
+				const struct tp_mapping *m, const char **ret)
+{
+	const struct tp_buildid_entry *e;
+	struct tp_error *err = lookup(c, pid, m, &e);
+	if (!err)
+		*ret = e->hex;
+	return err;
+}
+
+struct tp_error *tp_buildid_is_python(struct tp_buildid_cache *c, pid_t pid,
+				      const struct tp_mapping *m, bool *ret)
+{
+	const struct tp_buildid_entry *e;
+	struct tp_error *err = lookup(c, pid, m, &e);
+	if (!err)
+		*ret = e->python;
+	return err;
 }
 
 void tp_buildid_cache_deinit(struct tp_buildid_cache *c)

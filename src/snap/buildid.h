@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Build-ids of mapped files, cached by (device, inode): a file's build-id
- * does not change, so each file is read once per tripod-snap run however
- * many snapshots name it.
+ * Facts about mapped files, cached by (device, inode): a file's build-id
+ * and whether it holds a Python interpreter do not change, so each file is
+ * read once per tripod-snap run however many snapshots name it.
  */
 #ifndef TRIPOD_SNAP_BUILDID_H
 #define TRIPOD_SNAP_BUILDID_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -32,6 +33,15 @@ struct tp_buildid_cache {
  */
 struct tp_error *tp_buildid_get(struct tp_buildid_cache *c, pid_t pid,
 				const struct tp_mapping *m, const char **ret);
+
+/**
+ * Whether the file mapped by @m exports CPython's C API (defines
+ * Py_InitializeEx in its dynamic symbols): a libpython, or an executable
+ * with the interpreter linked in.  False when it cannot be read.  Fails
+ * only for lack of memory.
+ */
+struct tp_error *tp_buildid_is_python(struct tp_buildid_cache *c, pid_t pid,
+				      const struct tp_mapping *m, bool *ret);
 
 /**
  * The build-id (NT_GNU_BUILD_ID) of the ELF file open on @fd, as lowercase

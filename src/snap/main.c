@@ -6,22 +6,31 @@
  * Exit status:
  *   0    --pid mode: sampling ended normally (COUNT snapshots taken,
  *        --duration passed, the target exited, or SIGINT/SIGTERM/SIGHUP)
+ *        after at least one snapshot
  *   N    COMMAND mode: the command's exit status, 128+S if signal S
  *        killed it (as a shell reports it)
  *   1    a snapshot could not be taken for another reason (out of memory,
- *        an unexpected system error)
+ *        an unexpected system error, the target lost track of)
  *   64   bad usage
  *   66   --pid: no such process
- *   73   the output directory cannot be created or written
+ *   69   no snapshot was taken (the target ended, or sampling was
+ *        interrupted, before the first one); in COMMAND mode only when the
+ *        command itself exited with status 0
+ *   73   the output directory cannot be created or written, or the --log
+ *        file cannot be opened
  *   74   a snapshot could not be written (e.g. the disk is full); earlier
  *        snapshots stay, no partial file is left
+ *   75   the target is already traced by another process (a debugger,
+ *        strace): ptrace allows one tracer at a time
  *   77   permission denied: tracing needs CAP_SYS_PTRACE or the target's
  *        user
  *   126  COMMAND cannot be executed
  *   127  COMMAND not found
- * In COMMAND mode an error after the command started (1, 74, 77) stops
+ * In COMMAND mode an error after the command started (1, 74, 75, 77) stops
  * sampling at once; tripod-snap still waits for the command, then exits
- * with the error's status.  The target is never left stopped.
+ * with the error's status.  Whenever sampling stops for a reason other
+ * than the target's exit, COUNT, --duration or a signal, one line on
+ * stderr says why.  The target is never left stopped.
  */
 #include "config.h"
 
@@ -35,25 +44,33 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/pidfd.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "snap/logger.h"
 #include "snap/options.h"
+#include "snap/proctree.h"
 #include "snap/snapshot.h"
 
 enum {
 	EXIT_ERROR = 1,
 	EXIT_USAGE = 64,
 	EXIT_NOPROC = 66,
+	EXIT_NOSNAP = 69,
 	EXIT_OUTDIR = 73,
 	EXIT_WRITE = 74,
+	EXIT_TRACED = 75,
 	EXIT_PERM = 77,
 	EXIT_NOEXEC = 126,
 	EXIT_NOTFOUND = 127,
 };
+
+/* How long a process that failed a snapshot as "exited" may take to go. */
+#define EXIT_GRACE_MS 500
 
 static void report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -67,6 +84,36 @@ static void report(const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * If process @pid is traced by another process, say so (one line) and
+ * return true.  ptrace allows one tracer per process: a debugger or strace
+ * holding the target makes every attach fail with EPERM, which would
+ * otherwise read as a permission problem.
+ */
+static bool report_traced(pid_t pid)
+{
+	pid_t tracer;
+	struct tp_error *err = tp_proc_tracer(pid, &tracer);
+	if (err) {
+		tp_error_destroy(err);
+		return false;
+	}
+	if (!tracer || tracer == getpid())
+		return false;
+	char path[64], comm[64] = "";
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)tracer);
+	FILE *f = fopen(path, "re");
+	if (f) {
+		if (fgets(comm, sizeof(comm), f))
+			comm[strcspn(comm, "\n")] = '\0';
+		fclose(f);
+	}
+	report("process %d is already traced by process %d%s%s%s; ptrace allows one tracer at a time: detach the debugger or strace first",
+	       (int)pid, (int)tracer, comm[0] ? " (" : "", comm,
+	       comm[0] ? ")" : "");
+	return true;
+}
+
 /* Report @err (and destroy it); return the exit status it calls for. */
 static int report_error(struct tp_error *err, pid_t pid)
 {
@@ -76,9 +123,13 @@ static int report_error(struct tp_error *err, pid_t pid)
 		code = EXIT_NOPROC;
 	} else if (err->code == TP_ERR_OS &&
 		   (err->errnum == EPERM || err->errnum == EACCES)) {
-		report("%s (tracing process %d needs CAP_SYS_PTRACE or the same user)",
-		       tp_error_message(err), (int)pid);
-		code = EXIT_PERM;
+		if (report_traced(pid)) {
+			code = EXIT_TRACED;
+		} else {
+			report("%s (tracing process %d needs CAP_SYS_PTRACE or the same user)",
+			       tp_error_message(err), (int)pid);
+			code = EXIT_PERM;
+		}
 	} else {
 		report("%s", tp_error_message(err));
 	}
@@ -93,7 +144,10 @@ static double mono_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Make (or check) the output directory; its path in *@ret (free() it). */
+/*
+ * Make (or check) the output directory @want (NULL: a new one under
+ * $TMPDIR); its path in *@ret (free() it).
+ */
 static struct tp_error *prepare_outdir(const char *want, char **ret)
 {
 	char *dir;
@@ -210,27 +264,85 @@ static int shell_status(int st)
 	return EXIT_ERROR;
 }
 
-struct run {
-	struct tp_snap_options o;
-	pid_t pid;
-	bool command;           /* COMMAND mode: pid is our child */
-	int pidfd, sigfd;
-	int child_status;       /* wait status once collected, else -1 */
-	bool gone;              /* the target exited */
-	int error;              /* exit status of an error, or 0 */
+/* One process sampled: the target, or (--subprocesses) one of its children. */
+struct proc {
+	struct tp_proc_id id;
+	int pidfd;                 /* says when it has exited; -1 if none */
+	struct tp_snap_session s;
+	bool open;                 /* s is initialised */
+	bool gone;                 /* exited, or no longer followed */
+	unsigned long taken;       /* snapshots written */
+	unsigned long python;      /* ... of them while it ran Python */
 };
 
+struct run {
+	struct tp_snap_options o;
+	char *dir;
+	bool command;              /* COMMAND mode: procs[0] is our child */
+	int sigfd;
+	struct proc *procs;        /* procs[0]: the target */
+	size_t nprocs;
+	bool subreaper;            /* orphans of the tree come to us */
+	int child_status;          /* wait status once collected, else -1 */
+	int error;                 /* exit status of an error, or 0 */
+	bool interrupted;          /* SIGINT/SIGTERM/SIGHUP stopped sampling */
+	unsigned long taken;       /* snapshots written, all processes */
+	unsigned long rounds;      /* ticks at which some snapshot was taken */
+	double started;            /* CLOCK_MONOTONIC at the start */
+	double ended;              /* ... when the target was seen gone */
+	bool behind_said;
+	struct tp_logger log;
+};
+
+static struct proc *target_proc(struct run *r)
+{
+	return &r->procs[0];
+}
+
+/* Collect the exit of any child (subreaper mode): the command's, the
+ * log writer's, or an orphan's that was reparented to us. */
+static void reap(struct run *r)
+{
+	int st;
+	pid_t p;
+	while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
+		if (r->command && p == target_proc(r)->id.pid)
+			r->child_status = st;
+		else
+			tp_logger_reaped(&r->log, p, st);
+	}
+}
+
 /*
- * Handle one signal from the signalfd.  A signal the terminal sent (Ctrl-C)
- * already went to the whole foreground process group, the command too;
- * only one sent to us alone (kill, si_code <= 0) is passed on.
+ * Handle the signals waiting in the signalfd; true when one asks to stop.
+ * A signal the terminal sent (Ctrl-C) already went to the whole foreground
+ * process group, the command too; only one sent to us alone (kill,
+ * si_code <= 0) is passed on.
  */
-static void take_signal(struct run *r)
+static bool take_signals(struct run *r)
 {
 	struct signalfd_siginfo si;
-	while (read(r->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-		if (r->command && !r->gone && (int32_t)si.ssi_code <= 0)
-			kill(r->pid, (int)si.ssi_signo);
+	bool stop = false;
+	while (read(r->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD) {
+			reap(r);
+			continue;
+		}
+		stop = true;
+		struct proc *t = target_proc(r);
+		if (r->command && !t->gone && (int32_t)si.ssi_code <= 0)
+			kill(t->id.pid, (int)si.ssi_signo);
+	}
+	return stop;
+}
+
+static void mark_gone(struct run *r, struct proc *p)
+{
+	if (p->gone)
+		return;
+	p->gone = true;
+	if (p == target_proc(r))
+		r->ended = mono_now();
 }
 
 enum wait_result { WAIT_TIMEOUT, WAIT_EXITED, WAIT_SIGNAL };
@@ -238,6 +350,7 @@ enum wait_result { WAIT_TIMEOUT, WAIT_EXITED, WAIT_SIGNAL };
 /* Wait until monotonic time @deadline (NAN: no deadline). */
 static enum wait_result wait_until(struct run *r, double deadline)
 {
+	struct proc *t = target_proc(r);
 	for (;;) {
 		int timeout = -1;
 		if (!isnan(deadline)) {
@@ -248,17 +361,17 @@ static enum wait_result wait_until(struct run *r, double deadline)
 		}
 		struct pollfd pfd[2] = {
 			{ .fd = r->sigfd, .events = POLLIN },
-			{ .fd = r->pidfd, .events = POLLIN },
+			{ .fd = t->pidfd, .events = POLLIN },
 		};
-		int n = poll(pfd, 2, timeout);
+		int n = poll(pfd, t->pidfd >= 0 ? 2 : 1, timeout);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n > 0 && (pfd[0].revents & POLLIN)) {
-			take_signal(r);
+		if (n > 0 && (pfd[0].revents & POLLIN) && take_signals(r)) {
+			r->interrupted = true;
 			return WAIT_SIGNAL;
 		}
-		if (n > 0 && pfd[1].revents) {
-			r->gone = true;
+		if (t->pidfd >= 0 && n > 0 && pfd[1].revents) {
+			mark_gone(r, t);
 			return WAIT_EXITED;
 		}
 		if (!isnan(deadline) && mono_now() >= deadline)
@@ -266,70 +379,299 @@ static enum wait_result wait_until(struct run *r, double deadline)
 	}
 }
 
-/* One snapshot; false when sampling must stop. */
-static bool take_snapshot(struct run *r, struct tp_snap_session *s)
+/* Has process @p exited?  Waits up to @ms milliseconds for it to. */
+static bool has_exited(struct proc *p, int ms)
 {
-	struct tp_snap snap;
-	int leader_status;
-	struct tp_error *err = tp_snap_capture(s, &snap, &leader_status);
-	if (leader_status != -1 && r->command)
-		r->child_status = leader_status;
-	if (err && err->code == TP_ERR_EXITED) {
-		/* It ended on its own: not an error. */
+	if (p->pidfd < 0) {
+		unsigned long long st;
+		struct tp_error *err = tp_proc_starttime(p->id.pid, &st);
+		bool gone = err || st != p->id.starttime;
 		tp_error_destroy(err);
-		r->gone = true;
-		return false;
+		return gone;
+	}
+	struct pollfd pfd = { .fd = p->pidfd, .events = POLLIN };
+	int n;
+	while ((n = poll(&pfd, 1, ms)) < 0 && errno == EINTR)
+		;
+	return n > 0;
+}
+
+/*
+ * Start following process @id: its session, writing into @dir.  The
+ * target's own errors are the caller's to report.
+ */
+static struct tp_error *proc_open(struct run *r, const struct tp_proc_id *id,
+				  const char *dir, struct proc **ret)
+{
+	struct proc *v = realloc(r->procs, (r->nprocs + 1) * sizeof(*v));
+	if (!v)
+		return &tp_error_nomem;
+	r->procs = v;
+	struct proc *p = &v[r->nprocs];
+	*p = (struct proc){ .id = *id, .pidfd = -1 };
+	/* pidfd: poll() says when it ends, child or not. */
+	p->pidfd = (int)pidfd_open(id->pid, 0);
+	if (p->pidfd < 0 && errno != ESRCH) {
+		return tp_error_os(errno, NULL, "cannot watch process %d",
+				   (int)id->pid);
+	}
+	r->nprocs++;
+	*ret = p;
+	if (p->pidfd < 0)
+		return tp_error_create(TP_ERR_EXITED, "process %d exited",
+				       (int)id->pid);
+	struct tp_error *err = tp_snap_session_init(&p->s, id->pid, dir,
+						    r->o.interval);
+	p->open = !err;
+	return err;
+}
+
+/* The directory of process @pid's snapshots: DIR, or DIR/PID (0700). */
+static struct tp_error *proc_dir(struct run *r, pid_t pid, char **ret)
+{
+	if (!r->o.subprocesses)
+		return (*ret = strdup(r->dir)) ? NULL : &tp_error_nomem;
+	char *d;
+	if (asprintf(&d, "%s/%d", r->dir, (int)pid) < 0)
+		return &tp_error_nomem;
+	if (mkdir(d, 0700) < 0 && errno != EEXIST) {
+		struct tp_error *err = tp_error_os(errno, d,
+						   "cannot create directory");
+		free(d);
+		return err;
+	}
+	*ret = d;
+	return NULL;
+}
+
+/* --subprocesses: start following the children born since the last tick. */
+static void follow_children(struct run *r)
+{
+	struct tp_proc_id *known = calloc(r->nprocs, sizeof(*known));
+	if (!known)
+		return;
+	for (size_t i = 0; i < r->nprocs; i++)
+		known[i] = r->procs[i].id;
+	struct tp_proc_id *found;
+	size_t n;
+	struct tp_error *err = tp_proctree_scan(
+		known, r->nprocs, r->subreaper ? getpid() : 0, r->log.worker,
+		&found, &n);
+	free(known);
+	if (err) {
+		report("cannot look for child processes: %s",
+		       tp_error_message(err));
+		tp_error_destroy(err);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char *dir;
+		struct proc *p = NULL;
+		err = proc_dir(r, found[i].pid, &dir);
+		if (!err) {
+			err = proc_open(r, &found[i], dir, &p);
+			free(dir);
+		}
+		if (err && err->code != TP_ERR_EXITED && !r->o.quiet)
+			report("not following process %d: %s",
+			       (int)found[i].pid, tp_error_message(err));
+		if (err && p)
+			p->gone = true;
+		tp_error_destroy(err);
+	}
+	free(found);
+}
+
+enum snap_result { SNAP_OK, SNAP_GONE, SNAP_DROPPED, SNAP_STOP };
+
+/* One snapshot of process @p. */
+static enum snap_result take_snapshot(struct run *r, struct proc *p)
+{
+	bool is_target = p == target_proc(r);
+	struct tp_snap snap;
+	struct tp_error *err = NULL;
+	/*
+	 * "Exited" from a capture while the process lives on (its pidfd
+	 * silent) would stop sampling for no reason the user could see: try
+	 * once more, then call it an error.
+	 */
+	for (int attempt = 0; attempt < 2; attempt++) {
+		tp_error_destroy(err);
+		int leader_status;
+		err = tp_snap_capture(&p->s, &snap, &leader_status);
+		if (leader_status != -1 && is_target && r->command)
+			r->child_status = leader_status;
+		if (!err || err->code != TP_ERR_EXITED)
+			break;
+		if (has_exited(p, EXIT_GRACE_MS)) {
+			tp_error_destroy(err);
+			mark_gone(r, p);
+			return SNAP_GONE;
+		}
+	}
+	if (err && !is_target) {
+		report("stopped following process %d: %s", (int)p->id.pid,
+		       tp_error_message(err));
+		tp_error_destroy(err);
+		p->gone = true;
+		return SNAP_DROPPED;
+	}
+	if (err && err->code == TP_ERR_EXITED) {
+		report("lost process %d, which still runs: %s", (int)p->id.pid,
+		       tp_error_message(err));
+		tp_error_destroy(err);
+		r->error = EXIT_ERROR;
+		return SNAP_STOP;
 	}
 	if (err) {
-		r->error = report_error(err, r->pid);
-		return false;
+		r->error = report_error(err, p->id.pid);
+		return SNAP_STOP;
 	}
-	err = tp_snap_write(s, &snap, NULL);
+	char *path = NULL;
+	err = tp_snap_write(&p->s, &snap, &path);
 	tp_snap_deinit(&snap);
 	if (err) {
 		report("%s", tp_error_message(err));
 		tp_error_destroy(err);
 		r->error = EXIT_WRITE;
-		return false;
+		return SNAP_STOP;
 	}
-	return true;
+	p->taken++;
+	p->python += p->s.python;
+	r->taken++;
+	if ((err = tp_logger_submit(&r->log, path))) {
+		report("%s", tp_error_message(err));
+		tp_error_destroy(err);
+	}
+	free(path);
+	return SNAP_OK;
 }
 
-static void sample(struct run *r, struct tp_snap_session *s)
+/* One tick: a snapshot of every process followed.  False: stop sampling. */
+static bool tick(struct run *r)
 {
-	double start = mono_now(), next = start + r->o.interval;
-	for (unsigned long n = 0; !r->o.count || n < r->o.count; n++) {
+	if (r->o.subprocesses) {
+		if (r->subreaper)
+			reap(r);
+		follow_children(r);
+	}
+	bool any = false;
+	for (size_t i = 0; i < r->nprocs; i++) {
+		struct proc *p = &r->procs[i];
+		if (p->gone || !p->open)
+			continue;
+		if (i > 0 && has_exited(p, 0)) {
+			p->gone = true;
+			continue;
+		}
+		enum snap_result res = take_snapshot(r, p);
+		if (res == SNAP_STOP)
+			return false;
+		any |= res == SNAP_OK;
+	}
+	r->rounds += any;
+	return !target_proc(r)->gone;
+}
+
+static void sample(struct run *r)
+{
+	double start = mono_now(), interval = r->o.interval;
+	/*
+	 * COMMAND mode waits one interval first (FORMAT.md: the original
+	 * tool did); --pid samples at once: the process already runs.
+	 */
+	double next = r->command ? start + interval : start;
+	for (;;) {
+		if (r->o.count && r->rounds >= r->o.count)
+			return;
 		/* 1 ms of slack: --duration 1 -i 0.5 takes the snapshot at 1 s */
 		if (r->o.duration && next - start > r->o.duration + 1e-3)
 			return;
 		if (wait_until(r, next) != WAIT_TIMEOUT)
 			return;
 		double t = mono_now();
-		if (!take_snapshot(r, s))
+		if (!tick(r))
 			return;
-		next = t + r->o.interval;
+		next = t + interval;
+		double now = mono_now();
+		if (now > next) {
+			/* Behind: skip the ticks already missed, never queue. */
+			double missed = floor((now - next) / interval) + 1;
+			next += missed * interval;
+			if (!r->behind_said)
+				report("cannot keep up: snapshots took %.3f s, longer than the %f s interval; skipping ticks",
+				       now - t, interval);
+			r->behind_said = true;
+		}
 	}
 }
 
 /* COMMAND mode: wait for the command to end, passing signals on. */
 static void wait_command(struct run *r)
 {
-	if (!r->gone)
+	struct proc *t = target_proc(r);
+	if (!t->gone)
 		while (wait_until(r, NAN) != WAIT_EXITED)
 			;
 	if (r->child_status != -1)
 		return;
 	int st;
 	pid_t p;
-	while ((p = waitpid(r->pid, &st, 0)) < 0 && errno == EINTR)
+	while ((p = waitpid(t->id.pid, &st, 0)) < 0 && errno == EINTR)
 		;
-	if (p == r->pid)
+	if (p == t->id.pid)
 		r->child_status = st;
+}
+
+/*
+ * Say why a run took no snapshot (a run that samples nothing must not look
+ * like one that went well).
+ */
+static void report_nothing(const struct run *r)
+{
+	const struct proc *t = &r->procs[0];
+	if (r->interrupted) {
+		report("no snapshot taken: interrupted before the first one");
+	} else if (t->gone && r->command) {
+		report("no snapshot taken: the command ended after %.3f s, before the first snapshot at %.3f s (see --interval)",
+		       r->ended - r->started, r->o.interval);
+	} else if (t->gone) {
+		report("no snapshot taken: process %d exited", (int)t->id.pid);
+	} else {
+		report("no snapshot taken");
+	}
+}
+
+/* Say when a target was sampled but never ran Python (a wrong command?). */
+static void report_no_python(const struct run *r)
+{
+	const struct proc *t = &r->procs[0];
+	if (!t->taken || t->python)
+		return;
+	report("note: process %d ran no Python in any of its %lu snapshot%s (it ran %s)",
+	       (int)t->id.pid, t->taken, t->taken == 1 ? "" : "s",
+	       t->open && t->s.target.exe[0] ? t->s.target.exe : "?");
+}
+
+static void print_banner(const struct run *r)
+{
+	if (r->o.quiet)
+		return;
+	fprintf(stderr, "[Tripod] Sampling every %f seconds\n", r->o.interval);
+	if (r->o.log) {
+		fprintf(stderr, "[Tripod] Writing output to: %s\n",
+			strcmp(r->o.log, "-") ? r->o.log : "standard error");
+		fprintf(stderr, "[Tripod] Snapshots in: %s\n", r->dir);
+	} else {
+		fprintf(stderr, "[Tripod] Writing output to: %s\n", r->dir);
+	}
+	fflush(stderr);
 }
 
 int main(int argc, char **argv)
 {
-	struct run r = { .pidfd = -1, .sigfd = -1, .child_status = -1 };
+	struct run r = { .sigfd = -1, .child_status = -1,
+			 .log = { .fd = -1, .status = -1 } };
 	struct tp_error *err = tp_snap_options_parse(
 		argc, argv, getenv("TRIPOD_INTERVAL"), &r.o);
 	if (err) {
@@ -347,32 +689,36 @@ int main(int argc, char **argv)
 		puts("tripod-snap (" PACKAGE_NAME ") " PACKAGE_VERSION);
 		return 0;
 	}
-	bool quiet = r.o.quiet;
+	r.started = mono_now();
 
 	/*
 	 * SIGINT, SIGTERM and SIGHUP stay blocked and are read from a
 	 * signalfd between snapshots: one that arrives while the target is
 	 * stopped waits until the target runs again.  Write errors must come
-	 * back as errors, not kill us (SIGPIPE, SIGXFSZ).
+	 * back as errors, not kill us (SIGPIPE, SIGXFSZ).  With
+	 * --subprocesses, SIGCHLD too: orphans of the tree come to us.
 	 */
 	sigset_t stop_sigs, old_mask;
 	sigemptyset(&stop_sigs);
 	sigaddset(&stop_sigs, SIGINT);
 	sigaddset(&stop_sigs, SIGTERM);
 	sigaddset(&stop_sigs, SIGHUP);
-	sigprocmask(SIG_BLOCK, &stop_sigs, &old_mask);
+	sigset_t fd_sigs = stop_sigs;
+	if (r.o.subprocesses && !r.o.pid)
+		sigaddset(&fd_sigs, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &fd_sigs, &old_mask);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGXFSZ, SIG_IGN);
-	r.sigfd = signalfd(-1, &stop_sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+	r.sigfd = signalfd(-1, &fd_sigs, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (r.sigfd < 0) {
 		report("signalfd: %s", strerror(errno));
 		return EXIT_ERROR;
 	}
 
 	/*
-	 * --pid: a process that is not there, or not ours to trace, is told
-	 * before anything is created.  (Reading auxv needs the same access
-	 * as ptrace.)
+	 * --pid: a process that is not there, not ours to trace, or already
+	 * traced, is told before anything is created.  (Reading auxv needs
+	 * the same access as ptrace.)
 	 */
 	if (r.o.pid) {
 		char *auxv;
@@ -380,76 +726,95 @@ int main(int argc, char **argv)
 		if ((err = tp_proc_read(r.o.pid, "auxv", &auxv, &len)))
 			return report_error(err, r.o.pid);
 		free(auxv);
+		if (report_traced(r.o.pid))
+			return EXIT_TRACED;
 	}
 
-	char *dir = NULL;
-	if ((err = prepare_outdir(r.o.outdir, &dir))) {
+	if ((err = prepare_outdir(r.o.outdir, &r.dir))) {
 		report("%s", tp_error_message(err));
 		tp_error_destroy(err);
 		return EXIT_OUTDIR;
 	}
+	/* The log writer first, so that it is nobody's sibling but ours. */
+	if (r.o.log &&
+	    (err = tp_logger_start(r.o.log, getenv("TRIPOD_DEBUGINFO_PATH"),
+				   &r.log))) {
+		report("%s", tp_error_message(err));
+		tp_error_destroy(err);
+		free(r.dir);
+		return EXIT_OUTDIR;
+	}
 
-	struct tp_snap_session s;
 	int status = 0;
-	if (r.o.pid) {
-		r.pid = r.o.pid;
-		if ((err = tp_snap_session_init(&s, r.pid, dir, r.o.interval))) {
-			status = report_error(err, r.pid);
-			free(dir);
-			return status;
-		}
-	} else {
+	struct tp_proc_id id = { .pid = r.o.pid };
+	if (!r.o.pid) {
 		r.command = true;
-		if (!quiet)
-			fprintf(stderr,
-				"[Tripod] Sampling every %f seconds\n"
-				"[Tripod] Writing output to: %s\n",
-				r.o.interval, dir);
-		r.pid = start_command(r.o.command, &old_mask, &status);
-		if (r.pid < 0) {
-			free(dir);
+		/*
+		 * Orphans of the command (a daemon's double fork, a worker
+		 * whose parent died) are reparented to us instead of init, so
+		 * that --subprocesses still sees them in the tree.
+		 */
+		if (r.o.subprocesses)
+			r.subreaper = prctl(PR_SET_CHILD_SUBREAPER, 1) == 0;
+		print_banner(&r);
+		id.pid = start_command(r.o.command, &old_mask, &status);
+		if (id.pid < 0) {
+			tp_logger_finish(&r.log);
+			free(r.dir);
 			return status;
 		}
-		err = tp_snap_session_init(&s, r.pid, dir, r.o.interval);
-		if (err && err->code == TP_ERR_EXITED) {
+	}
+	/* Known by pid and start time (pids are reused). */
+	tp_error_destroy(tp_proc_starttime(id.pid, &id.starttime));
+	char *dir;
+	if ((err = proc_dir(&r, id.pid, &dir))) {
+		report("%s", tp_error_message(err));
+		tp_error_destroy(err);
+		r.error = EXIT_OUTDIR;
+	} else {
+		struct proc *t;
+		err = proc_open(&r, &id, dir, &t);
+		free(dir);
+		if (err && err->code == TP_ERR_EXITED && r.command) {
 			tp_error_destroy(err);  /* done before we looked */
-			r.gone = true;
+			mark_gone(&r, t);
 		} else if (err) {
-			r.error = report_error(err, r.pid);
+			r.error = report_error(err, id.pid);
 		}
 	}
+	if (r.o.pid && !r.error)
+		print_banner(&r);
 
-	/* pidfd: poll() says when the target ends, child or not. */
-	r.pidfd = (int)pidfd_open(r.pid, 0);
-	if (r.pidfd < 0) {
-		if (errno != ESRCH) {
-			report("cannot watch process %d: %s", (int)r.pid,
-			       strerror(errno));
-			r.error = EXIT_ERROR;
-		}
-		r.gone = true;  /* ESRCH: it has already gone */
-	}
-	if (r.o.pid && !quiet && !r.error)
-		fprintf(stderr,
-			"[Tripod] Sampling every %f seconds\n"
-			"[Tripod] Writing output to: %s\n",
-			r.o.interval, dir);
-	fflush(stderr);
-
-	if (!r.gone && !r.error)
-		sample(&r, &s);
-	if (r.command)
+	if (r.nprocs && !target_proc(&r)->gone && !r.error)
+		sample(&r);
+	if (r.command && r.nprocs)
 		wait_command(&r);
-	if (r.command && !r.error)
+	bool logged = tp_logger_finish(&r.log);
+
+	if (!r.taken && !r.error && r.nprocs)
+		report_nothing(&r);
+	if (r.nprocs && !r.error && !r.o.quiet)
+		report_no_python(&r);
+	if (r.error)
+		status = r.error;
+	else if (r.command)
 		status = r.child_status != -1 ? shell_status(r.child_status)
 					      : EXIT_ERROR;
-	else
-		status = r.error;
+	if (!r.error && !r.taken && status == 0)
+		status = EXIT_NOSNAP;
+	if (!logged && status == 0) {
+		report("the log is incomplete");
+		status = EXIT_ERROR;
+	}
 
-	tp_snap_session_deinit(&s);
-	if (r.pidfd >= 0)
-		close(r.pidfd);
+	for (size_t i = 0; i < r.nprocs; i++) {
+		if (r.procs[i].open)
+			tp_snap_session_deinit(&r.procs[i].s);
+		if (r.procs[i].pidfd >= 0)
+			close(r.procs[i].pidfd);
+	}
+	free(r.procs);
 	close(r.sigfd);
-	free(dir);
+	free(r.dir);
 	return status;
 }

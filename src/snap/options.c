@@ -14,7 +14,8 @@ const char tp_snap_usage[] =
 "Usage: tripod-snap [OPTION...] -- COMMAND [ARG...]\n"
 "       tripod-snap [OPTION...] --pid PID\n"
 "Run COMMAND (or watch the running process PID) and write a snapshot of it,\n"
-"a gzip'd ELF core, every interval until it exits.\n"
+"a gzip'd ELF core, every interval until it exits.  A process that runs\n"
+"another program (execve: env, a shell, a launcher) is followed into it.\n"
 "\n"
 "  -i, --interval=SECONDS  time between snapshots (default: $TRIPOD_INTERVAL,\n"
 "                          else 5); fractions allowed\n"
@@ -23,6 +24,10 @@ const char tp_snap_usage[] =
 "  -n, --count=COUNT       stop sampling after COUNT snapshots\n"
 "      --duration=SECONDS  stop sampling after SECONDS\n"
 "  -p, --pid=PID           snapshot the running process PID and leave it running\n"
+"                          (the first snapshot at once)\n"
+"  -s, --subprocesses      snapshot its child processes too, each in DIR/PID/\n"
+"  -l, --log=FILE          decode each snapshot as it is written and append the\n"
+"                          report to FILE (- for standard error)\n"
 "  -q, --quiet             do not print the [Tripod] lines\n"
 "  -h, --help              show this help and exit\n"
 "  -V, --version           show the version and exit\n"
@@ -73,6 +78,8 @@ struct tp_error *tp_snap_options_parse(int argc, char **argv,
 		{ "count", required_argument, NULL, 'n' },
 		{ "duration", required_argument, NULL, OPT_DURATION },
 		{ "pid", required_argument, NULL, 'p' },
+		{ "subprocesses", no_argument, NULL, 's' },
+		{ "log", required_argument, NULL, 'l' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -90,7 +97,7 @@ struct tp_error *tp_snap_options_parse(int argc, char **argv,
 	optind = 0;
 	opterr = 0;
 	for (;;) {
-		int c = getopt_long(argc, argv, "+:i:o:n:p:qhV", longopts, NULL);
+		int c = getopt_long(argc, argv, "+:i:o:n:p:sl:qhV", longopts, NULL);
 		if (c == -1)
 			break;
 		switch (c) {
@@ -121,6 +128,15 @@ struct tp_error *tp_snap_options_parse(int argc, char **argv,
 			o.pid = (pid_t)pid;
 			break;
 		}
+		case 's':
+			o.subprocesses = true;
+			break;
+		case 'l':
+			if (!optarg[0])
+				return tp_error_create(TP_ERR_INVALID,
+						       "empty log file name");
+			o.log = optarg;
+			break;
 		case 'q':
 			o.quiet = true;
 			break;

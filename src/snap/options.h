@@ -18,6 +18,8 @@ struct tp_snap_options {
 	double duration;        /* stop sampling after this many seconds; 0: none */
 	pid_t pid;              /* --pid, or 0 in COMMAND mode */
 	char **command;         /* COMMAND [ARG...], NULL-terminated (COMMAND mode) */
+	bool subprocesses;      /* follow child processes too */
+	const char *log;        /* --log FILE ("-": stderr), or NULL */
 	bool quiet;
 	bool help;
 	bool version;

@@ -53,7 +53,6 @@ struct tp_error *tp_snap_session_init(struct tp_snap_session *s, pid_t pid,
 				      const char *dir, double interval)
 {
 	memset(s, 0, sizeof(*s));
-	s->target.pagemap_fd = -1;  /* safe to deinit from here on */
 	s->interval = interval;
 	const char *delay = getenv(TP_SNAP_TEST_DELAY_ENV);
 	if (delay)
@@ -103,8 +102,25 @@ struct tp_error *tp_snap_capture(struct tp_snap_session *s,
 		while (nanosleep(&d, &d) < 0 && errno == EINTR)
 			;
 	}
+	/*
+	 * The target may have run execve() since the last snapshot: its
+	 * command line, executable and auxv are then another program's, and
+	 * a pagemap opened before the exec describes an address space that
+	 * no longer exists (reads of it fail with ESRCH).  Both are checked
+	 * here, while nothing can exec, so that they match the memory copied.
+	 */
 	if (!err)
-		err = tp_capture_memory(pid, s->target.pagemap_fd, 0, &snap->mem);
+		err = tp_snap_target_refresh(&s->target, NULL);
+	int pagemap_fd = -1;
+	if (!err) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)pid);
+		/* Optional: without it every anonymous page is copied. */
+		pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
+		err = tp_capture_memory(pid, pagemap_fd, 0, &snap->mem);
+	}
+	if (pagemap_fd >= 0)
+		close(pagemap_fd);
 	tp_thaw(&snap->freeze);
 	snap->freeze_us = mono_us() - t0;
 	/*
@@ -133,8 +149,8 @@ void tp_snap_deinit(struct tp_snap *snap)
 
 /* Values of the tripod note that have to be formatted. */
 struct note_values {
-	char time[32], start_time[32], interval[32], pid[16], seq[24],
-		freeze_us[24];
+	char time[32], start_time[32], interval[32], pid[16], ppid[16],
+		seq[24], freeze_us[24], execs[24];
 };
 
 /*
@@ -144,7 +160,7 @@ struct note_values {
 static struct tp_error *make_note(const struct tp_snap_session *s,
 				  const struct tp_snap *snap,
 				  unsigned long seq, const char *interp,
-				  const char *interp_build_id,
+				  const char *interp_build_id, bool python,
 				  struct note_values *v,
 				  struct tp_core_kv **ret, size_t *ret_n)
 {
@@ -153,11 +169,13 @@ static struct tp_error *make_note(const struct tp_snap_session *s,
 	tp_format_time(&t->start, v->start_time);
 	snprintf(v->interval, sizeof(v->interval), "%f", s->interval);
 	snprintf(v->pid, sizeof(v->pid), "%d", (int)t->pid);
+	snprintf(v->ppid, sizeof(v->ppid), "%d", (int)snap->stat.ppid);
+	snprintf(v->execs, sizeof(v->execs), "%lu", t->execs);
 	snprintf(v->seq, sizeof(v->seq), "%lu", seq);
 	snprintf(v->freeze_us, sizeof(v->freeze_us), "%llu",
 		 (unsigned long long)snap->freeze_us);
 
-	struct tp_core_kv *kv = calloc(12 + t->argc, sizeof(*kv));
+	struct tp_core_kv *kv = calloc(16 + t->argc, sizeof(*kv));
 	if (!kv)
 		return &tp_error_nomem;
 	size_t n = 0;
@@ -165,6 +183,7 @@ static struct tp_error *make_note(const struct tp_snap_session *s,
 	kv[n++] = (struct tp_core_kv){ "time", v->time };
 	kv[n++] = (struct tp_core_kv){ "interval", v->interval };
 	kv[n++] = (struct tp_core_kv){ "pid", v->pid };
+	kv[n++] = (struct tp_core_kv){ "ppid", v->ppid };
 	for (size_t i = 0; i < t->argc; i++)
 		kv[n++] = (struct tp_core_kv){ "argv", t->argv[i] };
 	kv[n++] = (struct tp_core_kv){ "exe", t->exe };
@@ -174,10 +193,70 @@ static struct tp_error *make_note(const struct tp_snap_session *s,
 	kv[n++] = (struct tp_core_kv){ "interpreter", interp };
 	kv[n++] = (struct tp_core_kv){ "interpreter_build_id",
 				       interp_build_id };
+	kv[n++] = (struct tp_core_kv){ "python", python ? "yes" : "no" };
+	kv[n++] = (struct tp_core_kv){ "execs", v->execs };
 	kv[n++] = (struct tp_core_kv){ "seq", v->seq };
 	kv[n++] = (struct tp_core_kv){ "freeze_us", v->freeze_us };
 	*ret = kv;
 	*ret_n = n;
+	return NULL;
+}
+
+static const char *base_name(const char *path)
+{
+	const char *b = strrchr(path, '/');
+	return b ? b + 1 : path;
+}
+
+/*
+ * The mapped file that holds the target's interpreter, and whether there is
+ * one: the process may not be running Python at this time (a launcher such
+ * as env or a shell before it execs the interpreter).  Candidates, in
+ * order: a libpython, the executable, a file named python* (an interpreter
+ * run through the dynamic loader, whose exe is the loader); the first that
+ * exports the C API wins.  Without one, *@ret is the executable's mapping
+ * (or NULL) and *@ret_python false.
+ */
+static struct tp_error *find_interpreter(struct tp_snap_session *s,
+					 const struct tp_snap *snap,
+					 const struct tp_mapping **ret,
+					 bool *ret_python)
+{
+	const struct tp_maps *maps = &snap->mem.maps;
+	const char *exe = s->target.exe;
+	const struct tp_mapping *exe_map = NULL;
+	*ret = NULL;
+	*ret_python = false;
+	for (int pass = 0; pass < 3; pass++) {
+		for (size_t i = 0; i < maps->n; i++) {
+			const struct tp_mapping *m = &maps->v[i];
+			if (!tp_mapping_is_file(m) || m->offset != 0)
+				continue;
+			const char *b = base_name(m->path);
+			bool is_exe = exe && strcmp(m->path, exe) == 0;
+			if (is_exe && !exe_map)
+				exe_map = m;
+			bool candidate =
+				pass == 0 ? strncmp(b, "libpython", 9) == 0 :
+				pass == 1 ? is_exe :
+				strncmp(b, "python", 6) == 0;
+			if (!candidate)
+				continue;
+			bool python;
+			struct tp_error *err = tp_buildid_is_python(
+				&s->buildids, s->target.pid, m, &python);
+			if (err)
+				return err;
+			if (python) {
+				*ret = m;
+				*ret_python = true;
+				return NULL;
+			}
+			if (pass == 1)
+				break;  /* the executable is mapped once */
+		}
+	}
+	*ret = exe_map;
 	return NULL;
 }
 
@@ -219,11 +298,11 @@ struct tp_error *tp_snap_write(struct tp_snap_session *s,
 				       s->dir, MAX_SEQ);
 	unsigned long seq = s->seq + 1;
 
-	const struct tp_mapping *im = tp_capture_interpreter(&snap->mem,
-							     t->exe);
+	const struct tp_mapping *im;
+	bool python;
+	struct tp_error *err = find_interpreter(s, snap, &im, &python);
 	const char *interp = im ? im->path : t->exe, *build_id = "";
-	struct tp_error *err = NULL;
-	if (im)
+	if (!err && im)
 		err = tp_buildid_get(&s->buildids, t->pid, im, &build_id);
 	struct note_values v;
 	struct tp_core_kv *kv = NULL;
@@ -231,7 +310,8 @@ struct tp_error *tp_snap_write(struct tp_snap_session *s,
 	char *psargs = NULL, *path = NULL, *tmp = NULL;
 	int fd = -1;
 	if (!err)
-		err = make_note(s, snap, seq, interp, build_id, &v, &kv, &nkv);
+		err = make_note(s, snap, seq, interp, build_id, python, &v, &kv,
+				&nkv);
 	if (err)
 		goto out;
 	psargs = join_argv(t);
@@ -287,6 +367,7 @@ struct tp_error *tp_snap_write(struct tp_snap_session *s,
 		goto out;
 	}
 	s->seq = seq;
+	s->python = python;
 	if (ret_path) {
 		*ret_path = path;
 		path = NULL;

@@ -34,6 +34,7 @@ struct tp_snap_session {
 	unsigned long seq;         /* number of the last snapshot written */
 	struct tp_buildid_cache buildids;
 	unsigned test_delay_ms;
+	bool python;               /* the last snapshot written found Python */
 };
 
 /** A snapshot held in memory between capture and write. */
@@ -68,7 +69,9 @@ struct tp_error *tp_snap_capture(struct tp_snap_session *s,
 
 /**
  * Write @snap as DIR/snapshot-NNNNNN.core.gz (the next number; mode 0600)
- * through a temporary file in DIR renamed into place when complete: on
+ * with the tripod note (doc/snapshot-format.md): its key python says
+ * whether the process ran a Python interpreter (@s->python too).  Written
+ * through a temporary file in DIR, renamed into place when complete: on
  * error no file is left behind and earlier snapshots are untouched.  The
  * path written goes to *@ret_path (free() it) if @ret_path is not NULL.
  */

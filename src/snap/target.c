@@ -149,12 +149,59 @@ static struct tp_error *split_cmdline(char *buf, size_t len,
 	return NULL;
 }
 
+/*
+ * The facts an exec replaces, read into @t after its auxv (already in @auxv,
+ * @auxv_len; taken over on success).
+ */
+static struct tp_error *read_exec_facts(pid_t pid, char *auxv, size_t auxv_len,
+					struct tp_snap_target *t)
+{
+	struct tp_snap_target n = { .pid = pid, .auxv = auxv,
+				    .auxv_len = auxv_len };
+	char *buf;
+	size_t len;
+	struct tp_error *err = tp_proc_read(pid, "cmdline", &buf, &len);
+	if (!err) {
+		err = split_cmdline(buf, len, &n);
+		free(buf);
+	}
+	if (!err && (err = tp_proc_readlink(pid, "exe", &n.exe))) {
+		if (err->code != TP_ERR_EXITED) {
+			/* A kernel thread or a gone binary: not fatal. */
+			tp_error_destroy(err);
+			err = (n.exe = strdup("")) ? NULL : &tp_error_nomem;
+		}
+	}
+	char path[64];
+	struct stat sb;
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	if (!err && stat(path, &sb) < 0)
+		err = proc_error(errno, pid, path, "owner");
+	if (err) {
+		n.auxv = NULL;  /* still the caller's */
+		tp_snap_target_close(&n);
+		return err;
+	}
+	for (size_t i = 0; i < t->argc; i++)
+		free(t->argv[i]);
+	free(t->argv);
+	free(t->exe);
+	free(t->auxv);
+	t->argv = n.argv;
+	t->argc = n.argc;
+	t->exe = n.exe;
+	t->auxv = n.auxv;
+	t->auxv_len = n.auxv_len;
+	t->uid = sb.st_uid;
+	t->gid = sb.st_gid;
+	return NULL;
+}
+
 struct tp_error *tp_snap_target_open(pid_t pid, struct tp_snap_target *ret)
 {
 	struct tp_snap_target *t = ret;
 	memset(t, 0, sizeof(*t));
 	t->pid = pid;
-	t->pagemap_fd = -1;
 	struct tp_error *err;
 	char *buf = NULL;
 	size_t len;
@@ -165,25 +212,9 @@ struct tp_error *tp_snap_target_open(pid_t pid, struct tp_snap_target *ret)
 	 */
 	if ((err = tp_proc_read(pid, "auxv", &buf, &len)))
 		goto fail;
-	t->auxv = buf;
-	t->auxv_len = len;
-
-	if ((err = tp_proc_read(pid, "cmdline", &buf, &len)))
+	if ((err = read_exec_facts(pid, buf, len, t))) {
+		free(buf);
 		goto fail;
-	err = split_cmdline(buf, len, t);
-	free(buf);
-	if (err)
-		goto fail;
-
-	if ((err = tp_proc_readlink(pid, "exe", &t->exe))) {
-		if (err->code == TP_ERR_EXITED)
-			goto fail;
-		/* A kernel thread or a gone binary: not fatal. */
-		tp_error_destroy(err);
-		if (!(t->exe = strdup(""))) {
-			err = &tp_error_nomem;
-			goto fail;
-		}
 	}
 
 	char host[256];
@@ -205,25 +236,54 @@ struct tp_error *tp_snap_target_open(pid_t pid, struct tp_snap_target *ret)
 	t->start.tv_sec = (time_t)(btime + (long long)(st.starttime / (unsigned long long)hz));
 	t->start.tv_nsec = (long)(st.starttime % (unsigned long long)hz) *
 			   (1000000000L / hz);
-
-	char path[64];
-	struct stat sb;
-	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
-	if (stat(path, &sb) < 0) {
-		err = proc_error(errno, pid, path, "owner");
-		goto fail;
-	}
-	t->uid = sb.st_uid;
-	t->gid = sb.st_gid;
-
-	/* Optional: without it every anonymous page is copied. */
-	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)pid);
-	t->pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
 	return NULL;
 
 fail:
 	tp_snap_target_close(t);
 	return err;
+}
+
+struct tp_error *tp_snap_target_refresh(struct tp_snap_target *t,
+					bool *ret_changed)
+{
+	char *auxv;
+	size_t len;
+	struct tp_error *err = tp_proc_read(t->pid, "auxv", &auxv, &len);
+	if (err)
+		return err;
+	/*
+	 * The kernel builds a new auxiliary vector for every exec, and it
+	 * points into the new stack (AT_RANDOM, AT_EXECFN) and names the new
+	 * program (AT_ENTRY, AT_PHDR): with address space randomisation two
+	 * execs never leave the same bytes.
+	 */
+	bool changed = len != t->auxv_len || memcmp(auxv, t->auxv, len) != 0;
+	if (changed) {
+		if ((err = read_exec_facts(t->pid, auxv, len, t))) {
+			free(auxv);
+			return err;
+		}
+		t->execs++;
+	} else {
+		free(auxv);
+	}
+	if (ret_changed)
+		*ret_changed = changed;
+	return NULL;
+}
+
+struct tp_error *tp_proc_tracer(pid_t pid, pid_t *ret)
+{
+	char *buf;
+	size_t len;
+	struct tp_error *err = tp_proc_read(pid, "status", &buf, &len);
+	if (err)
+		return err;
+	const char *p = strstr(buf, "\nTracerPid:");
+	long tracer = p ? strtol(p + 12, NULL, 10) : 0;
+	free(buf);
+	*ret = (pid_t)tracer;
+	return NULL;
 }
 
 void tp_snap_target_close(struct tp_snap_target *t)
@@ -234,8 +294,5 @@ void tp_snap_target_close(struct tp_snap_target *t)
 	free(t->exe);
 	free(t->auxv);
 	free(t->hostname);
-	if (t->pagemap_fd >= 0)
-		close(t->pagemap_fd);
 	memset(t, 0, sizeof(*t));
-	t->pagemap_fd = -1;
 }

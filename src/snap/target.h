@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What tripod-snap knows about its target apart from the freeze: facts read
- * once (command line, auxv, executable, hostname, start time) and facts read
- * before each freeze (working directory, /proc/PID/stat).
+ * What tripod-snap knows about its target apart from the freeze: facts that
+ * last as long as the process (hostname, start time), facts that an exec
+ * replaces (command line, auxv, executable, owner), and facts read before
+ * each freeze (working directory, /proc/PID/stat).
  */
 #ifndef TRIPOD_SNAP_TARGET_H
 #define TRIPOD_SNAP_TARGET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -28,7 +30,7 @@ struct tp_snap_target {
 	struct timespec start;   /* process start, CLOCK_REALTIME */
 	uid_t uid;
 	gid_t gid;
-	int pagemap_fd;          /* /proc/PID/pagemap, or -1 */
+	unsigned long execs;     /* execs seen since tp_snap_target_open() */
 };
 
 /** Fields of /proc/PID/stat. */
@@ -46,6 +48,23 @@ struct tp_proc_stat {
  */
 struct tp_error *tp_snap_target_open(pid_t pid, struct tp_snap_target *ret);
 void tp_snap_target_close(struct tp_snap_target *t);
+
+/**
+ * Check whether the target has run execve() since its facts were read (its
+ * auxiliary vector, which every exec writes anew, differs) and if so read
+ * the facts an exec replaces again and count the exec in @t->execs.
+ * *@ret_changed (if not NULL) says whether it did.  Called while the
+ * target is stopped, the facts match the memory then copied.  Errors as
+ * tp_snap_target_open(); on error @t keeps its previous facts.
+ */
+struct tp_error *tp_snap_target_refresh(struct tp_snap_target *t,
+					bool *ret_changed);
+
+/**
+ * The pid of the process tracing @pid (TracerPid in /proc/PID/status), 0
+ * when none.  TP_ERR_EXITED if the process is gone.
+ */
+struct tp_error *tp_proc_tracer(pid_t pid, pid_t *ret);
 
 /** Parse /proc/@pid/stat.  TP_ERR_EXITED if the process is gone. */
 struct tp_error *tp_proc_stat_read(pid_t pid, struct tp_proc_stat *ret);

@@ -53,8 +53,20 @@ def main():
     if snap.get("pid") != truth["pid"]:
         problems.append("pid %r != %r" % (snap.get("pid"), truth["pid"]))
     argv = snap.get("argv") or []
-    if argv[-len(truth["argv"]):] != truth["argv"]:
-        problems.append("argv %r does not end with %r" % (argv, truth["argv"]))
+    want = truth["argv"]
+    if truth.get("cmdline") is not None:
+        # the command line the kernel has: tripod-snap reads the same
+        ok = argv == truth["cmdline"]
+        want = truth["cmdline"]
+    elif want and want[0] == "-c":
+        # python -c CODE ARG...: sys.argv is ['-c', ARG...], the command
+        # line holds the code itself after the -c
+        ok = len(argv) >= len(want) + 1 and argv[-len(want) - 1] == "-c" \
+            and argv[len(argv) - len(want) + 1:] == want[1:]
+    else:
+        ok = argv[-len(want):] == want
+    if not ok:
+        problems.append("argv %r does not end with %r" % (argv, want))
     if snap.get("python_version") != truth["python_version"]:
         problems.append("python_version %r != %r" % (
             snap.get("python_version"), truth["python_version"]))

@@ -6,7 +6,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -78,11 +80,15 @@ Test(cli, default_interval_lines_and_outdir)
 	cr_assert_gt(asprintf(&dir, "%s/out", tmp), 0);
 	int st = snap_run((char *[]){ "-o", dir, "--", "true", NULL },
 			  (char *[]){ "TRIPOD_INTERVAL=", NULL }, 10000, &err);
-	cr_assert_eq(exit_code(st), 0);
+	/* true ends long before the first snapshot: said, and not 0 */
+	cr_assert_eq(exit_code(st), 69);
 	cr_assert_gt(asprintf(&want,
 			      "[Tripod] Sampling every 5.000000 seconds\n"
-			      "[Tripod] Writing output to: %s\n", dir), 0);
-	cr_assert_str_eq(err, want);
+			      "[Tripod] Writing output to: %s\n"
+			      "tripod-snap: no snapshot taken: the command ended after ",
+			      dir), 0);
+	cr_assert_eq(strncmp(err, want, strlen(want)), 0, "%s", err);
+	cr_assert(strstr(err, "before the first snapshot at 5.000 s"), "%s", err);
 	cr_assert_eq(mode_of(dir), 0700);
 	free(err);
 	free(want);
@@ -98,7 +104,7 @@ Test(cli, env_interval_and_default_directory)
 	int st = snap_run((char *[]){ "--", "true", NULL },
 			  (char *[]){ "TRIPOD_INTERVAL=0.25", env, NULL },
 			  10000, &err);
-	cr_assert_eq(exit_code(st), 0);
+	cr_assert_eq(exit_code(st), 69);
 	char path[512];
 	int n = sscanf(err,
 		       "[Tripod] Sampling every 0.250000 seconds\n"
@@ -113,7 +119,7 @@ Test(cli, env_interval_and_default_directory)
 	st = snap_run((char *[]){ "-i", "7", "--", "true", NULL },
 		      (char *[]){ "TRIPOD_INTERVAL=0.25", env, NULL }, 10000,
 		      &err);
-	cr_assert_eq(exit_code(st), 0);
+	cr_assert_eq(exit_code(st), 69);
 	cr_assert(strstr(err, "[Tripod] Sampling every 7.000000 seconds\n"),
 		  "%s", err);
 	free(err);
@@ -144,8 +150,8 @@ Test(cli, pid_count_three_then_leaves_it_running)
 	cr_assert_eq(exit_code(st), 0, "stderr: %s", err);
 	cr_assert(strstr(err, "[Tripod] Sampling every 0.200000 seconds\n"),
 		  "%s", err);
-	/* three snapshots one interval apart, the first after one interval */
-	cr_assert_geq(took, 0.6 - 0.01, "took %f s", took);
+	/* three snapshots one interval apart, the first at once */
+	cr_assert_geq(took, 0.4 - 0.01, "took %f s", took);
 	size_t n;
 	char **v = list_snapshots(dir, &n);
 	cr_assert_eq(n, 3);
@@ -194,7 +200,7 @@ Test(cli, duration_limits_sampling)
 	size_t n;
 	char **names = list_snapshots(dir, &n);
 	free_list(names, n);
-	cr_assert_eq(n, 2);  /* at 0.2 s and 0.4 s; 0.6 s is past 0.5 */
+	cr_assert_eq(n, 3);  /* at 0, 0.2 s and 0.4 s; 0.6 s is past 0.5 */
 	assert_target_runs(&t);
 	target_kill(&t);
 	free(err);
@@ -340,6 +346,55 @@ Test(cli, permission_denied)
 	assert_target_runs(&t);
 	target_kill(&t);
 	free(err);
+	remove_tree(dir);
+	free(dir);
+}
+
+/*
+ * A target already under a tracer (a debugger, strace): one line naming the
+ * tracer, exit 75, nothing written, the target untouched.
+ */
+Test(cli, already_traced)
+{
+	skip_unless_ptrace();
+	struct target t;
+	target_start(&t, (char *[]){ TARGET_PARK, "1", NULL });
+	int ready[2];
+	cr_assert_eq(pipe(ready), 0);
+	pid_t tracer = fork();
+	cr_assert(tracer >= 0);
+	if (tracer == 0) {
+		char ok = ptrace(PTRACE_SEIZE, t.pid, NULL, NULL) == 0;
+		ssize_t w = write(ready[1], &ok, 1);
+		(void)w;
+		pause();  /* holds the target until killed */
+		_exit(0);
+	}
+	char ok = 0;
+	cr_assert_eq(read(ready[0], &ok, 1), 1);
+	close(ready[0]);
+	close(ready[1]);
+	cr_assert(ok, "the test could not trace its target");
+	char *dir = make_tmpdir(), *out, pid[16], *err, want[128];
+	cr_assert_gt(asprintf(&out, "%s/out", dir), 0);
+	snprintf(pid, sizeof(pid), "%d", (int)t.pid);
+	int st = snap_run((char *[]){ "-o", out, "--pid", pid, NULL }, NULL,
+			  10000, &err);
+	cr_assert_eq(exit_code(st), 75, "stderr: %s", err);
+	snprintf(want, sizeof(want),
+		 "tripod-snap: process %d is already traced by process %d",
+		 (int)t.pid, (int)tracer);
+	cr_assert_eq(strncmp(err, want, strlen(want)), 0, "%s", err);
+	cr_assert_eq(strchr(err, '\n'), err + strlen(err) - 1,
+		     "not one line: %s", err);
+	struct stat sb;
+	cr_assert_neq(stat(out, &sb), 0, "%s was created", out);
+	kill(tracer, SIGKILL);
+	waitpid(tracer, NULL, 0);
+	assert_target_runs(&t);
+	target_kill(&t);
+	free(err);
+	free(out);
 	remove_tree(dir);
 	free(dir);
 }

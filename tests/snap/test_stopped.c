@@ -125,7 +125,10 @@ Test(stopped, sigterm_while_frozen_command_mode)
 	signal_while_frozen_command(SIGTERM);
 }
 
-/* The target is SIGKILLed while frozen (--pid): no hang, no file, exit 0. */
+/*
+ * The target is SIGKILLed while frozen (--pid): no hang, no file, and
+ * since nothing was sampled, exit 69 with one line that says so.
+ */
 Test(stopped, target_exits_mid_snapshot_pid_mode)
 {
 	struct target t;
@@ -138,10 +141,12 @@ Test(stopped, target_exits_mid_snapshot_pid_mode)
 	cr_assert(wait_frozen(t.pid, 10000), "the target was never frozen");
 	kill(t.pid, SIGKILL);
 	int st = snap_finish(snap, 20000, &err);
-	cr_assert_eq(exit_code(st), 0, "stderr: %s", err);
-	char *want;  /* no error: the target ending is the normal end */
+	cr_assert_eq(exit_code(st), 69, "stderr: %s", err);
+	char *want;  /* the target ending is no error, taking nothing is */
 	cr_assert_gt(asprintf(&want, "[Tripod] Sampling every 0.200000 seconds\n"
-				     "[Tripod] Writing output to: %s\n", dir), 0);
+				     "[Tripod] Writing output to: %s\n"
+				     "tripod-snap: no snapshot taken: process %d exited\n",
+			      dir, (int)t.pid), 0);
 	cr_assert_str_eq(err, want);
 	free(want);
 	int ts;
