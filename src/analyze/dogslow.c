@@ -245,8 +245,8 @@ static void file_line(const struct tp_rframe *f, struct tp_strbuf *out)
 static void source_line(const struct tp_rframe *f, const char *cwd,
 			struct tp_sources *sources, struct tp_strbuf *out)
 {
-	const char *src = sources ? tp_sources_line(sources, f->file, cwd,
-						    f->line)
+	const char *file = f->source_file ? f->source_file : f->file;
+	const char *src = sources ? tp_sources_line(sources, file, cwd, f->line)
 				  : NULL;
 	if (src)
 		tp_strbuf_printf(out, "\n    %s", src);
