@@ -446,10 +446,29 @@ static const char *base_name(const char *path)
 	return s ? s + 1 : path;
 }
 
+/* "python", "python3", "python3.14", "python3.14d", "python2.7-dbg" */
+static bool is_python_exe_name(const char *b)
+{
+	if (strncmp(b, "python", 6) != 0)
+		return false;
+	for (b += 6; *b; b++)
+		if (!(*b >= '0' && *b <= '9') && *b != '.' && *b != 'd' &&
+		    *b != 'm' && *b != 't' && strcmp(b, "-dbg") != 0)
+			return false;
+	return true;
+}
+
+/*
+ * The interpreter is libpython when the process maps one.  Otherwise it
+ * is statically linked into an executable, usually @exe -- but not when
+ * the program was started through the dynamic loader
+ * ("ld-linux-x86-64.so.2 /path/python3.14 ..."): then /proc/PID/exe is the
+ * loader and the interpreter is a mapped file named like python.
+ */
 const struct tp_mapping *tp_capture_interpreter(const struct tp_capture *c,
 						const char *exe)
 {
-	const struct tp_mapping *exe_map = NULL;
+	const struct tp_mapping *exe_map = NULL, *named = NULL;
 	for (size_t i = 0; i < c->maps.n; i++) {
 		const struct tp_mapping *m = &c->maps.v[i];
 		if (!tp_mapping_is_file(m))
@@ -459,8 +478,12 @@ const struct tp_mapping *tp_capture_interpreter(const struct tp_capture *c,
 			return m;
 		if (!exe_map && exe && strcmp(m->path, exe) == 0)
 			exe_map = m;
+		if (!named && m->offset == 0 && is_python_exe_name(b))
+			named = m;
 	}
-	return exe_map;
+	if (exe_map && (is_python_exe_name(base_name(exe)) || !named))
+		return exe_map;
+	return named ? named : exe_map;
 }
 
 void tp_capture_deinit(struct tp_capture *c)

@@ -70,8 +70,11 @@ struct tp_error *tp_capture_memory(pid_t pid, int pagemap_fd, unsigned flags,
 				   struct tp_capture *ret);
 
 /**
- * The interpreter's mapping in @c: the first mapping of a libpython*.so,
- * else the first mapping of @exe; NULL if neither is mapped.
+ * The interpreter's mapping in @c: the first mapping of a libpython*.so;
+ * else the first mapping of @exe when its name looks like python's or no
+ * mapped file does (a program run through the dynamic loader has the
+ * loader as @exe); else the first mapping of a file named like python
+ * ("python3.14"); NULL if none is mapped.
  */
 const struct tp_mapping *tp_capture_interpreter(const struct tp_capture *c,
 						const char *exe);
