@@ -74,12 +74,14 @@ for tool in apt-get dpkg; do
 	command -v $tool >/dev/null 2>&1 || fail "$tool not found: cannot fetch Debian sid's python$VERSIONS"
 done
 
-# The archive the machine already uses: the first URI of a deb822 stanza
+# The archive the machine already uses ($TRIPOD_SID_ARCHIVE overrides it):
+# the first URI of a deb822 stanza
 # (sources.list.d/*.sources) or one-line entry (sources.list, *.list) whose
 # suite has no "-" (not -security, -updates, -backports) and which serves
 # Debian (the keyring or the URI says so).
-archive=""
+archive=${TRIPOD_SID_ARCHIVE:-}
 keyring=""
+[ -n "$archive" ] ||
 for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list; do
 	[ -f "$f" ] || continue
 	case "$f" in
