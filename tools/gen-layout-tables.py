@@ -9,19 +9,27 @@ pairs so that a later change to src/python/layout.h cannot shift a value into
 the wrong entry.  Nothing in the tables is typed by hand.
 
 usage: tools/gen-layout-tables.py [--tripod-analyze PATH] [--pyenv-root DIR]
+                                  [--sid-cache DIR]
                                   [--output FILE | --check FILE] [RELEASE...]
 
   --tripod-analyze  the built tool (default: src/tripod-analyze)
-  --pyenv-root      where the reference builds are (default: $PYENV_ROOT or
-                    ~/.pyenv); RELEASE's file is
+  --pyenv-root      where the pyenv reference builds are (default:
+                    $PYENV_ROOT or ~/.pyenv); RELEASE's file is
                     DIR/versions/RELEASE/lib/libpythonX.Y[m].so.1.0
+  --sid-cache       where tools/fetch-sid-python.sh put Debian sid's
+                    interpreters (default: $TRIPOD_SID_CACHE, else
+                    ~/.cache/tripod/sid); RELEASE:debian-sid's file is
+                    DIR/root/usr/bin/pythonX.Y (statically linked, stripped),
+                    its DWARF the build-id .debug file of pythonX.Y-dbg
+                    under DIR/root/usr/lib/debug
   --output          write the C file there (default: standard output)
   --check           regenerate and compare with FILE (the command line in
                     the header comment is not compared); exit 1 if they
                     differ, printing the difference
-  RELEASE           reference releases, one per minor version (default:
-                    2.7.18 3.6.15 3.7.16 3.8.18 3.9.18 3.10.13 3.11.7 3.12.1
-                    3.13.0)
+  RELEASE           reference releases, one per minor version: X.Y.Z (a
+                    pyenv build) or X.Y.Z:debian-sid (default: 2.7.18 3.6.15
+                    3.7.16 3.8.18 3.9.18 3.10.13 3.11.7 3.12.1 3.13.0
+                    3.14.10:debian-sid 3.15.2:debian-sid)
 
 Standard library only.  Regenerate after any change to the entries of
 src/python/layout.h (the test tests/python/test_layout.c says so when the
@@ -37,7 +45,9 @@ import subprocess
 import sys
 
 DEFAULT_RELEASES = ["2.7.18", "3.6.15", "3.7.16", "3.8.18", "3.9.18",
-                    "3.10.13", "3.11.7", "3.12.1", "3.13.0"]
+                    "3.10.13", "3.11.7", "3.12.1", "3.13.0",
+                    "3.14.10:debian-sid", "3.15.2:debian-sid"]
+SID = ":debian-sid"
 MADE_BY = " * Made by (from the top of the tree, src/tripod-analyze built):"
 
 
@@ -76,9 +86,33 @@ def reference_file(root, release):
     return found[0]
 
 
-def dump(tool, path):
+def sid_reference(cache, release):
+    """(file, debug dir) of Debian sid's build of @release, checking that
+    the cached interpreter is that release."""
+    major, minor = release.split(".")[:2]
+    path = os.path.join(cache, "root", "usr", "bin",
+                        "python%s.%s" % (major, minor))
+    wrapper = os.path.join(cache, "bin", "python%s.%s" % (major, minor))
+    if not os.path.exists(path) or not os.path.exists(wrapper):
+        fail("no %s: run tools/fetch-sid-python.sh" % path)
     try:
-        out = subprocess.run([tool, "--dump-layout", path], check=True,
+        got = subprocess.run(
+            [wrapper, "-c", "import platform; print(platform.python_version())"],
+            check=True, stdout=subprocess.PIPE,
+            universal_newlines=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError) as e:
+        fail("%s: %s" % (wrapper, e))
+    if got != release:
+        fail("%s is Python %s, not %s" % (wrapper, got, release))
+    return path, os.path.join(cache, "root", "usr", "lib", "debug")
+
+
+def dump(tool, path, debug_dir=None):
+    cmd = [tool]
+    if debug_dir:
+        cmd.append("--debuginfo-path=" + debug_dir)
+    try:
+        out = subprocess.run(cmd + ["--dump-layout", path], check=True,
                              stdout=subprocess.PIPE,
                              universal_newlines=True).stdout
     except (OSError, subprocess.CalledProcessError) as e:
@@ -104,14 +138,20 @@ def dump(tool, path):
     return build_id, machine, entries
 
 
-def generate(tool, root, releases, command):
+def generate(tool, root, sid_cache, releases, command):
     refs = []
-    for release in releases:
+    for spec in releases:
+        release = spec[:-len(SID)] if spec.endswith(SID) else spec
         if not re.match(r"^[0-9]+\.[0-9]+\.[0-9]+$", release):
-            fail("bad release %r (want X.Y.Z)" % release)
-        path = reference_file(root, release)
-        build_id, machine, entries = dump(tool, path)
-        refs.append((release, path, build_id, machine, entries))
+            fail("bad release %r (want X.Y.Z or X.Y.Z%s)" % (spec, SID))
+        if spec.endswith(SID):
+            path, debug_dir = sid_reference(sid_cache, release)
+            origin = "Debian sid's python%s-dbg" % release.rsplit(".", 1)[0]
+        else:
+            path, debug_dir = reference_file(root, release), None
+            origin = "pyenv"
+        build_id, machine, entries = dump(tool, path, debug_dir)
+        refs.append((release, path, build_id, machine, entries, origin))
     minors = [r[0].rsplit(".", 1)[0] for r in refs]
     if len(set(minors)) != len(minors):
         fail("one reference release per minor version, please")
@@ -133,11 +173,13 @@ def generate(tool, root, releases, command):
     o.append(" *")
     o.append(" * Each table is the output of `tripod-analyze --dump-layout FILE`")
     o.append(" * (the layout record that FILE's DWARF gives) for one reference")
-    o.append(" * build, pyenv's default build of that release:")
+    o.append(" * build: pyenv's default build of that release, or Debian sid's")
+    o.append(" * (fetched by tools/fetch-sid-python.sh, DWARF from its -dbg")
+    o.append(" * package):")
     o.append(" *")
-    for release, path, build_id, machine, _ in refs:
+    for release, path, build_id, machine, _, origin in refs:
         o.append(" *   %-8s %s %s" % (release, machine, build_id))
-        o.append(" *            %s" % home_relative(path))
+        o.append(" *            %s (%s)" % (home_relative(path), origin))
     o.append(" *")
     o.append(" * Entries are (name, value) pairs; tp_layout_table_load() matches")
     o.append(" * them to src/python/layout.h by name.  TP_LAYOUT_ABSENT: the")
@@ -146,7 +188,7 @@ def generate(tool, root, releases, command):
     o.append('#include "config.h"')
     o.append("")
     o.append('#include "python/layout_table.h"')
-    for release, path, build_id, machine, entries in refs:
+    for release, path, build_id, machine, entries, _ in refs:
         major, minor = release.split(".")[:2]
         o.append("")
         o.append("/* Python %s.%s: %s, build-id %s */" % (major, minor,
@@ -159,7 +201,7 @@ def generate(tool, root, releases, command):
         o.append("};")
     o.append("")
     o.append("const struct tp_layout_table tp_layout_tables[] = {")
-    for release, path, build_id, machine, entries in refs:
+    for release, path, build_id, machine, entries, _ in refs:
         major, minor = release.split(".")[:2]
         o.append('\t{ %s, %s, "%s", "%s", "%s", table_%s_%s,' % (
             major, minor, release, build_id, machine, major, minor))
@@ -193,6 +235,10 @@ def main():
     group = ap.add_mutually_exclusive_group()
     group.add_argument("--output")
     group.add_argument("--check")
+    ap.add_argument("--sid-cache", default=os.environ.get(
+        "TRIPOD_SID_CACHE", os.path.join(os.environ.get(
+            "XDG_CACHE_HOME", os.path.expanduser("~/.cache")),
+            "tripod", "sid")))
     ap.add_argument("releases", nargs="*", default=DEFAULT_RELEASES)
     args = ap.parse_args()
 
@@ -201,10 +247,11 @@ def main():
         os.path.relpath(sys.argv[0]),
         "--tripod-analyze", tree_relative(args.tripod_analyze),
         "--pyenv-root", args.pyenv_root,
+        "--sid-cache", args.sid_cache,
         "--output", args.check or args.output or "/dev/stdout",
     ] + args.releases)
-    text = generate(args.tripod_analyze, args.pyenv_root, args.releases,
-                    command)
+    text = generate(args.tripod_analyze, args.pyenv_root, args.sid_cache,
+                    args.releases, command)
     if args.check:
         try:
             with open(args.check) as f:

@@ -243,10 +243,11 @@ static void file_line(const struct tp_rframe *f, struct tp_strbuf *out)
 }
 
 /*
- * Line @lineno of the code given to `python -c`, which 3.13+'s linecache
- * knows as the file "<string>" (earlier versions print no line); NULL if
- * the command line has no -c or the line is blank.  Stripped like
- * tp_sources_line().
+ * Line @lineno of the code given to `python -c`, which 3.13's linecache
+ * knows as the file "<string>" (earlier versions print no line, and 3.14
+ * keeps it apart, keyed by code object, where linecache.getline() does not
+ * look); NULL if the command line has no -c or the line is blank.
+ * Stripped like tp_sources_line().
  */
 static const char *dash_c_line(const struct tp_rsnapshot *snap, int lineno,
 			       char *buf, size_t size)
@@ -254,7 +255,7 @@ static const char *dash_c_line(const struct tp_rsnapshot *snap, int lineno,
 	const char *v = snap->python_version;
 	int major = 0, minor = 0;
 	if (!v || sscanf(v, "%d.%d", &major, &minor) != 2 ||
-	    major * 100 + minor < 313 || lineno < 1)
+	    major * 100 + minor != 313 || lineno < 1)
 		return NULL;
 	const char *code = NULL;
 	for (size_t i = 1; i + 1 < snap->argc && !code; i++)
@@ -287,10 +288,11 @@ static void source_line(const struct tp_rframe *f,
 {
 	char buf[4096];
 	const char *src = NULL;
-	if (f->file && !strcmp(f->file, "<string>"))
+	const char *file = f->source_file ? f->source_file : f->file;
+	if (file && !strcmp(file, "<string>"))
 		src = dash_c_line(snap, f->line, buf, sizeof(buf));
 	else if (sources)
-		src = tp_sources_line(sources, f->file, snap->cwd, f->line);
+		src = tp_sources_line(sources, file, snap->cwd, f->line);
 	if (src)
 		tp_strbuf_printf(out, "\n    %s", src);
 }

@@ -854,19 +854,30 @@ static int default_resolver(void *arg, const char *path)
 
 	uint64_t page = core->file_page ? core->file_page : 4096;
 	const unsigned char *copy = NULL;
+	/*
+	 * A writable first page (patchelf puts .dynamic there, and the
+	 * dynamic loader writes DT_DEBUG into it) differs from the file by
+	 * design: then only the ELF header must match.
+	 */
+	uint64_t cmp = page;
 	for (size_t i = 0; i < core->nfiles && !copy; i++) {
 		const struct tp_core_file_info *f = &core->files[i].info;
 		if (f->offset == 0 && f->end - f->start >= page &&
-		    strcmp(f->path, path) == 0)
+		    strcmp(f->path, path) == 0) {
 			copy = core_bytes(core, f->start, page);
+			const struct tp_core_segment_info *seg =
+				find_seg(core, f->start);
+			if (seg && (seg->flags & PF_W))
+				cmp = sizeof(Elf64_Ehdr);
+		}
 	}
 	if (copy) {
 		unsigned char *buf = malloc(page);
 		size_t got = 0;
-		bool same = buf && tp_fd_pread_full(fd, buf, page, 0, &got) == 0 &&
+		bool same = buf && tp_fd_pread_full(fd, buf, cmp, 0, &got) == 0 &&
 			    memcmp(buf, copy, got) == 0;
 		/* Past the end of a short file a mapping reads zeros. */
-		for (size_t i = got; same && i < page; i++)
+		for (size_t i = got; same && i < cmp; i++)
 			same = copy[i] == 0;
 		free(buf);
 		if (!same)

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "python/caps.h"
 #include "python/python.h"
 #include "python/pyval.h"
 
@@ -50,6 +51,7 @@ struct tp_python {
 	struct tp_memsrc *mem;
 	struct tp_python_opts opts;
 	struct tp_layout L;
+	const struct tp_python_caps *caps; /* what this version has */
 	unsigned major, minor, micro;
 	uint64_t hexversion;
 	char version[32];

@@ -53,6 +53,7 @@ enum tp_layout_kind {
 	X(GIL_LAST_HOLDER, OFFSET, "_gil_runtime_state", "last_holder")       \
 	/* PyThreadState */                                                    \
 	X(TS_NEXT, OFFSET, "_ts", "next")                                      \
+	X(TS_PREV, OFFSET, "_ts", "prev")                                      \
 	X(TS_INTERP, OFFSET, "_ts", "interp")                                  \
 	X(TS_FRAME, OFFSET, "_ts", "frame")                                    \
 	X(TS_CFRAME, OFFSET, "_ts", "cframe")                                  \
@@ -70,6 +71,7 @@ enum tp_layout_kind {
 	X(IF_FRAME_OBJ, OFFSET, "_PyInterpreterFrame", "frame_obj")           \
 	X(IF_INSTR, OFFSET, "_PyInterpreterFrame", "instr_ptr|prev_instr")    \
 	X(IF_STACKTOP, OFFSET, "_PyInterpreterFrame", "stacktop")             \
+	X(IF_STACKPOINTER, OFFSET, "_PyInterpreterFrame", "stackpointer")     \
 	X(IF_OWNER, OFFSET, "_PyInterpreterFrame", "owner")                   \
 	X(IF_IS_ENTRY, OFFSET, "_PyInterpreterFrame", "is_entry")             \
 	X(IF_LOCALSPLUS, OFFSET, "_PyInterpreterFrame", "localsplus")         \
@@ -185,6 +187,9 @@ enum tp_layout_kind {
 	X(FUNC_NAME, OFFSET, "PyFunctionObject", "func_name")                  \
 	X(FUNC_QUALNAME, OFFSET, "PyFunctionObject", "func_qualname")          \
 	X(FUNC_MODULE, OFFSET, "PyFunctionObject", "func_module")            \
+	X(GEN_NAME, OFFSET, "PyGenObject", "gi_name")                          \
+	X(GEN_IFRAME, OFFSET, "PyGenObject", "gi_iframe")                      \
+	X(GEN_FRAME_STATE, OFFSET, "PyGenObject", "gi_frame_state")            \
 	/* 2.7 classic classes and their instances */                          \
 	X(INST_CLASS, OFFSET, "PyInstanceObject", "in_class")                  \
 	X(CLASS_BASES, OFFSET, "PyClassObject", "cl_bases")                    \

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The layout from _Py_DebugOffsets (CPython 3.13+): the first member of
+ * The layout from _Py_DebugOffsets (CPython 3.13-3.15): the first member of
  * _PyRuntime, a block of uint64_t offsets that CPython keeps for
  * out-of-process debuggers.  It covers part of the layout record (the
  * runtime, interpreter and thread lists, interpreter frames, the code object
@@ -24,8 +24,12 @@ struct tp_debug_offsets_info {
 	unsigned covered;       /* entries of the layout record it gave */
 };
 
-/** How many bytes tp_layout_from_debug_offsets() wants (from &_PyRuntime). */
+/** How many bytes tp_layout_from_debug_offsets() wants at most (from
+ *  &_PyRuntime): the size of the largest block it knows. */
 size_t tp_debug_offsets_size(void);
+
+/** sizeof(_Py_DebugOffsets) of CPython @major.@minor, 0 if unknown. */
+size_t tp_debug_offsets_block_size(unsigned major, unsigned minor);
 
 /**
  * Decode the _Py_DebugOffsets block at the start of @buf (@len bytes, in the

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "python/caps.h"
 #include "python/layout_dwarf.h"
 #include "python/layout_source.h"
 
@@ -102,7 +103,11 @@ static struct tp_error *from_debug_offsets(struct tp_target *target,
 	struct tp_error *err;
 	memset(info, 0, sizeof(*info));
 	tp_layout_init(ret);
-	if (major < 3 || (major == 3 && minor < 13)) {
+	const struct tp_python_caps *caps;
+	struct tp_error *e = tp_python_caps_for(major, minor, &caps);
+	bool has_block = !e && caps->debug_offsets;
+	tp_error_destroy(e);
+	if (!has_block) {
 		err = tp_error_create(TP_ERR_UNSUPPORTED,
 				      "no _Py_DebugOffsets before 3.13");
 	} else {
@@ -224,7 +229,10 @@ struct tp_error *tp_layout_choose(struct tp_target *target, unsigned major,
 
 	/* the table alone; a 3.13+ block still tells a free-threaded build */
 	int free_threaded = -1;
-	bool has_block = major > 3 || (major == 3 && minor >= 13);
+	const struct tp_python_caps *caps;
+	struct tp_error *ce = tp_python_caps_for(major, minor, &caps);
+	bool has_block = !ce && caps->debug_offsets;
+	tp_error_destroy(ce);
 	if (pref == TP_LAYOUT_TABLE && has_block) {
 		struct reasons ignored = { .n = 0 };
 		struct tp_debug_offsets_info info;

@@ -394,7 +394,7 @@ struct tp_error *tp_linetable_format_for_version(int major, int minor,
 		*ret = TP_LINETABLE_LNOTAB_S8;
 	else if (major == 3 && minor == 10)
 		*ret = TP_LINETABLE_PEP626;
-	else if (major == 3 && minor >= 11 && minor <= 14)
+	else if (major == 3 && minor >= 11 && minor <= 15)
 		*ret = TP_LINETABLE_LOCATIONS;
 	else
 		return tp_error_create(TP_ERR_UNSUPPORTED,

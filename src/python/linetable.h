@@ -40,7 +40,7 @@ enum tp_linetable_format {
 	TP_LINETABLE_LNOTAB_S8,
 	/** co_linetable of PEP 626, (byte length, signed line delta) pairs: 3.10. */
 	TP_LINETABLE_PEP626,
-	/** co_linetable location table with columns: 3.11-3.14. */
+	/** co_linetable location table with columns: 3.11-3.15. */
 	TP_LINETABLE_LOCATIONS,
 };
 

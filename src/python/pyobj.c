@@ -284,7 +284,7 @@ struct tp_error *py_str_utf8(struct tp_python *py, uint64_t addr, size_t max,
 	struct tp_strbuf sb = TP_STRBUF_INIT;
 	bool too_long;
 	if (type == py->target->sym[TP_SYM_PyString_Type] ||
-	    (type == py->target->sym[TP_SYM_PyBytes_Type] && py->major == 2)) {
+	    (type == py->target->sym[TP_SYM_PyBytes_Type] && py->caps->py2_objects)) {
 		uint8_t *data;
 		size_t len;
 		err = bytes_data(py, addr, max, &data, &len, &too_long);
@@ -320,7 +320,7 @@ static bool str_equals(struct tp_python *py, uint64_t addr, const char *s)
 	bool too_long;
 	struct tp_error *err;
 	uint64_t type;
-	if (py->major == 2) {
+	if (py->caps->py2_objects) {
 		if ((err = py_type_of(py, addr, &type))) {
 			tp_error_destroy(err);
 			return false;
@@ -519,7 +519,7 @@ static struct tp_error *values_iter(struct tp_python *py, uint64_t keys,
 						     ? LOFF(py, DV_VALUES) : 0);
 	uint8_t order[256];
 	size_t count;
-	if (LHAS(py, DV_CAPACITY)) {
+	if (!py->caps->split_order_before_values) {
 		uint8_t cap, size;
 		if ((err = py_read_u8(py, values + LOFF(py, DV_CAPACITY), &cap)) ||
 		    (err = py_read_u8(py, values + LOFF(py, DV_SIZE), &size)))
@@ -677,22 +677,23 @@ struct tp_error *py_instance_attr(struct tp_python *py, uint64_t obj,
 	if ((err = py_type_of(py, obj, &type)) ||
 	    (err = type_flags(py, type, &flags)))
 		return err;
-	if (py->major == 3 && py->minor >= 11 && (flags & TPF_MANAGED_DICT)) {
+	enum tp_managed_dict md = py->caps->managed_dict;
+	if (md != TP_MANAGED_DICT_NONE && (flags & TPF_MANAGED_DICT)) {
 		/*
 		 * Managed dicts live before the object (with the GC header):
 		 * 3.11: dict pointer at -3 words, values pointer at -4;
 		 * 3.12: one tagged word at -3 (odd: values pointer - 1);
-		 * 3.13: dict pointer at -3, values inline after the header
+		 * 3.13+: dict pointer at -3, values inline after the header
 		 *       when the type has Py_TPFLAGS_INLINE_VALUES.
 		 */
 		uint64_t word, values = 0;
 		if ((err = py_read_ptr(py, obj - 3 * 8, &word)))
 			return err;
-		if (py->minor == 11) {
+		if (md == TP_MANAGED_DICT_TWO_WORDS) {
 			dict = word;
 			if (!dict && (err = py_read_ptr(py, obj - 4 * 8, &values)))
 				return err;
-		} else if (py->minor == 12) {
+		} else if (md == TP_MANAGED_DICT_TAGGED_WORD) {
 			if (word & 1)
 				values = word + 1;
 			else
@@ -737,7 +738,7 @@ struct tp_error *py_instance_attr(struct tp_python *py, uint64_t obj,
 
 static const char *builtins_module(struct tp_python *py)
 {
-	return py->major == 2 ? "__builtin__" : "builtins";
+	return py->caps->py2_objects ? "__builtin__" : "builtins";
 }
 
 /* Read a NUL-terminated C string of at most @max bytes. */
@@ -865,7 +866,7 @@ static struct tp_pyval *new_node(struct tp_python *py,
 				 const char *type_name)
 {
 	struct tp_pyval *v = tp_pyval_new(py->arena, kind, addr, type_name);
-	if (v && py->major == 2)
+	if (v && py->caps->py2_objects)
 		v->flags |= TP_PV_PY2;
 	return v;
 }
@@ -1096,7 +1097,7 @@ static struct tp_error *decode_set(struct tp_python *py, struct dstate *st,
 		memcpy(&key, raw + i * esize + koff, 8);
 		if (!key || key == py->set_dummy)
 			continue;
-		if (!py->set_dummy && py->major == 2 && is_py2_dummy(py, key)) {
+		if (!py->set_dummy && py->caps->py2_objects && is_py2_dummy(py, key)) {
 			/* 2.7's dummy is a static str: remember it */
 			py->set_dummy = key;
 			continue;
@@ -1189,7 +1190,7 @@ static struct tp_error *module_repr(struct tp_python *py, uint64_t addr,
 	if ((err = py_read_ptr(py, addr + LOFF(py, MODULE_DICT), &dict)) ||
 	    !dict)
 		return err;
-	if (py->major >= 3) {
+	if (!py->caps->py2_objects) {
 		uint64_t spec = 0, none = py->target->sym[TP_SYM__Py_NoneStruct];
 		if ((err = py_dict_get_str(py, dict, "__spec__", &spec)))
 			return err;
@@ -1253,7 +1254,7 @@ static struct tp_error *module_repr(struct tp_python *py, uint64_t addr,
 		return NULL;
 	if (file)
 		tp_strbuf_printf(sb, "<module '%s' from '%s'>", name, file);
-	else if (py->major == 2)
+	else if (py->caps->py2_objects)
 		tp_strbuf_printf(sb, "<module '%s' (built-in)>", name);
 	else
 		return NULL;
@@ -1340,7 +1341,7 @@ static struct tp_error *special_repr(struct tp_python *py, uint64_t addr,
 	if (type == sym[TP_SYM_PyModule_Type] ||
 	    (repr_fn && repr_fn == py->repr_fn.module))
 		return module_repr(py, addr, sb, ok);
-	if (py->major == 2 && LHAS(py, INST_CLASS) &&
+	if (py->caps->py2_objects && LHAS(py, INST_CLASS) &&
 	    (type == sym[TP_SYM_PyInstance_Type] ||
 	     type == sym[TP_SYM_PyClass_Type])) {
 		const char *module, *name;
@@ -1389,7 +1390,7 @@ static struct tp_error *special_repr(struct tp_python *py, uint64_t addr,
 		if ((err = type_flags(py, addr, &cflags)))
 			return err;
 		const char *word = "class";
-		if (py->major == 2 && !(cflags & TPF_HEAPTYPE))
+		if (py->caps->py2_objects && !(cflags & TPF_HEAPTYPE))
 			word = "type";
 		tp_strbuf_printf(sb, "<%s '%s'>", word, name);
 		*ok = true;

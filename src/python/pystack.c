@@ -7,9 +7,9 @@
  *  - the interpreter-frame chain (3.11+): _PyInterpreterFrame linked by
  *    `previous`, the code object in f_code / f_executable, the locals inline
  *    in `localsplus`;
- *  - (later) the PyFrameObject chain of 2.7-3.10.
- * Version differences inside a model are a few explicit tests on
- * py->minor, each next to the fact it handles.
+ *  - the PyFrameObject chain of 2.7-3.10.
+ * Version differences inside a model are questions to the capability
+ * record (caps.h), decided once in tp_python_open().
  */
 #include "config.h"
 
@@ -98,16 +98,9 @@ static struct tp_error *detect_version(struct tp_python *py)
 	return NULL;
 }
 
-static bool version_supported(const struct tp_python *py)
-{
-	if (py->major == 2)
-		return py->minor == 7;
-	return py->major == 3 && py->minor >= 6 && py->minor <= 13;
-}
-
 static bool iframe_model(const struct tp_python *py)
 {
-	return py->major == 3 && py->minor >= 11;
+	return py->caps->frames == TP_FRAMES_INTERPRETER;
 }
 
 /* Entries every version needs. */
@@ -170,7 +163,7 @@ static struct tp_error *check_layout(struct tp_python *py)
 					 sb.len ? ", " : "");
 	} else {
 		CHECK(py, required_frameobj, &sb);
-		if (py->major == 3) {
+		if (!py->caps->py2_objects) {
 			static const enum tp_layout_id v3[] = {
 				TP_L_CO_KWONLYARGCOUNT, TP_L_SIZEOF_ASCII,
 				TP_L_SIZEOF_COMPACT, TP_L_UNI_LENGTH,
@@ -306,10 +299,13 @@ struct tp_error *tp_python_open(struct tp_target *target,
 	tp_layout_init(&py->L);
 
 	struct tp_error *err = detect_version(py);
-	if (!err && !version_supported(py))
+	if (!err && (err = tp_python_caps_for(py->major, py->minor,
+					      &py->caps))) {
+		tp_error_destroy(err);
 		err = tp_error_create(TP_ERR_UNSUPPORTED,
 				      "unsupported Python %u.%u (%s)", py->major,
 				      py->minor, target->pymod_name);
+	}
 	/* DWARF, else _Py_DebugOffsets (+ table), else table: layout_source.c */
 	struct tp_layout_choice choice;
 	if (!err)
@@ -329,9 +325,9 @@ struct tp_error *tp_python_open(struct tp_target *target,
 	py->runtime = target->sym[TP_SYM__PyRuntime];
 	if (!py->runtime) /* 3.10+: the section holds only _PyRuntime */
 		py->runtime = tp_target_section(target, ".PyRuntime");
-	if (!py->runtime && py->major == 3 && py->minor >= 13)
+	if (!py->runtime && py->caps->debug_offsets)
 		py->runtime = tp_target_find_cookie(target, "xdebugpy");
-	if (!py->runtime && (py->major > 3 || (py->major == 3 && py->minor >= 7))) {
+	if (!py->runtime && py->caps->runtime_state) {
 		free(py);
 		return tp_error_create(TP_ERR_NOTPYTHON,
 				       "%s has no _PyRuntime symbol",
@@ -468,8 +464,6 @@ static struct tp_error *bytes_copy(struct tp_python *py, uint64_t addr,
 
 /* ---- frames: the interpreter-frame model (3.11+) ----------------------- */
 
-#define OWNED_BY_GENERATOR 1
-#define OWNED_BY_CSTACK 3
 #define MAX_LOCALS 65536
 #define MAX_LINETABLE (1u << 24)
 
@@ -531,17 +525,13 @@ static struct tp_error *read_code(struct tp_python *py, uint64_t code,
 static int code_line(struct tp_python *py, const struct frame_code *c,
 		     int64_t addr)
 {
-	enum tp_linetable_format fmt;
-	struct tp_error *err = tp_linetable_format_for_version(
-		(int)py->major, (int)py->minor, &fmt);
+	enum tp_linetable_format fmt = py->caps->linetable;
 	uint64_t table = 0;
 	uint8_t *bytes = NULL;
 	size_t len;
-	if (!err)
-		err = py_read_ptr(py, c->addr + (uint64_t)(LHAS(py, CO_LINETABLE)
-							  ? LOFF(py, CO_LINETABLE)
-							  : LOFF(py, CO_LNOTAB)),
-				  &table);
+	int64_t off = LHAS(py, CO_LINETABLE) ? LOFF(py, CO_LINETABLE)
+					     : LOFF(py, CO_LNOTAB);
+	struct tp_error *err = py_read_ptr(py, c->addr + (uint64_t)off, &table);
 	if (!err)
 		err = bytes_copy(py, table, MAX_LINETABLE, &bytes, &len);
 	if (err) {
@@ -579,6 +569,31 @@ static int frame_line(struct tp_python *py, const struct frame_code *c,
 	if (addr > INT32_MAX || addr < INT32_MIN)
 		addr = -1;
 	return code_line(py, c, addr);
+}
+
+/*
+ * 3.14+ linecache reads the source of a frozen module ("<frozen X>") from
+ * the file its globals' __file__ names; NULL for other frames or when
+ * there is no such str.
+ */
+static const char *frozen_source(struct tp_python *py,
+				 const struct frame_code *c, uint64_t iframe)
+{
+	static const char prefix[] = "<frozen ";
+	if (strncmp(c->file, prefix, sizeof(prefix) - 1) ||
+	    !LHAS(py, IF_GLOBALS))
+		return NULL;
+	uint64_t globals = 0, file = 0;
+	const char *path = NULL;
+	struct tp_error *err = py_read_ptr(py, iframe + LOFF(py, IF_GLOBALS),
+					   &globals);
+	if (!err && globals)
+		err = py_dict_get_str(py, globals, "__file__", &file);
+	if (!err && file)
+		err = py_str_utf8(py, file, 4096, &path);
+	bool ok = !err;
+	tp_error_destroy(err);
+	return ok ? path : NULL;
 }
 
 struct local_acc {
@@ -821,22 +836,32 @@ static struct tp_error *iframe_locals(struct tp_python *py,
 			      &slots)))
 		goto out;
 	size_t k = 0;
+	bool hidden_bound = false;
 	for (size_t i = 0; i < n; i++) {
 		if ((kinds[i] & CO_FAST_FREE) && !optimized)
 			continue;
 		slots[k].name = names[i];
 		slots[k].value = raw[i];
+		/* 3.14+: slots are tagged references; a tagged int is no
+		 * variable's value (only the value stack holds them) */
+		if (py->caps->tagged_stackrefs)
+			tp_stackref_object(raw[i], &slots[k].value);
 		slots[k].how = (kinds[i] & (CO_FAST_FREE | CO_FAST_CELL))
 				       ? SLOT_MAYBE_CELL : SLOT_VALUE;
+		if ((kinds[i] & CO_FAST_HIDDEN) && slots[k].value)
+			hidden_bound = true;
 		k++;
 	}
+	/* PEP 667: a namespace frame shows its dict alone (see caps.h) */
+	if (!optimized && py->caps->pep667_locals && !hidden_bound)
+		k = 0;
 	/*
 	 * 3.11/3.12 keep the dict of an optimised frame too, once
 	 * frame.f_locals or locals() made it (see build_locals); 3.13 does
 	 * not (PEP 667: names written through f_locals go to f_extra_locals).
 	 */
 	uint64_t dict = 0, extra = 0, fobj = 0;
-	if ((!optimized || py->minor <= 12) &&
+	if ((!optimized || py->caps->optimized_frame_dict) &&
 	    (err = py_read_ptr(py, iframe + LOFF(py, IF_LOCALS), &dict)))
 		goto out;
 	if (LHAS(py, FO_EXTRA_LOCALS) &&
@@ -1027,12 +1052,20 @@ static struct tp_error *walk_iframes(struct tp_python *py, uint64_t tstate,
 			break;
 		uint64_t this_frame = frame;
 		frame = prev;
-		/* 3.12+: the C stack's entry frames are not Python frames */
-		if (py->minor >= 12 && owner == OWNED_BY_CSTACK) {
+		/*
+		 * 3.12+: the eval loop's entry frames (on the C stack) and
+		 * other interpreter-internal frames are not Python frames.
+		 */
+		uint8_t internal = py->caps->first_internal_owner;
+		if (internal && owner >= internal) {
 			if (!rt->stack_hint)
 				rt->stack_hint = this_frame;
 			continue;
 		}
+		/* 3.14+: f_executable is a tagged reference */
+		if (py->caps->tagged_stackrefs &&
+		    !tp_stackref_object(code, &code))
+			continue;
 		uint64_t ctype;
 		if ((err = py_type_of(py, code, &ctype)))
 			break;
@@ -1043,7 +1076,7 @@ static struct tp_error *walk_iframes(struct tp_python *py, uint64_t tstate,
 			break;
 		/* _PyFrame_IsIncomplete: not yet past the frame's prologue */
 		uint64_t first = code + LOFF(py, CO_CODE_ADAPTIVE);
-		if (owner != OWNED_BY_GENERATOR &&
+		if (owner != py->caps->owner_generator &&
 		    instr < first + 2 * (uint64_t)c.firsttraceable)
 			continue;
 		struct tp_rframe *rf = frame_push(&acc);
@@ -1056,6 +1089,8 @@ static struct tp_error *walk_iframes(struct tp_python *py, uint64_t tstate,
 		rf->qualname = c.qualname;
 		rf->is_module = !(c.flags & CO_OPTIMIZED);
 		rf->line = frame_line(py, &c, this_frame, instr);
+		if (py->caps->frozen_source_from_file)
+			rf->source_file = frozen_source(py, &c, this_frame);
 		struct tp_error *lerr = iframe_locals(py, &c, this_frame, rf);
 		if (lerr == &tp_error_nomem) {
 			err = lerr;
@@ -1093,7 +1128,7 @@ static int frameobj_line(struct tp_python *py, const struct frame_code *c,
 	 * the line comes from f_lasti: a byte offset up to 3.9, an index of
 	 * 2-byte code units in 3.10.
 	 */
-	if (py->major == 3 && py->minor == 10) {
+	if (py->caps->lasti_in_code_units) {
 		if (lineno)
 			return lineno;
 		return code_line(py, c, lasti < 0 ? -1 : 2 * (int64_t)lasti);
@@ -1179,8 +1214,8 @@ static bool names_cb(void *arg, uint64_t key, uint64_t value)
 			continue;
 		uint64_t name = 0;
 		err = py_instance_attr(c->py, value,
-				       c->py->major == 2 ? "_Thread__name"
-							 : "_name",
+				       c->py->caps->py2_objects ? "_Thread__name"
+								: "_name",
 				       &name);
 		if (!err && name)
 			err = py_str_utf8(c->py, name, 4096, &t->name);
@@ -1232,7 +1267,7 @@ static int64_t gil_holder(struct tp_python *py, uint64_t interp)
 	} else if (sym[TP_SYM_gil_locked] && sym[TP_SYM_gil_last_holder]) {
 		locked_at = sym[TP_SYM_gil_locked];
 		holder_at = sym[TP_SYM_gil_last_holder];
-	} else if ((py->major == 2 || (py->major == 3 && py->minor == 6)) &&
+	} else if (py->caps->gil_fallback == TP_GIL_FALLBACK_CURRENT_TSTATE &&
 		   sym[TP_SYM__PyThreadState_Current]) {
 		uint64_t ts;
 		err = py_read_ptr(py, sym[TP_SYM__PyThreadState_Current], &ts);

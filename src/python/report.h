@@ -21,6 +21,12 @@ struct tp_rlocal {
 
 struct tp_rframe {
 	const char *file;           /* co_filename */
+	/*
+	 * Where linecache reads this frame's source when not from `file`,
+	 * or NULL: 3.14+ reads a frozen module's ("<frozen X>") from the
+	 * module's __file__.
+	 */
+	const char *source_file;
 	const char *function;       /* co_name */
 	const char *qualname;       /* co_qualname (3.11+), else NULL */
 	int line;                   /* -1 when unknown */

@@ -63,12 +63,32 @@ enum tp_symbol_id {
 	TP_NSYMBOLS
 };
 
+/* A file mapping of the process (NT_FILE entry, /proc/PID/maps line). */
+struct tp_target_map {
+	uint64_t start, end, offset;  /* offset in bytes */
+	char *path;
+};
+
 struct tp_target {
 	Dwfl *dwfl;
 	struct tp_memsrc *mem;
 	Dwfl_Module *pymod;       /* module holding the interpreter */
 	const char *pymod_name;   /* its file name as reported */
 	GElf_Addr pymod_start;
+	/*
+	 * The interpreter module's load bias, from its program headers and
+	 * where the process mapped its file (see target.c); valid when
+	 * pymod_bias_known, else libdwfl's is used.
+	 */
+	uint64_t pymod_bias;
+	bool pymod_bias_known;
+	struct tp_target_map *maps; /* the process's file mappings */
+	size_t nmaps;
+	/* symbols of the separate debug file: address = st_value + bias +
+	 * debug_delta (cached for debug_elf) */
+	Elf *debug_elf;
+	int64_t debug_delta;
+	bool debug_delta_known;
 	char pymod_build_id[41 + 40]; /* hex, "" if unknown */
 	uint64_t sym[TP_NSYMBOLS]; /* 0 = not found */
 	char *debuginfo_path;     /* storage for the callbacks */

@@ -440,29 +440,6 @@ fail:
 	return err;
 }
 
-static const char *base_name(const char *path)
-{
-	const char *s = strrchr(path, '/');
-	return s ? s + 1 : path;
-}
-
-const struct tp_mapping *tp_capture_interpreter(const struct tp_capture *c,
-						const char *exe)
-{
-	const struct tp_mapping *exe_map = NULL;
-	for (size_t i = 0; i < c->maps.n; i++) {
-		const struct tp_mapping *m = &c->maps.v[i];
-		if (!tp_mapping_is_file(m))
-			continue;
-		const char *b = base_name(m->path);
-		if (strncmp(b, "libpython", 9) == 0 && strstr(b, ".so"))
-			return m;
-		if (!exe_map && exe && strcmp(m->path, exe) == 0)
-			exe_map = m;
-	}
-	return exe_map;
-}
-
 void tp_capture_deinit(struct tp_capture *c)
 {
 	for (size_t i = 0; i < c->nbufs; i++)

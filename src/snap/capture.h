@@ -69,12 +69,6 @@ struct tp_capture {
 struct tp_error *tp_capture_memory(pid_t pid, int pagemap_fd, unsigned flags,
 				   struct tp_capture *ret);
 
-/**
- * The interpreter's mapping in @c: the first mapping of a libpython*.so,
- * else the first mapping of @exe; NULL if neither is mapped.
- */
-const struct tp_mapping *tp_capture_interpreter(const struct tp_capture *c,
-						const char *exe);
 
 void tp_capture_deinit(struct tp_capture *c);
 

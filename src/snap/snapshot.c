@@ -214,8 +214,9 @@ static const char *base_name(const char *path)
  * as env or a shell before it execs the interpreter).  Candidates, in
  * order: a libpython, the executable, a file named python* (an interpreter
  * run through the dynamic loader, whose exe is the loader); the first that
- * exports the C API wins.  Without one, *@ret is the executable's mapping
- * (or NULL) and *@ret_python false.
+ * exports the C API wins.  Without one, *@ret_python is false and *@ret
+ * the first file named python* (an interpreter whose file cannot be read
+ * now), else the executable's mapping, else NULL.
  */
 static struct tp_error *find_interpreter(struct tp_snap_session *s,
 					 const struct tp_snap *snap,
@@ -224,7 +225,7 @@ static struct tp_error *find_interpreter(struct tp_snap_session *s,
 {
 	const struct tp_maps *maps = &snap->mem.maps;
 	const char *exe = s->target.exe;
-	const struct tp_mapping *exe_map = NULL;
+	const struct tp_mapping *exe_map = NULL, *named = NULL;
 	*ret = NULL;
 	*ret_python = false;
 	for (int pass = 0; pass < 3; pass++) {
@@ -242,6 +243,8 @@ static struct tp_error *find_interpreter(struct tp_snap_session *s,
 				strncmp(b, "python", 6) == 0;
 			if (!candidate)
 				continue;
+			if (pass == 2 && !named)
+				named = m;
 			bool python;
 			struct tp_error *err = tp_buildid_is_python(
 				&s->buildids, s->target.pid, m, &python);
@@ -256,7 +259,7 @@ static struct tp_error *find_interpreter(struct tp_snap_session *s,
 				break;  /* the executable is mapped once */
 		}
 	}
-	*ret = exe_map;
+	*ret = named ? named : exe_map;
 	return NULL;
 }
 

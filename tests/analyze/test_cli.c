@@ -273,7 +273,7 @@ Test(analyze_cli, not_a_python_process, .fini = kill_target)
  * "unsupported Python X.Y": no interpreter of an unsupported version is
  * installed here, so make one.  Py_Version is only a constant that the
  * interpreter reports; a copy of libpython3.12 with Py_Version changed to
- * 3.14.0 runs as usual (through LD_LIBRARY_PATH), and the snapshot of that
+ * 3.16.0 runs as usual (through LD_LIBRARY_PATH), and the snapshot of that
  * process must be refused, not decoded with the wrong layout.
  */
 #include <gelf.h>
@@ -331,7 +331,7 @@ Test(analyze_cli, unsupported_python_version, .fini = kill_target)
 	char cmd[1024];
 	snprintf(cmd, sizeof(cmd), "cp %s %s", lib, copy);
 	cr_assert_eq(system(cmd), 0);
-	cr_assert(patch_py_version(copy, 0x030e00f0), "cannot patch %s", copy);
+	cr_assert(patch_py_version(copy, 0x031000f0), "cannot patch %s", copy);
 
 	setenv("LD_LIBRARY_PATH", libdir, 1);
 	target = start_python(python);
@@ -348,6 +348,6 @@ Test(analyze_cli, unsupported_python_version, .fini = kill_target)
 	run((char *[]){ ANALYZE, dir, NULL }, &r);
 	cr_assert_eq(r.status, 2, "%d %s", r.status, r.err);
 	cr_assert_eq(count_lines(r.err), 1, "%s", r.err);
-	cr_assert(strstr(r.err, "unsupported Python 3.14"), "%s", r.err);
+	cr_assert(strstr(r.err, "unsupported Python 3.16"), "%s", r.err);
 	cr_assert_str_empty(r.out);
 }

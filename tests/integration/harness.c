@@ -105,6 +105,86 @@ bool harness_find_system(struct interp *in, const char *path)
 	return true;
 }
 
+/* The cache of tools/fetch-sid-python.sh (same rule as the script). */
+static void sid_cache(char *buf, size_t len)
+{
+	const char *c = getenv("TRIPOD_SID_CACHE");
+	const char *xdg = getenv("XDG_CACHE_HOME");
+	const char *home = getenv("HOME");
+	if (c && *c)
+		snprintf(buf, len, "%s", c);
+	else if (xdg && *xdg)
+		snprintf(buf, len, "%s/tripod/sid", xdg);
+	else
+		snprintf(buf, len, "%s/.cache/tripod/sid", home ? home : "/root");
+}
+
+bool harness_find_sid(struct interp *in, const char *version)
+{
+	char cache[3000], status_path[3100];
+	sid_cache(cache, sizeof(cache));
+	snprintf(status_path, sizeof(status_path), "%s/status", cache);
+	in->path[0] = in->gdb_script[0] = in->gdb_exe[0] = '\0';
+	in->debuginfo_dir[0] = '\0';
+	char *status = harness_slurp(status_path);
+	if (!status) {
+		snprintf(in->why, sizeof(in->why),
+			 "Debian sid's python%s is not fetched (no %s): run tools/fetch-sid-python.sh",
+			 version, status_path);
+		return false;
+	}
+	status[strcspn(status, "\n")] = '\0';
+	if (strcmp(status, "ok") != 0) {
+		snprintf(in->why, sizeof(in->why),
+			 "Debian sid's python%s: %s", version, status);
+		free(status);
+		return false;
+	}
+	free(status);
+	snprintf(in->path, sizeof(in->path), "%s/bin/python%s", cache,
+		 version);
+	if (!is_exec(in->path)) {
+		snprintf(in->why, sizeof(in->why),
+			 "%s is missing: run tools/fetch-sid-python.sh",
+			 in->path);
+		in->path[0] = '\0';
+		return false;
+	}
+	snprintf(in->gdb_exe, sizeof(in->gdb_exe), "%s/root/usr/bin/python%s",
+		 cache, version);
+	snprintf(in->gdb_script, sizeof(in->gdb_script),
+		 "%s/root/usr/share/gdb/auto-load/usr/bin/python%s-gdb.py",
+		 cache, version);
+	if (access(in->gdb_script, R_OK) != 0)
+		in->gdb_script[0] = '\0';
+	snprintf(in->debuginfo_dir, sizeof(in->debuginfo_dir),
+		 "%s/root/usr/lib/debug", cache);
+	return true;
+}
+
+int harness_gdb_major(void)
+{
+	char out[] = "/tmp/tripod-gdb-version-XXXXXX";
+	int fd = mkstemp(out);
+	if (fd < 0)
+		return 0;
+	close(fd);
+	char *argv[] = { "/usr/bin/gdb", "--version", NULL };
+	int major = 0;
+	if (harness_run(argv, out, NULL, 30) == 0) {
+		char *text = harness_slurp(out);
+		/* "GNU gdb (Debian 13.1-3) 13.1": the last word of line 1 */
+		if (text) {
+			text[strcspn(text, "\n")] = '\0';
+			char *last = strrchr(text, ' ');
+			major = last ? atoi(last + 1) : 0;
+		}
+		free(text);
+	}
+	unlink(out);
+	return major;
+}
+
 bool harness_version_between(const struct interp *in, const char *lo,
 			     const char *hi)
 {
@@ -289,6 +369,8 @@ void harness_start(struct scenario_run *r, const struct interp *in,
 	snprintf(r->log, sizeof(r->log), "%s/log.txt", r->dir);
 	snprintf(r->nodebug, sizeof(r->nodebug), "%s/no-debuginfo", r->dir);
 	r->hide_debuginfo = in->hide_debuginfo;
+	snprintf(r->debuginfo_dir, sizeof(r->debuginfo_dir), "%s",
+		 in->debuginfo_dir);
 	if (r->hide_debuginfo)
 		cr_assert_eq(mkdir(r->nodebug, 0700), 0, "mkdir %s: %s",
 			     r->nodebug, strerror(errno));
@@ -350,9 +432,10 @@ void harness_snapshot_and_analyze(struct scenario_run *r)
 		cr_assert_fail("tripod-snap exited %d:\n%s", st, log ? log : "");
 	}
 	/* without debug info: search an empty directory only */
-	char dipath[400];
-	snprintf(dipath, sizeof(dipath), "--debuginfo-path=%s", r->nodebug);
-	char *di = r->hide_debuginfo ? dipath : NULL;
+	char dipath[4200];
+	snprintf(dipath, sizeof(dipath), "--debuginfo-path=%s",
+		 r->hide_debuginfo ? r->nodebug : r->debuginfo_dir);
+	char *di = r->hide_debuginfo || r->debuginfo_dir[0] ? dipath : NULL;
 	char *json[] = { TOP_BUILDDIR "/src/tripod-analyze", "--format", "json",
 			 r->snaps, di, NULL };
 	st = harness_run(json, r->json, r->log, 120);
@@ -411,9 +494,14 @@ void harness_gdb_crosscheck(struct scenario_run *r, const struct interp *in,
 	int st = harness_run(gunzip, core, r->log, 120);
 	cr_assert_eq(st, 0, "gzip -dc %s failed (%d)", gz, st);
 	snprintf(src, sizeof(src), "source %s", in->gdb_script);
+	char dfd[4200];
+	snprintf(dfd, sizeof(dfd), "set debug-file-directory %s",
+		 in->debuginfo_dir[0] ? in->debuginfo_dir : "/usr/lib/debug");
 	char *gdb[] = { "/usr/bin/gdb", "-nx", "-batch", "-iex",
-			"set auto-load safe-path /", "-ex", src, "-ex",
-			"thread apply all py-bt", (char *)in->path, core, NULL };
+			"set auto-load safe-path /", "-iex", dfd, "-ex", src,
+			"-ex", "thread apply all py-bt",
+			(char *)(in->gdb_exe[0] ? in->gdb_exe : in->path), core,
+			NULL };
 	st = harness_run(gdb, gdbout, gdbout, 300);
 	cr_assert_eq(st, 0, "gdb failed (%d)", st);
 	char *cmp[] = { "/usr/bin/python3",

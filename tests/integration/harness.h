@@ -17,6 +17,13 @@ struct interp {
 	char path[4096];       /* the interpreter, "" if absent */
 	char why[8448];         /* why absent */
 	char gdb_script[4096]; /* pythonX.Y-gdb.py, "" if absent */
+	/* the ELF file gdb opens, when @path is a wrapper script; "" = path */
+	char gdb_exe[4096];
+	/*
+	 * Separate debug info outside /usr/lib/debug (tripod-analyze
+	 * --debuginfo-path, gdb's debug-file-directory); "" = the default.
+	 */
+	char debuginfo_dir[4096];
 	/*
 	 * Analyze without the interpreter's separate debug info: point
 	 * tripod-analyze's --debuginfo-path at an empty directory.
@@ -27,6 +34,16 @@ struct interp {
 /** Look for @version: pyenv (highest patch release) or a system path. */
 bool harness_find_pyenv(struct interp *in, const char *version);
 bool harness_find_system(struct interp *in, const char *path);
+/**
+ * Debian sid's Python @version as tools/fetch-sid-python.sh leaves it in
+ * its cache ($TRIPOD_SID_CACHE, else ~/.cache/tripod/sid): the wrapper that
+ * runs it through sid's loader, the real binary for gdb, its debug info
+ * directory.  When the helper could not fetch it, @in->why is the helper's
+ * one-line reason.
+ */
+bool harness_find_sid(struct interp *in, const char *version);
+/** The major version of /usr/bin/gdb, 0 if unknown. */
+int harness_gdb_major(void);
 /**
  * For a stripped system interpreter: is its separate debug info installed
  * (/usr/lib/debug/.build-id/XX/YYYY.debug)?  If not, @in->why says so.
@@ -48,6 +65,7 @@ struct scenario_run {
 	char log[300];
 	char nodebug[300];     /* an empty directory (hide_debuginfo) */
 	bool hide_debuginfo;
+	char debuginfo_dir[4096]; /* --debuginfo-path, "" = default */
 };
 
 /**

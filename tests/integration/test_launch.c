@@ -42,6 +42,10 @@ struct launch {
 	char snaps[300];        /* tripod-snap -o */
 	char log[300];          /* tripod-snap's and the target's output */
 	pid_t snap;             /* tripod-snap */
+	/* "--debuginfo-path=DIR" for tripod-analyze, NULL for the default */
+	char *di;
+	char di_buf[4200], di_env[4200];
+	char python_env[4200];  /* TRIPOD_FIXTURE_PYTHON=the interpreter */
 };
 
 static struct launch run;
@@ -84,6 +88,15 @@ static void setup(struct launch *l, const struct interp *in)
 	snprintf(l->truth, sizeof(l->truth), "%s/truth.json", l->dir);
 	snprintf(l->snaps, sizeof(l->snaps), "%s/snaps", l->dir);
 	snprintf(l->log, sizeof(l->log), "%s/log.txt", l->dir);
+	snprintf(l->python_env, sizeof(l->python_env),
+		 "TRIPOD_FIXTURE_PYTHON=%s", in->path);
+	if (in->debuginfo_dir[0]) {
+		snprintf(l->di_buf, sizeof(l->di_buf), "--debuginfo-path=%s",
+			 in->debuginfo_dir);
+		snprintf(l->di_env, sizeof(l->di_env),
+			 "TRIPOD_DEBUGINFO_PATH=%s", in->debuginfo_dir);
+		l->di = l->di_buf;
+	}
 }
 
 static char *slurp_log(const struct launch *l)
@@ -125,6 +138,9 @@ static void snap_start(struct launch *l, char *const opts[],
 		}
 		for (size_t i = 0; env && env[i]; i++)
 			putenv(env[i]);
+		if (l->di)
+			putenv(l->di_env);  /* for --log */
+		putenv(l->python_env);
 		execv(argv[0], argv);
 		_exit(127);
 	}
@@ -314,11 +330,12 @@ static void check_snapshot(struct launch *l, const char *snapshot,
 	snprintf(json, sizeof(json), "%s.jsonl", snapshot);
 	snprintf(text, sizeof(text), "%s.txt", snapshot);
 	snprintf(out, sizeof(out), "%s.compare", snapshot);
-	char *aj[] = { ANALYZE, "--format", "json", (char *)snapshot, NULL };
+	char *aj[] = { ANALYZE, "--format", "json", (char *)snapshot, l->di,
+		       NULL };
 	int st = harness_run(aj, json, l->log, 120);
 	cr_assert_eq(st, 0, "tripod-analyze --format json %s exited %d:\n%s",
 		     snapshot, st, slurp_log(l));
-	char *at[] = { ANALYZE, "--no-header", (char *)snapshot, NULL };
+	char *at[] = { ANALYZE, "--no-header", (char *)snapshot, l->di, NULL };
 	st = harness_run(at, text, l->log, 120);
 	cr_assert_eq(st, 0, "tripod-analyze %s exited %d", snapshot, st);
 	char *cmp[] = { "/usr/bin/python3",
@@ -542,7 +559,7 @@ static void with_children(struct interp *in, char *const cmd[],
 	char json[400], out[400], expect[200];
 	snprintf(json, sizeof(json), "%s/all.jsonl", run.dir);
 	snprintf(out, sizeof(out), "%s/all.check", run.dir);
-	char *aj[] = { ANALYZE, "--format", "json", run.snaps, NULL };
+	char *aj[] = { ANALYZE, "--format", "json", run.snaps, run.di, NULL };
 	st = harness_run(aj, json, run.log, 300);
 	cr_assert(st == 0 || st == 1, "tripod-analyze DIR exited %d", st);
 	int len = snprintf(expect, sizeof(expect), "%d:0", (int)parent);
@@ -614,7 +631,7 @@ static void live_log(struct interp *in)
 	int st = snap_stop(&run);
 	cr_assert_eq(st, 128 + SIGTERM, "tripod-snap exited %d:\n%s", st,
 		     slurp_log(&run));
-	char *an[] = { ANALYZE, run.snaps, NULL };
+	char *an[] = { ANALYZE, run.snaps, run.di, NULL };
 	st = harness_run(an, report, run.log, 300);
 	cr_assert(st == 0 || st == 1, "tripod-analyze exited %d", st);
 	char *got = harness_slurp(logfile), *want = harness_slurp(report);
@@ -682,7 +699,7 @@ static void launcher_snapshots(struct interp *in)
 	int st = snap_stop(&run);
 	cr_assert_eq(st, 128 + SIGTERM, "tripod-snap exited %d", st);
 	cr_assert_geq(count_snapshots(run.snaps), 5);
-	char *an[] = { ANALYZE, run.snaps, NULL };
+	char *an[] = { ANALYZE, run.snaps, run.di, NULL };
 	st = harness_run(an, text, err, 300);
 	char *e = harness_slurp(err), *t = harness_slurp(text);
 	cr_assert_eq(st, 0, "tripod-analyze exited %d:\n%s", st, e);
@@ -693,7 +710,7 @@ static void launcher_snapshots(struct interp *in)
 	char pp[64];
 	snprintf(pp, sizeof(pp), "\nParent ID:  %d\n", (int)snap);
 	cr_assert(strstr(t, pp), "no '%s' in the header", pp + 1);
-	char *aj[] = { ANALYZE, "--format", "json", run.snaps, NULL };
+	char *aj[] = { ANALYZE, "--format", "json", run.snaps, run.di, NULL };
 	st = harness_run(aj, json, err, 300);
 	cr_assert_eq(st, 0);
 	char *j = harness_slurp(json);
@@ -779,3 +796,17 @@ LAUNCHES(launch_py3_13)
 INTERP_SYSTEM(launch_debian_python3_11, "3.11", "/usr/bin/python3.11",
 	      "python3.11-dbg")
 LAUNCHES(launch_debian_python3_11)
+
+/* Debian sid's, run through sid's loader (tools/fetch-sid-python.sh) */
+#define INTERP_SID(suite, ver)                                                \
+	static struct interp *suite##_interp(void)                            \
+	{                                                                     \
+		static struct interp in = { .id = #suite, .version = ver };   \
+		if (!harness_find_sid(&in, ver))                              \
+			cr_skip_test("%s", in.why);                           \
+		return &in;                                                   \
+	}
+INTERP_SID(launch_debian_sid_python3_14, "3.14")
+LAUNCHES(launch_debian_sid_python3_14)
+INTERP_SID(launch_debian_sid_python3_15, "3.15")
+LAUNCHES(launch_debian_sid_python3_15)

@@ -10,7 +10,11 @@
  *    is installed, and hidden on purpose): layout from the 3.11 table;
  *  - every pyenv interpreter run on a --strip-all copy of its libpython
  *    (LD_LIBRARY_PATH beats its RUNPATH): the table of its version, and
- *    for 3.13 _Py_DebugOffsets with the table for the rest.
+ *    for 3.13 _Py_DebugOffsets with the table for the rest;
+ *  - Debian sid's python3.14 and 3.15 rewritten by patchelf (interpreter
+ *    and RUNPATH set, as Nix does: an extra PT_LOAD before the original
+ *    first one), with their debug info and without it, equal to the truth
+ *    and to the same scenario under the unmodified binary.
  *
  * gcore's NT_PRPSINFO holds only the executable's name, not the arguments:
  * with a gcore core the truth's argv is the one difference allowed.
@@ -19,6 +23,7 @@
 
 #include <criterion/criterion.h>
 #include <glob.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +108,24 @@ static int analyze(struct scenario_run *r, const char *core, bool hide_debug,
 	char *argv[] = { TOP_BUILDDIR "/src/tripod-analyze", "-v", "--format",
 			 "json", hide_debug ? dpath : "-v", lsrc, (char *)core,
 			 NULL };
+	int st = harness_run(argv, r->json, errpath, 120);
+	*err = harness_slurp(errpath);
+	return st;
+}
+
+/*
+ * tripod-analyze -v --format json --debuginfo-path=@dir CORE, JSON into
+ * r->json; returns the exit status and its stderr (malloc'd) in *@err.
+ */
+static int analyze_dir(struct scenario_run *r, const char *core,
+		       const char *dir, char **err)
+{
+	char dpath[4200], errpath[300];
+	snprintf(dpath, sizeof(dpath), "--debuginfo-path=%s", dir);
+	snprintf(errpath, sizeof(errpath), "%s/analyze-err.txt", r->dir);
+	unlink(errpath);
+	char *argv[] = { TOP_BUILDDIR "/src/tripod-analyze", "-v", "--format",
+			 "json", dpath, (char *)core, NULL };
 	int st = harness_run(argv, r->json, errpath, 120);
 	*err = harness_slurp(errpath);
 	return st;
@@ -284,3 +307,118 @@ STRIPPED(py3_11_nested, "3.11", "nested.py", "table")
 STRIPPED(py3_12_threads, "3.12", "threads.py", "table")
 STRIPPED(py3_13_nested, "3.13", "nested.py", "debug-offsets+table")
 STRIPPED(py3_13_threads, "3.13", "threads.py", "debug-offsets+table")
+
+/* ---- a patchelf-rewritten interpreter ------------------------------------ */
+
+/* PT_LOAD count and the first one's p_vaddr of the ELF file @path. */
+static size_t load_segments(const char *path, uint64_t *first_vaddr)
+{
+	char cmd[4400], out[300];
+	snprintf(out, sizeof(out), "%s/loads.txt", libdir);
+	snprintf(cmd, sizeof(cmd),
+		 "readelf -lW '%s' | awk '$1 == \"LOAD\" { print $3 }' > '%s'",
+		 path, out);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+	char *text = harness_slurp(out);
+	cr_assert_not_null(text);
+	size_t n = 0;
+	for (char *l = text; *l; l = strchr(l, '\n') + 1) {
+		if (n++ == 0)
+			*first_vaddr = strtoull(l, NULL, 16);
+		if (!strchr(l, '\n'))
+			break;
+	}
+	free(text);
+	return n;
+}
+
+/* Copy a file with cp (keeps the mode). */
+static void copy_file(const char *from, const char *to)
+{
+	char *argv[] = { "/bin/cp", (char *)from, (char *)to, NULL };
+	cr_assert_eq(harness_run(argv, NULL, NULL, 60), 0, "cp %s %s", from,
+		     to);
+}
+
+static void patched_vs_unmodified(const char *version, const char *script)
+{
+	struct interp in = { .id = "patchelf", .version = version };
+	if (!harness_find_sid(&in, version))
+		cr_skip_test("%s", in.why);
+	if (access("/usr/bin/patchelf", X_OK) != 0)
+		cr_skip_test("patchelf is not installed (tools/setup.sh installs it)");
+	/* in.gdb_exe = ROOT/usr/bin/pythonX.Y, the unmodified binary */
+	char root[4096];
+	snprintf(root, sizeof(root), "%s", in.gdb_exe);
+	char *usr_bin = strstr(root, "/usr/bin/python");
+	cr_assert_not_null(usr_bin);
+	*usr_bin = '\0';
+	char lib[4200], loader[4300], home[4200], copy[128];
+	snprintf(lib, sizeof(lib), "%s/usr/lib/x86_64-linux-gnu", root);
+	snprintf(loader, sizeof(loader), "%s/ld-linux-x86-64.so.2", lib);
+	snprintf(home, sizeof(home), "%s/usr", root);
+
+	snprintf(libdir, sizeof(libdir), "/tmp/tripod-patchelf-XXXXXX");
+	cr_assert_not_null(mkdtemp(libdir));
+	snprintf(copy, sizeof(copy), "%s/python%s", libdir, version);
+	copy_file(in.gdb_exe, copy);
+	char *pe[] = { "/usr/bin/patchelf", "--set-interpreter", loader,
+		       "--set-rpath", lib, copy, NULL };
+	cr_assert_eq(harness_run(pe, NULL, NULL, 120), 0, "patchelf failed");
+	uint64_t v0 = 0, v1 = 0;
+	size_t n0 = load_segments(in.gdb_exe, &v0);
+	size_t n1 = load_segments(copy, &v1);
+	cr_assert(n1 > n0 && v1 < v0,
+		  "patchelf added no PT_LOAD before the first (%zu at %#lx, now %zu at %#lx)",
+		  n0, (unsigned long)v0, n1, (unsigned long)v1);
+
+	/* the rewritten copy, run directly (its PT_INTERP is sid's loader) */
+	struct interp pin = in;
+	snprintf(pin.path, sizeof(pin.path), "%s", copy);
+	setenv("PYTHONHOME", home, 1);
+	harness_start(&run, &pin, script);
+	unsetenv("PYTHONHOME");
+	char core[400];
+	bool gcore = take_core(&run, core, sizeof(core));
+	char *err;
+	int st = analyze_dir(&run, core, in.debuginfo_dir, &err);
+	cr_assert_eq(st, 0, "tripod-analyze exited %d:\n%s", st, err);
+	expect_source(&run, err, "dwarf");
+	compare(&run, gcore);
+	free(err);
+	char patched_json[300];
+	snprintf(patched_json, sizeof(patched_json), "%s/patched.jsonl", libdir);
+	copy_file(run.json, patched_json);
+	st = analyze(&run, core, true, NULL, &err);
+	cr_assert_eq(st, 0, "tripod-analyze exited %d:\n%s", st, err);
+	expect_source(&run, err, "debug-offsets+table");
+	compare(&run, gcore);
+	free(err);
+	harness_finish(&run);
+
+	/* the same scenario under the unmodified binary */
+	harness_start(&run, &in, script);
+	gcore = take_core(&run, core, sizeof(core));
+	st = analyze_dir(&run, core, in.debuginfo_dir, &err);
+	cr_assert_eq(st, 0, "tripod-analyze exited %d:\n%s", st, err);
+	expect_source(&run, err, "dwarf");
+	compare(&run, gcore);
+	free(err);
+	char out[300];
+	snprintf(out, sizeof(out), "%s/compare-runs.txt", run.dir);
+	char *cmp[] = { "/usr/bin/python3",
+			TOP_SRCDIR "/tests/integration/compare_runs.py",
+			patched_json, run.json, NULL };
+	st = harness_run(cmp, out, out, 60);
+	char *text = harness_slurp(out);
+	cr_assert_eq(st, 0,
+		     "the patchelf'd and the unmodified interpreter decode differently:\n%s",
+		     text ? text : "");
+	cr_log_info("%s", text ? text : "");
+	free(text);
+}
+
+TestSuite(patchelf, .fini = cleanup, .timeout = 300);
+
+Test(patchelf, sid_3_14_threads) { patched_vs_unmodified("3.14", "threads.py"); }
+Test(patchelf, sid_3_15_nested) { patched_vs_unmodified("3.15", "nested.py"); }

@@ -262,8 +262,8 @@ Test(layout_table, every_table_names_every_entry_of_layout_h)
 		     "the tables are stale, regenerate them with tools/gen-layout-tables.py:%s",
 		     tp_strbuf_str(&sb));
 	tp_strbuf_deinit(&sb);
-	cr_expect_eq(tp_layout_ntables, 9, "tables: %zu", tp_layout_ntables);
-	for (unsigned minor = 6; minor <= 13; minor++)
+	cr_expect_eq(tp_layout_ntables, 11, "tables: %zu", tp_layout_ntables);
+	for (unsigned minor = 6; minor <= 15; minor++)
 		cr_expect_not_null(tp_layout_table_find(3, minor), "3.%u",
 				   minor);
 	cr_expect_not_null(tp_layout_table_find(2, 7));
@@ -404,6 +404,52 @@ static unsigned char *pyruntime_section(const char *path, size_t *len)
 
 TestSuite(debug_offsets, .timeout = 120);
 
+/*
+ * The block in the .PyRuntime section of @path (on disk: a static
+ * initialiser) decodes, covers @covered entries, and agrees with the DWARF
+ * of @path (separate debug info in @debuginfo_path) on each of them.
+ */
+static void block_vs_dwarf(const char *path, const char *debuginfo_path,
+			   unsigned minor, unsigned covered)
+{
+	size_t len;
+	unsigned char *block = pyruntime_section(path, &len);
+	struct tp_debug_offsets_info info;
+	struct tp_layout lo, dw;
+	struct tp_error *err =
+		tp_layout_from_debug_offsets(block, len, &info, &lo);
+	cr_assert_null(err, "%s: %s", path, tp_error_message(err));
+	cr_expect_eq((info.version >> 16) & 0xffff, 0x0300 | minor);
+	cr_expect_not(info.free_threaded);
+	cr_expect_eq(info.covered, covered, "%s: %u entries covered",
+		     path, info.covered);
+	char why[4400];
+	cr_assert(dwarf_layout(path, debuginfo_path, &dw, why, sizeof(why)),
+		  "%s", why);
+	unsigned compared = 0;
+	struct tp_strbuf sb = TP_STRBUF_INIT;
+	for (int k = 0; k < TP_LAYOUT_NFIELDS; k++) {
+		if (!tp_layout_has(&lo, (enum tp_layout_id)k))
+			continue;
+		compared++;
+		if (lo.v[k] != dw.v[k]) {
+			char b[32];
+			fmt_value(b, sizeof(b), dw.v[k]);
+			tp_strbuf_printf(&sb, "  %s: block %" PRId64
+					 ", DWARF %s\n",
+					 tp_layout_descs[k].name, lo.v[k], b);
+		}
+	}
+	cr_expect_eq(compared, info.covered);
+	cr_expect_eq(sb.len, 0, "%s: _Py_DebugOffsets disagree with DWARF:\n%s",
+		     path, tp_strbuf_str(&sb));
+	cr_log_info("%s: _Py_DebugOffsets (version %#" PRIx64
+		    ") agree with DWARF on the %u entries they cover",
+		    path, info.version, compared);
+	tp_strbuf_deinit(&sb);
+	free(block);
+}
+
 Test(debug_offsets, pyenv_3_13_block_on_disk_agrees_with_dwarf)
 {
 	char **paths;
@@ -411,70 +457,31 @@ Test(debug_offsets, pyenv_3_13_block_on_disk_agrees_with_dwarf)
 	if (!n)
 		cr_skip_test("no pyenv Python 3.13 under %s/versions",
 			     pyenv_root());
-	for (size_t i = 0; i < n; i++) {
-		size_t len;
-		unsigned char *block = pyruntime_section(paths[i], &len);
-		struct tp_debug_offsets_info info;
-		struct tp_layout lo, dw;
-		struct tp_error *err =
-			tp_layout_from_debug_offsets(block, len, &info, &lo);
-		cr_assert_null(err, "%s: %s", paths[i], tp_error_message(err));
-		cr_expect_eq((info.version >> 16) & 0xffff, 0x030d);
-		cr_expect_not(info.free_threaded);
-		cr_expect_eq(info.covered, DEBUG_OFFSETS_313_COVERED);
-		char why[4400];
-		cr_assert(dwarf_layout(paths[i], NULL, &dw, why, sizeof(why)),
-			  "%s", why);
-		unsigned compared = 0;
-		struct tp_strbuf sb = TP_STRBUF_INIT;
-		for (int k = 0; k < TP_LAYOUT_NFIELDS; k++) {
-			if (!tp_layout_has(&lo, (enum tp_layout_id)k))
-				continue;
-			compared++;
-			if (lo.v[k] != dw.v[k]) {
-				char b[32];
-				fmt_value(b, sizeof(b), dw.v[k]);
-				tp_strbuf_printf(&sb, "  %s: block %" PRId64
-						 ", DWARF %s\n",
-						 tp_layout_descs[k].name,
-						 lo.v[k], b);
-			}
-		}
-		cr_expect_eq(compared, info.covered);
-		cr_expect_eq(sb.len, 0,
-			     "%s: _Py_DebugOffsets disagree with DWARF:\n%s",
-			     paths[i], tp_strbuf_str(&sb));
-		cr_log_info("%s: _Py_DebugOffsets (version %#" PRIx64
-			    ") agree with DWARF on the %u entries they cover",
-			    paths[i], info.version, compared);
-		tp_strbuf_deinit(&sb);
-		free(block);
-	}
+	for (size_t i = 0; i < n; i++)
+		block_vs_dwarf(paths[i], NULL, 13, DEBUG_OFFSETS_313_COVERED);
 	free_paths(paths, n);
 }
 
-/* The C struct of the 3.13 block is as long as CPython's (DWARF says). */
-Test(debug_offsets, the_3_13_block_struct_has_cpythons_size)
+/* sizeof(struct _Py_DebugOffsets) in the DWARF of @path, 0 if none. */
+static Dwarf_Word block_struct_size(const char *path, const char *debuginfo_path)
 {
-	char **paths;
-	size_t n = pyenv_libs(3, 13, &paths);
-	if (!n)
-		cr_skip_test("no pyenv Python 3.13 under %s/versions",
-			     pyenv_root());
+	char *dpath = debuginfo_path ? strdup(debuginfo_path) : NULL;
+	static char *default_path;
 	Dwfl_Callbacks cb = {
 		.find_elf = dwfl_build_id_find_elf,
 		.find_debuginfo = dwfl_standard_find_debuginfo,
 		.section_address = dwfl_offline_section_address,
+		.debuginfo_path = dpath ? &dpath : &default_path,
 	};
 	Dwfl *dwfl = dwfl_begin(&cb);
 	cr_assert_not_null(dwfl);
 	dwfl_report_begin(dwfl);
-	Dwfl_Module *mod = dwfl_report_offline(dwfl, paths[0], paths[0], -1);
+	Dwfl_Module *mod = dwfl_report_offline(dwfl, path, path, -1);
 	dwfl_report_end(dwfl, NULL, NULL);
 	cr_assert_not_null(mod);
 	Dwarf_Addr bias;
 	Dwarf *dw = dwfl_module_getdwarf(mod, &bias);
-	cr_assert_not_null(dw);
+	cr_assert_not_null(dw, "%s: no DWARF", path);
 	Dwarf_Off off = 0, next;
 	size_t hsize;
 	Dwarf_Word size = 0;
@@ -494,11 +501,26 @@ Test(debug_offsets, the_3_13_block_struct_has_cpythons_size)
 		}
 		off = next;
 	}
-	cr_assert_neq(size, 0, "no struct _Py_DebugOffsets in %s", paths[0]);
-	cr_expect_eq(size, tp_debug_offsets_size(),
-		     "sizeof(_Py_DebugOffsets) %lu in %s, tripod's %zu",
-		     (unsigned long)size, paths[0], tp_debug_offsets_size());
 	dwfl_end(dwfl);
+	free(dpath);
+	return size;
+}
+
+/* The C struct of the 3.13 block is as long as CPython's (DWARF says). */
+Test(debug_offsets, the_3_13_block_struct_has_cpythons_size)
+{
+	char **paths;
+	size_t n = pyenv_libs(3, 13, &paths);
+	if (!n)
+		cr_skip_test("no pyenv Python 3.13 under %s/versions",
+			     pyenv_root());
+	Dwarf_Word size = block_struct_size(paths[0], NULL);
+	cr_assert_neq(size, 0, "no struct _Py_DebugOffsets in %s", paths[0]);
+	cr_expect_eq(size, tp_debug_offsets_block_size(3, 13),
+		     "sizeof(_Py_DebugOffsets) %lu in %s, tripod's %zu",
+		     (unsigned long)size, paths[0],
+		     tp_debug_offsets_block_size(3, 13));
+	cr_expect_geq(tp_debug_offsets_size(), size);
 	free_paths(paths, n);
 }
 
@@ -528,13 +550,13 @@ Test(debug_offsets, spoiled_blocks_are_refused)
 	tp_error_destroy(err);
 
 	memcpy(b, block, len);
-	uint64_t v314 = 0x030e00f0; /* 3.14.0 final */
-	memcpy(b + 8, &v314, 8);
+	uint64_t v316 = 0x031000f0; /* 3.16.0 final */
+	memcpy(b + 8, &v316, 8);
 	err = tp_layout_from_debug_offsets(b, len, &info, &lo);
 	cr_assert_not_null(err);
 	cr_expect_eq(err->code, TP_ERR_UNSUPPORTED);
 	cr_expect_str_eq(tp_error_message(err),
-			 "the _Py_DebugOffsets of Python 3.14 are not understood (only those of 3.13)");
+			 "the _Py_DebugOffsets of Python 3.16 are not understood (only those of 3.13, 3.14 and 3.15)");
 	tp_error_destroy(err);
 
 	/* thread_state.next (word 5 of that group) beyond thread_state.size */
@@ -831,4 +853,95 @@ Test(layout_source, names_of_the_preferences)
 	cr_expect(tp_layout_pref_parse("table", &p) && p == TP_LAYOUT_TABLE);
 	cr_expect_not(tp_layout_pref_parse("Table", &p));
 	cr_expect_not(tp_layout_pref_parse("", &p));
+}
+
+/* ---- Debian sid's 3.14 and 3.15 (tools/fetch-sid-python.sh) ------------- */
+
+/*
+ * Debian sid's python3.@minor (statically linked, stripped) and the
+ * directory of its separate debug info, as tools/fetch-sid-python.sh left
+ * them; skips with the helper's reason when it could not fetch them.
+ */
+static void sid_python(unsigned minor, char *exe, size_t exelen, char *debug,
+		       size_t debuglen)
+{
+	char cache[4096], status_path[4200];
+	const char *c = getenv("TRIPOD_SID_CACHE");
+	const char *xdg = getenv("XDG_CACHE_HOME");
+	const char *home = getenv("HOME");
+	if (c && *c)
+		snprintf(cache, sizeof(cache), "%s", c);
+	else if (xdg && *xdg)
+		snprintf(cache, sizeof(cache), "%s/tripod/sid", xdg);
+	else
+		snprintf(cache, sizeof(cache), "%s/.cache/tripod/sid",
+			 home ? home : "/root");
+	snprintf(status_path, sizeof(status_path), "%s/status", cache);
+	FILE *f = fopen(status_path, "re");
+	char status[512] = "";
+	if (f) {
+		if (!fgets(status, sizeof(status), f))
+			status[0] = '\0';
+		fclose(f);
+	}
+	status[strcspn(status, "\n")] = '\0';
+	if (!f)
+		cr_skip_test("Debian sid's python3.%u is not fetched (no %s): run tools/fetch-sid-python.sh",
+			     minor, status_path);
+	if (strcmp(status, "ok"))
+		cr_skip_test("Debian sid's python3.%u: %s", minor, status);
+	snprintf(exe, exelen, "%s/root/usr/bin/python3.%u", cache, minor);
+	snprintf(debug, debuglen, "%s/root/usr/lib/debug", cache);
+	cr_assert_eq(access(exe, R_OK), 0, "%s: %s", exe, strerror(errno));
+}
+
+static void check_sid_table(unsigned minor)
+{
+	char exe[4400], debug[4400];
+	sid_python(minor, exe, sizeof(exe), debug, sizeof(debug));
+	const struct tp_layout_table *t = tp_layout_table_find(3, minor);
+	cr_assert_not_null(t, "no built-in table for 3.%u", minor);
+	struct tp_layout dw;
+	char why[4400];
+	cr_assert(dwarf_layout(exe, debug, &dw, why, sizeof(why)), "%s", why);
+	struct tp_strbuf sb = TP_STRBUF_INIT;
+	int d = table_vs_dwarf(t, &dw, &sb);
+	cr_expect_eq(d, 0, "%s differs from the 3.%u table (from %s):\n%s",
+		     exe, minor, t->release, tp_strbuf_str(&sb));
+	tp_strbuf_deinit(&sb);
+}
+
+Test(layout_table, debian_sid_3_14_equals_dwarf) { check_sid_table(14); }
+Test(layout_table, debian_sid_3_15_equals_dwarf) { check_sid_table(15); }
+
+/*
+ * Entries each block covers: the 41 every version has (3.13's minus the
+ * GIL and size fields), the 9 3.14 added, the 3 3.15 added; 2 GIL fields;
+ * 2 sizes (3 in 3.15).  DEBUG_OFFSETS_313_COVERED = 41 + 2 + 2.
+ */
+#define DEBUG_OFFSETS_314_COVERED (41 + 9 + 2 + 2)
+#define DEBUG_OFFSETS_315_COVERED (41 + 9 + 3 + 2 + 3)
+
+static void check_sid_block(unsigned minor, unsigned covered)
+{
+	char exe[4400], debug[4400];
+	sid_python(minor, exe, sizeof(exe), debug, sizeof(debug));
+	block_vs_dwarf(exe, debug, minor, covered);
+	Dwarf_Word size = block_struct_size(exe, debug);
+	cr_assert_neq(size, 0, "no struct _Py_DebugOffsets in %s's DWARF", exe);
+	cr_expect_eq(size, tp_debug_offsets_block_size(3, minor),
+		     "sizeof(_Py_DebugOffsets) %lu in %s, tripod's %zu",
+		     (unsigned long)size, exe,
+		     tp_debug_offsets_block_size(3, minor));
+	cr_expect_geq(tp_debug_offsets_size(), size);
+}
+
+Test(debug_offsets, debian_sid_3_14_block_agrees_with_dwarf)
+{
+	check_sid_block(14, DEBUG_OFFSETS_314_COVERED);
+}
+
+Test(debug_offsets, debian_sid_3_15_block_agrees_with_dwarf)
+{
+	check_sid_block(15, DEBUG_OFFSETS_315_COVERED);
 }

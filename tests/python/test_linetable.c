@@ -291,6 +291,7 @@ Test(linetable_oracle, python_3_11) { check_version(3, 11); }
 Test(linetable_oracle, python_3_12) { check_version(3, 12); }
 Test(linetable_oracle, python_3_13) { check_version(3, 13); }
 Test(linetable_oracle, python_3_14) { check_version(3, 14); }
+Test(linetable_oracle, python_3_15) { check_version(3, 15); }
 
 /* ---- hand-made tables: documented examples, edges, corrupt input ------- */
 
@@ -459,6 +460,7 @@ Test(linetable, versions_and_offsets)
 		{ 3, 6, TP_LINETABLE_LNOTAB_S8 }, { 3, 9, TP_LINETABLE_LNOTAB_S8 },
 		{ 3, 10, TP_LINETABLE_PEP626 }, { 3, 11, TP_LINETABLE_LOCATIONS },
 		{ 3, 13, TP_LINETABLE_LOCATIONS }, { 3, 14, TP_LINETABLE_LOCATIONS },
+		{ 3, 15, TP_LINETABLE_LOCATIONS },
 	};
 	enum tp_linetable_format fmt;
 	struct tp_error *err;
@@ -468,7 +470,7 @@ Test(linetable, versions_and_offsets)
 							       v[i].minor, &fmt));
 		cr_assert_eq(fmt, v[i].fmt, "%d.%d", v[i].major, v[i].minor);
 	}
-	err = tp_linetable_format_for_version(3, 15, &fmt);
+	err = tp_linetable_format_for_version(3, 16, &fmt);
 	cr_assert_not_null(err);
 	cr_assert_eq(err->code, TP_ERR_UNSUPPORTED);
 	tp_error_destroy(err);

@@ -248,6 +248,51 @@ Test(content, notes_threads_and_tripod_note)
 	target_kill(&t);
 }
 
+/*
+ * A statically linked interpreter started through the dynamic loader
+ * ("ld-linux-x86-64.so.2 .../python3.14 ...", how the tests run Debian
+ * sid's Pythons): /proc/PID/exe is the loader, and the note must name the
+ * mapped file that looks like python.  The test target stands in for it
+ * under the name python3.99.
+ */
+Test(content, interpreter_started_through_the_loader)
+{
+	const char *loader = "/lib64/ld-linux-x86-64.so.2";
+	if (access(loader, X_OK) != 0)
+		cr_skip_test("no %s", loader);
+	char *dir = make_tmpdir();
+	char *copy, *cmd, *out;
+	cr_assert_gt(asprintf(&copy, "%s/python3.99", dir), 0);
+	cr_assert_gt(asprintf(&cmd, "cp '%s' '%s'", TARGET_PARK, copy), 0);
+	cr_assert_eq(run_shell(cmd, &out), 0);
+	free(cmd);
+	free(out);
+	struct target t;
+	target_start(&t, (char *[]){ (char *)loader, copy, "1", NULL });
+	struct core c;
+	snapshot_of(&c, &t);
+	struct notes_seen s = { 0 };
+	each_note(&c, collect, &s);
+	cr_assert_not_null(s.tripod, "no tripod note");
+	char *real_loader = realpath(loader, NULL);
+	cr_assert_str_eq(note_value(&s, "exe"), real_loader);
+	cr_assert_str_eq(note_value(&s, "interpreter"), copy);
+	cr_assert_gt(asprintf(&cmd, "readelf -n '%s' | sed -n 's/.*Build ID: //p'",
+			      copy), 0);
+	run_shell(cmd, &out);
+	out[strcspn(out, "\n")] = '\0';
+	cr_assert_str_eq(note_value(&s, "interpreter_build_id"), out);
+	free(cmd);
+	free(out);
+	free(real_loader);
+	free(s.tripod);
+	core_free(&c);
+	target_kill(&t);
+	remove_tree(dir);
+	free(copy);
+	free(dir);
+}
+
 Test(content, memory_of_global_and_heap)
 {
 	struct target t;

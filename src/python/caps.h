@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What a CPython version has, decided once when the interpreter is
+ * recognised.  The decoder asks this record ("does this build tag its stack
+ * references?", "where does an instance keep its dict?") and never the
+ * version number, so a new version is one more row in caps.c plus whatever
+ * genuinely new structure it brings.
+ *
+ * The record holds behaviour only.  Where a field lives is the layout
+ * record's business (layout.h): an entry that a version lacks is absent
+ * there, and the decoder may test for it; what the bits of a field mean, or
+ * which of two ways of reading a structure applies, is decided here.
+ */
+#ifndef TRIPOD_PYTHON_CAPS_H
+#define TRIPOD_PYTHON_CAPS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/error.h"
+#include "python/linetable.h"
+
+/** How a thread's Python frames are chained. */
+enum tp_frame_model {
+	/** PyFrameObject linked by f_back (2.7-3.10). */
+	TP_FRAMES_FRAMEOBJECT,
+	/** _PyInterpreterFrame linked by `previous` (3.11+). */
+	TP_FRAMES_INTERPRETER,
+};
+
+/** Where an instance of a type with Py_TPFLAGS_MANAGED_DICT keeps its
+ *  attributes (see py_instance_attr()). */
+enum tp_managed_dict {
+	/** No managed dicts: tp_dictoffset only (2.7-3.10). */
+	TP_MANAGED_DICT_NONE,
+	/** Dict pointer 3 words before the object, values pointer 4 (3.11). */
+	TP_MANAGED_DICT_TWO_WORDS,
+	/** One word 3 before the object: odd = values pointer - 1 (3.12). */
+	TP_MANAGED_DICT_TAGGED_WORD,
+	/** Dict pointer 3 words before; values inline after the header when
+	 *  the type has Py_TPFLAGS_INLINE_VALUES (3.13+). */
+	TP_MANAGED_DICT_INLINE_VALUES,
+};
+
+/** Who tells which thread holds the GIL when no GIL structure is known. */
+enum tp_gil_fallback {
+	TP_GIL_FALLBACK_NONE,
+	/** _PyThreadState_Current is the thread running Python code, NULL
+	 *  while nobody holds the GIL (2.7, 3.6 without its statics). */
+	TP_GIL_FALLBACK_CURRENT_TSTATE,
+};
+
+struct tp_python_caps {
+	unsigned major, minor;
+	/** 2.x objects: str is bytes (PyString), int and long, classic
+	 *  classes, `__builtin__`, name-mangled Thread attributes. */
+	bool py2_objects;
+	enum tp_frame_model frames;
+	enum tp_linetable_format linetable;
+	/**
+	 * PyFrameObject model: f_lasti counts 2-byte code units (not bytes)
+	 * and f_lineno is valid whenever it is non-zero (not only while
+	 * tracing) -- 3.10.
+	 */
+	bool lasti_in_code_units;
+	/** _PyRuntime holds the interpreter list (3.7+). */
+	bool runtime_state;
+	/** _Py_DebugOffsets opens _PyRuntime (3.13+); its layout is the one
+	 *  of this minor version (layout_debugoffsets.c). */
+	bool debug_offsets;
+	/**
+	 * Interpreter frames whose owner is >= this value are the
+	 * interpreter's own (eval-loop entry frames, shims), not Python
+	 * frames; 0 = no such owner values (3.11, which marks entries with
+	 * is_entry instead).
+	 */
+	uint8_t first_internal_owner;
+	/** An interpreter frame's owner value for "owned by a generator". */
+	uint8_t owner_generator;
+	/**
+	 * An optimised frame's f_locals dict (made by locals() or tracing)
+	 * shows through frame.f_locals (<= 3.12; PEP 667 ended it in 3.13).
+	 */
+	bool optimized_frame_dict;
+	/**
+	 * localsplus, f_executable and f_funcobj hold _PyStackRef tagged
+	 * references (3.14+): see tp_stackref_object().
+	 */
+	bool tagged_stackrefs;
+	/**
+	 * PEP 667 (3.13+): frame objects keep names written through
+	 * f_locals in f_extra_locals, and a non-optimised frame's (module,
+	 * class body) frame.f_locals is its namespace dict alone -- its
+	 * fast slots (a class body's __classdict__ or __class__ cell) show
+	 * only while a hidden (inlined comprehension) variable is bound.
+	 */
+	bool pep667_locals;
+	/** linecache reads a frozen module's source ("<frozen X>") from the
+	 *  module's __file__ (3.14+). */
+	bool frozen_source_from_file;
+	enum tp_managed_dict managed_dict;
+	/**
+	 * Split dict values record their insertion order in the bytes just
+	 * before the values array (3.11-3.12); 3.13+ keep it after
+	 * PyDictValues.values[capacity].
+	 */
+	bool split_order_before_values;
+	enum tp_gil_fallback gil_fallback;
+};
+
+/**
+ * The capability record of CPython @major.@minor.  TP_ERR_UNSUPPORTED
+ * "unsupported Python X.Y" for a version tripod does not decode.
+ */
+struct tp_error *tp_python_caps_for(unsigned major, unsigned minor,
+				    const struct tp_python_caps **ret);
+
+/**
+ * The object a _PyStackRef refers to, 0 for NULL.  A GIL build tags bit 0
+ * (a reference that is not counted) and 3.14's tagged small ints are
+ * (bits & 3) == 3; those are not objects: @ret 0 and returns false.
+ */
+static inline bool tp_stackref_object(uint64_t bits, uint64_t *ret)
+{
+	if ((bits & 3) == 3) {
+		*ret = 0;
+		return false;
+	}
+	*ret = bits & ~(uint64_t)3;
+	return true;
+}
+
+#endif /* TRIPOD_PYTHON_CAPS_H */
