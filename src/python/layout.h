@@ -196,6 +196,7 @@ enum tp_layout_kind {
 	X(CORO_QUALNAME, OFFSET, "PyCoroObject", "cr_qualname")               \
 	X(AGEN_QUALNAME, OFFSET, "PyAsyncGenObject", "ag_qualname")           \
 	X(TP_MRO, OFFSET, "_typeobject", "tp_mro")                            \
+	X(TP_ITEMSIZE, OFFSET, "_typeobject", "tp_itemsize")                  \
 	X(CFUNC_ML, OFFSET, "PyCFunctionObject", "m_ml")                      \
 	X(CFUNC_SELF, OFFSET, "PyCFunctionObject", "m_self")                  \
 	X(METHODDEF_NAME, OFFSET, "PyMethodDef", "ml_name")                   \
@@ -215,8 +216,8 @@ enum tp_layout_kind {
 	X(DEQUE_LEFTBLOCK, OFFSET, "dequeobject", "leftblock")                \
 	X(DEQUE_LEFTINDEX, OFFSET, "dequeobject", "leftindex")                \
 	X(DEQUE_MAXLEN, OFFSET, "dequeobject", "maxlen")                      \
-	X(BLOCK_DATA, OFFSET, "block", "data")                                \
-	X(BLOCK_RIGHTLINK, OFFSET, "block", "rightlink")                      \
+	X(BLOCK_DATA, OFFSET, "BLOCK|block", "data")                          \
+	X(BLOCK_RIGHTLINK, OFFSET, "BLOCK|block", "rightlink")                \
 	X(ODICT_FIRST, OFFSET, "_odictobject", "od_first")                    \
 	X(ODNODE_KEY, OFFSET, "_odictnode", "key")                            \
 	X(ODNODE_NEXT, OFFSET, "_odictnode", "next")                          \

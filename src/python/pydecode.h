@@ -30,6 +30,14 @@ struct py_obj {
 	uint64_t repr_fn;        /* tp_repr of the type, 0 if unknown */
 	const char *tname;       /* object.__repr__ name of the type */
 	int depth;               /* nesting depth of the object */
+	/*
+	 * The static type (defined in C) whose tp_repr the object prints
+	 * with: its own type, or the nearest static base a Python subclass
+	 * inherits tp_repr from; 0 and NULL when there is none (the repr is
+	 * Python code).  base_name is its tp_name: "collections.deque".
+	 */
+	uint64_t base;
+	const char *base_name;
 };
 
 /**
@@ -90,5 +98,18 @@ struct tp_error *py_decode_known(struct tp_python *py, struct dstate *st,
 struct tp_error *py_decode_funcs(struct tp_python *py, struct dstate *st,
 				 const struct py_obj *o, struct tp_pyval **ret,
 				 bool *handled);
+/** range, slice, deque, OrderedDict, ... (pycollections.c) */
+struct tp_error *py_decode_collections(struct tp_python *py,
+				       struct dstate *st,
+				       const struct py_obj *o,
+				       struct tp_pyval **ret, bool *handled);
+/** complex (pynumbers.c) */
+struct tp_error *py_decode_numbers(struct tp_python *py, struct dstate *st,
+				   const struct py_obj *o,
+				   struct tp_pyval **ret, bool *handled);
+/** exceptions, enum members, named tuples (pyclasses.c) */
+struct tp_error *py_decode_classes(struct tp_python *py, struct dstate *st,
+				   const struct py_obj *o,
+				   struct tp_pyval **ret, bool *handled);
 
 #endif /* TRIPOD_PYTHON_PYDECODE_H */

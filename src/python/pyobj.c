@@ -679,6 +679,42 @@ static struct tp_error *type_flags(struct tp_python *py, uint64_t type,
 	return py_read_ptr(py, type + LOFF(py, TP_FLAGS), flags);
 }
 
+/*
+ * A negative tp_dictoffset counts from the end of a variable-size object
+ * (instances of int and tuple subclasses): _PyObject_ComputedDictPointer
+ * adds _PyObject_VAR_SIZE(type, |ob_size|), the basic size plus the items,
+ * rounded up to a pointer.  3.12+ ints keep their digit count in lv_tag.
+ */
+static struct tp_error *var_dict_ptr(struct tp_python *py, uint64_t obj,
+				     uint64_t type, uint64_t flags,
+				     int64_t off, uint64_t *ret)
+{
+	int64_t basic, item, n;
+	struct tp_error *err;
+	if (!LHAS(py, TP_ITEMSIZE) || !LHAS(py, TP_BASICSIZE))
+		return tp_error_create(TP_ERR_UNSUPPORTED, "no tp_itemsize");
+	if ((err = py_read_i64(py, type + LOFF(py, TP_BASICSIZE), &basic)) ||
+	    (err = py_read_i64(py, type + LOFF(py, TP_ITEMSIZE), &item)))
+		return err;
+	if (LHAS(py, LONG_LV_TAG) && (flags & TPF_LONG_SUBCLASS)) {
+		uint64_t tag;
+		if ((err = py_read_ptr(py, obj + LOFF(py, LONG_LV_TAG), &tag)))
+			return err;
+		n = (int64_t)(tag >> 3);
+	} else if ((err = py_read_i64(py, obj + LOFF(py, OB_SIZE), &n))) {
+		return err;
+	}
+	if (n < 0)
+		n = -n;
+	if (basic <= 0 || basic > (1 << 20) || item < 0 || item > 64 ||
+	    n > (int64_t)MAX_ITEMS * 16)
+		return tp_error_fault(obj, "bad variable-size object");
+	uint64_t size = ((uint64_t)basic + (uint64_t)n * (uint64_t)item + 7) &
+			~(uint64_t)7;
+	*ret = obj + size + (uint64_t)off;
+	return NULL;
+}
+
 struct tp_error *py_instance_attr(struct tp_python *py, uint64_t obj,
 				  const char *name, uint64_t *ret)
 {
@@ -734,9 +770,13 @@ struct tp_error *py_instance_attr(struct tp_python *py, uint64_t obj,
 		int64_t off;
 		if ((err = py_read_i64(py, type + LOFF(py, TP_DICTOFFSET), &off)))
 			return err;
-		if (off <= 0)
-			return NULL; /* no dict (negative offsets: not needed) */
-		if ((err = py_read_ptr(py, obj + (uint64_t)off, &dict)))
+		if (off == 0)
+			return NULL; /* no dict */
+		uint64_t where = obj + (uint64_t)off;
+		if (off < 0 && (err = var_dict_ptr(py, obj, type, flags, off,
+						   &where)))
+			return err;
+		if ((err = py_read_ptr(py, where, &dict)))
 			return err;
 	}
 	if (!dict)
@@ -1595,7 +1635,7 @@ static struct tp_error *decode_inner(struct tp_python *py, struct dstate *st,
 				  ret);
 
 	/* standard-library types: pydecode.h */
-	struct py_obj o = { addr, type, flags, repr_fn, tname, depth };
+	struct py_obj o = { addr, type, flags, repr_fn, tname, depth, 0, NULL };
 	bool handled = false;
 	err = py_decode_known(py, st, &o, ret, &handled);
 	if (handled || err)
@@ -1658,11 +1698,17 @@ static struct tp_error *decode(struct tp_python *py, struct dstate *st,
 			return &tp_error_nomem;
 		charge(st, strlen(tname) + 30);
 		*ret = v;
+		/* a node remembered before the fault is not the object's */
+		struct memo_entry *stale = memo_find(py, addr);
+		if (stale)
+			stale->val = v;
 		return NULL;
 	}
 	/* containers were remembered before their items; others now */
-	if (*ret && !memo_find(py, addr) &&
-	    !remember(py, st, addr, *ret, st->cost - before))
+	struct memo_entry *m = memo_find(py, addr);
+	if (m && *ret && m->val != *ret)
+		m->val = *ret; /* a renderer gave up after remembering */
+	if (*ret && !m && !remember(py, st, addr, *ret, st->cost - before))
 		return &tp_error_nomem;
 	return NULL;
 }

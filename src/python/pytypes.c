@@ -19,12 +19,100 @@
 #include "python/pydecode.h"
 #include "python/pytypes.h"
 
+/* The depth of class hierarchies walked for a repr's base. */
+#define MAX_BASES 64
+
+/*
+ * Whether the repr of type @t (which defines its own tp_repr) is C code: a
+ * static type, or a heap type made from a C spec (3.12's collections.deque)
+ * whose __dict__ holds the slot wrapper of that C function; a class
+ * written in Python holds a function there.
+ */
+static struct tp_error *repr_is_c(struct tp_python *py, uint64_t t,
+				  uint64_t flags, bool *ret)
+{
+	uint64_t dict, r = 0, rtype;
+	struct tp_error *err;
+	*ret = !(flags & TPF_HEAPTYPE);
+	if (*ret)
+		return NULL;
+	if ((err = py_read_ptr(py, t + LOFF(py, TP_DICT), &dict)) || !dict ||
+	    (err = py_dict_get_str(py, dict, "__repr__", &r)) || !r ||
+	    (err = py_type_of(py, r, &rtype)))
+		return err;
+	*ret = !strcmp(py_type_name(py, rtype), "wrapper_descriptor");
+	return NULL;
+}
+
+/*
+ * o->base: follow tp_base while the base has the same tp_repr; the last
+ * type on that chain is the one that defines the repr (subclasses, Python
+ * ones and C ones like RuntimeError, inherit the slot).  Only a repr
+ * written in C counts: every Python __repr__ shares one slot function.
+ */
+static struct tp_error *repr_base(struct tp_python *py, struct py_obj *o)
+{
+	uint64_t t = o->type, flags = o->flags;
+	struct tp_error *err;
+	if (!o->repr_fn || !LHAS(py, TP_BASE))
+		return NULL;
+	for (int i = 0; i < MAX_BASES; i++) {
+		uint64_t base, repr_fn = 0, bflags = 0;
+		if ((err = py_read_ptr(py, t + LOFF(py, TP_BASE), &base)))
+			return err;
+		if (base &&
+		    ((err = py_read_ptr(py, base + LOFF(py, TP_REPR),
+					&repr_fn)) ||
+		     (err = py_read_ptr(py, base + LOFF(py, TP_FLAGS),
+					&bflags))))
+			return err;
+		if (!base || repr_fn != o->repr_fn) {
+			bool c_repr;
+			if ((err = repr_is_c(py, t, flags, &c_repr)))
+				return err;
+			if (c_repr) {
+				o->base = t;
+				o->base_name = py_type_name(py, t);
+			}
+			return NULL;
+		}
+		t = base;
+		flags = bflags;
+	}
+	return NULL;
+}
+
 struct tp_error *py_decode_known(struct tp_python *py, struct dstate *st,
-				 const struct py_obj *o, struct tp_pyval **ret,
+				 const struct py_obj *obj, struct tp_pyval **ret,
 				 bool *handled)
 {
+	static struct tp_error *(*const groups[])(
+		struct tp_python *, struct dstate *, const struct py_obj *,
+		struct tp_pyval **, bool *) = {
+		py_decode_funcs, py_decode_collections, py_decode_numbers,
+		py_decode_classes,
+	};
+	struct py_obj o = *obj;
+	struct tp_error *err = repr_base(py, &o);
 	*handled = false;
-	return py_decode_funcs(py, st, o, ret, handled);
+	if (err)
+		return err;
+	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {
+		err = groups[i](py, st, &o, ret, handled);
+		if (err && err->code == TP_ERR_UNSUPPORTED) {
+			/*
+			 * a type this build or this object does not let us
+			 * print: the object.__repr__ text, as for any other
+			 */
+			tp_error_destroy(err);
+			*handled = false;
+			*ret = NULL;
+			return NULL;
+		}
+		if (err || *handled)
+			return err;
+	}
+	return NULL;
 }
 
 bool py_is_static_type(uint64_t flags)
@@ -260,5 +348,33 @@ struct tp_error *py_type_short_name(struct tp_python *py, uint64_t type,
 	const char *full = py_type_name(py, type);
 	const char *dot = strrchr(full, '.');
 	*ret = dot ? dot + 1 : full;
+	return NULL;
+}
+
+struct tp_error *py_read_cstr(struct tp_python *py, uint64_t addr, size_t max,
+			      const char **ret)
+{
+	char buf[512];
+	if (max > sizeof(buf) - 1)
+		max = sizeof(buf) - 1;
+	size_t n = 0;
+	while (n < max) {
+		/* up to the end of the page, to stay in mapped memory */
+		size_t chunk = 4096 - ((addr + n) & 4095);
+		if (chunk > max - n)
+			chunk = max - n;
+		struct tp_error *err = py_read(py, addr + n, buf + n, chunk);
+		if (err)
+			return err;
+		void *nul = memchr(buf + n, 0, chunk);
+		n += chunk;
+		if (nul)
+			break;
+	}
+	buf[n] = '\0';
+	char *s = tp_pyval_arena_strdup(py->arena, buf);
+	if (!s)
+		return &tp_error_nomem;
+	*ret = s;
 	return NULL;
 }

@@ -68,6 +68,9 @@ struct tp_error *py_lookup_repr(struct tp_python *py, uint64_t type,
  */
 struct tp_error *py_function_names(struct tp_python *py, uint64_t func,
 				   const char **module, const char **qualname);
+/** A NUL-terminated C string of at most @max bytes, copied to the arena. */
+struct tp_error *py_read_cstr(struct tp_python *py, uint64_t addr, size_t max,
+			      const char **ret);
 /** _PyType_Name(type): "OrderedDict", a heap type's __name__. */
 struct tp_error *py_type_short_name(struct tp_python *py, uint64_t type,
 				    const char **ret);
