@@ -183,16 +183,24 @@ static struct tp_error *format_args(const struct tp_rframe *f,
 	return err;
 }
 
-/* The frame's locals as the dict dogslow pretty-prints. */
+/*
+ * The frame's locals as the dict dogslow pretty-prints.  It is no object of
+ * the target (TP_PV_SYNTHETIC, no address): --max-repr applies to each
+ * local's value, never to the block as a whole (FORMAT.md).
+ */
 static struct tp_error *locals_dict(const struct tp_rframe *f,
+				    const struct tp_render_opts *opts,
 				    struct tp_pyval_arena *arena,
 				    struct tp_pyval **ret)
 {
+	struct tp_pyval_opts vopts = { .max_repr = opts->max_repr };
 	size_t n = 0;
 	for (size_t i = 0; i < f->nlocals; i++)
 		if (f->locals[i].value)
 			n++;
 	struct tp_pyval *d = tp_pyval_new(arena, TP_PV_DICT, 0, "dict");
+	if (d)
+		d->flags |= TP_PV_SYNTHETIC;
 	struct tp_pyval **keys = tp_pyval_arena_alloc(arena,
 						      (n ? n : 1) * sizeof(*keys));
 	struct tp_pyval **vals = tp_pyval_arena_alloc(arena,
@@ -206,7 +214,8 @@ static struct tp_error *locals_dict(const struct tp_rframe *f,
 		struct tp_pyval *key = tp_pyval_new(arena, TP_PV_STR, 0, "str");
 		if (!key)
 			return &tp_error_nomem;
-		key->flags = f->locals[i].value->flags & TP_PV_PY2;
+		key->flags = f->locals[i].value->flags &
+			     (TP_PV_PY2 | TP_PV_UCD_MASK);
 		if (key->flags & TP_PV_PY2)
 			key->kind = TP_PV_BYTES; /* 2.7 names are str */
 		if (key->kind == TP_PV_BYTES) {
@@ -222,7 +231,10 @@ static struct tp_error *locals_dict(const struct tp_rframe *f,
 				return &tp_error_nomem;
 		}
 		keys[k] = key;
-		vals[k] = f->locals[i].value;
+		struct tp_error *err = tp_pyval_limited(
+			arena, f->locals[i].value, &vopts, &vals[k]);
+		if (err)
+			return err;
 		k++;
 	}
 	d->u.dict.keys = keys;
@@ -379,7 +391,7 @@ static struct tp_error *render_thread(const struct tp_rsnapshot *snap,
 			continue;
 		tp_strbuf_puts(out, "\n      Local variables:\n\n");
 		struct tp_pyval *d;
-		if ((err = locals_dict(f, snap->arena, &d)))
+		if ((err = locals_dict(f, opts, snap->arena, &d)))
 			break;
 		struct tp_strbuf pp = TP_STRBUF_INIT;
 		struct tp_pprint_opts popts = { .indent = 1, .width = 76 };

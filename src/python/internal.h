@@ -59,6 +59,7 @@ struct tp_python {
 	uint64_t runtime;        /* &_PyRuntime, 0 before 3.7 */
 	uint64_t set_dummy;      /* the set dummy key, 0 if unknown */
 	int digit_shift;         /* 15 or 30 */
+	unsigned ucd_table;      /* TP_PV_UCD table of this version's str */
 	/*
 	 * tp_repr of the builtin types: an object prints like a builtin type
 	 * when its type's tp_repr is that type's (subclasses that do not

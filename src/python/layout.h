@@ -194,7 +194,43 @@ enum tp_layout_kind {
 	X(INST_CLASS, OFFSET, "PyInstanceObject", "in_class")                  \
 	X(CLASS_BASES, OFFSET, "PyClassObject", "cl_bases")                    \
 	X(CLASS_DICT, OFFSET, "PyClassObject", "cl_dict")                      \
-	X(CLASS_NAME, OFFSET, "PyClassObject", "cl_name")
+	X(CLASS_NAME, OFFSET, "PyClassObject", "cl_name")                    \
+	/* values printed as repr() does (pyfuncs.c, pycollections.c, ...) */   \
+	X(GEN_QUALNAME, OFFSET, "PyGenObject", "gi_qualname")                 \
+	X(GEN_CODE, OFFSET, "PyGenObject", "gi_code")                         \
+	X(CORO_QUALNAME, OFFSET, "PyCoroObject", "cr_qualname")               \
+	X(AGEN_QUALNAME, OFFSET, "PyAsyncGenObject", "ag_qualname")           \
+	X(TP_MRO, OFFSET, "_typeobject", "tp_mro")                            \
+	X(TP_ITEMSIZE, OFFSET, "_typeobject", "tp_itemsize")                  \
+	X(CFUNC_ML, OFFSET, "PyCFunctionObject", "m_ml")                      \
+	X(CFUNC_SELF, OFFSET, "PyCFunctionObject", "m_self")                  \
+	X(METHODDEF_NAME, OFFSET, "PyMethodDef", "ml_name")                   \
+	X(METHOD_FUNC, OFFSET, "PyMethodObject", "im_func")                   \
+	X(METHOD_SELF, OFFSET, "PyMethodObject", "im_self")                   \
+	X(METHOD_CLASS, OFFSET, "PyMethodObject", "im_class")                 \
+	X(SM_CALLABLE, OFFSET, "staticmethod", "sm_callable")                 \
+	X(CM_CALLABLE, OFFSET, "classmethod", "cm_callable")                  \
+	X(COMPLEX_CVAL, OFFSET, "PyComplexObject", "cval")                    \
+	X(RANGE_START, OFFSET, "rangeobject", "start")                        \
+	X(RANGE_STOP, OFFSET, "rangeobject", "stop")                          \
+	X(RANGE_STEP, OFFSET, "rangeobject", "step")                          \
+	X(RANGE_LEN, OFFSET, "rangeobject", "len")                            \
+	X(SLICE_START, OFFSET, "PySliceObject", "start")                      \
+	X(SLICE_STOP, OFFSET, "PySliceObject", "stop")                        \
+	X(SLICE_STEP, OFFSET, "PySliceObject", "step")                        \
+	X(DEQUE_LEFTBLOCK, OFFSET, "dequeobject", "leftblock")                \
+	X(DEQUE_LEFTINDEX, OFFSET, "dequeobject", "leftindex")                \
+	X(DEQUE_MAXLEN, OFFSET, "dequeobject", "maxlen")                      \
+	X(BLOCK_DATA, OFFSET, "BLOCK|block", "data")                          \
+	X(BLOCK_RIGHTLINK, OFFSET, "BLOCK|block", "rightlink")                \
+	X(ODICT_FIRST, OFFSET, "_odictobject", "od_first")                    \
+	X(ODNODE_KEY, OFFSET, "_odictnode", "key")                            \
+	X(ODNODE_NEXT, OFFSET, "_odictnode", "next")                          \
+	X(DEFDICT_FACTORY, OFFSET, "defdictobject", "default_factory")        \
+	X(NS_DICT, OFFSET, "_PyNamespaceObject", "ns_dict")                   \
+	X(MAPPINGPROXY_MAPPING, OFFSET, "mappingproxyobject", "mapping")      \
+	X(DICTVIEW_DICT, OFFSET, "_PyDictViewObject", "dv_dict")              \
+	X(EXC_ARGS, OFFSET, "PyBaseExceptionObject", "args")
 
 enum tp_layout_id {
 #define TP_LAYOUT_ENUM(id, kind, types, members) TP_L_##id,

@@ -319,18 +319,28 @@ static void safe_repr(struct pp *p, struct tp_repr_ctx *c,
  * _repr(): append the repr of @v at this level to the output and return its
  * length.  *final is set when a placeholder was written instead (too long,
  * too deep): it must not be split.
+ *
+ * A TP_PV_SYNTHETIC container is never replaced by a placeholder: its
+ * items carry max_repr on their own (see tp_pyval_pformat), and its
+ * one-line text only matters up to @fit code points, the room pp_format
+ * has for it: past that the text is dropped and the length returned is
+ * fit + 1, so that the container is laid out over several lines.
  */
 static size_t pp_repr(struct pp *p, const struct tp_pyval *v, int level,
-		      bool *final)
+		      bool *final, long fit)
 {
 	*final = false;
 	if (pp_stopped(p))
 		return 0;
 	size_t start = p->sb->len;
 	size_t limit = p->max_repr;
+	bool synthetic = v && (v->flags & TP_PV_SYNTHETIC) &&
+			 tp_pyval_is_container(v->kind);
 	if (v && (v->kind == TP_PV_OBJECT || v->kind == TP_PV_UNREADABLE ||
 		  v->kind == TP_PV_TOOLONG))
 		limit = 0;
+	if (synthetic)
+		limit = fit >= 0 ? (size_t)fit + 1 : 1;
 	struct tp_render_out o;
 	tp_render_out_init(&o, p->sb, limit);
 	struct tp_repr_ctx c = { .out = &o };
@@ -342,6 +352,8 @@ static size_t pp_repr(struct pp *p, const struct tp_pyval *v, int level,
 	if (!c.too_deep && !o.over)
 		return o.cps;
 	tp_strbuf_truncate(p->sb, start);
+	if (synthetic && !c.too_deep)
+		return limit;
 	tp_render_out_init(&o, p->sb, 0);
 	if (c.too_deep)
 		tp_render_object_text(&o, v);
@@ -382,7 +394,7 @@ static void format_dict_items(struct pp *p, const struct tp_sort_item *items,
 	for (size_t i = 0; i < n && !pp_stopped(p); i++) {
 		bool last = i == n - 1;
 		bool final;
-		size_t klen = pp_repr(p, items[i].key, level, &final);
+		size_t klen = pp_repr(p, items[i].key, level, &final, -1);
 		put(p, ": ");
 		pp_format(p, items[i].value, indent + (long)klen + 2,
 			  last ? allowance : 1, level);
@@ -488,14 +500,13 @@ static void put_str_range(struct pp *p, const struct tp_pyval *v,
 			  struct range r)
 {
 	tp_str_repr(&p->out, v->u.str.cp + r.start, r.end - r.start,
-		    v->flags & TP_PV_PY2);
+		    v->flags);
 }
 
 static size_t str_range_repr_len(const struct tp_pyval *v, size_t start,
 				 size_t end)
 {
-	return tp_str_repr_len(v->u.str.cp + start, end - start,
-			       v->flags & TP_PV_PY2);
+	return tp_str_repr_len(v->u.str.cp + start, end - start, v->flags);
 }
 
 /*
@@ -736,10 +747,10 @@ static void pp_format(struct pp *p, const struct tp_pyval *v, long indent,
 	}
 	size_t start = p->sb->len;
 	bool final;
-	size_t len = pp_repr(p, v, level, &final);
+	long max_width = p->width - indent - allowance;
+	size_t len = pp_repr(p, v, level, &final, max_width);
 	if (pp_stopped(p))
 		return;
-	long max_width = p->width - indent - allowance;
 	if (!exceeds(len, max_width) || final || !has_pprinter(v))
 		return;
 	/* Too wide: take the repr back and lay the value out. */

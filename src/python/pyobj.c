@@ -19,6 +19,8 @@
 #include <string.h>
 
 #include "python/internal.h"
+#include "python/pydecode.h"
+#include "python/unicode_tables.h"
 
 #define MAX_DEPTH 200
 #define MAX_STR_READ (1u << 24)   /* code points read for one str */
@@ -67,11 +69,20 @@ static bool is_fault(struct tp_error *err)
 	return err && err != &tp_error_nomem;
 }
 
+/* ---- facts of the version ----------------------------------------------- */
+
+/* Which characters the version's repr() prints: its Unicode database. */
+static unsigned py_unicode_table(const struct tp_python *py)
+{
+	return tp_unicode_printable_for_python(py->major, py->minor);
+}
+
 /* ---- memo ------------------------------------------------------------- */
 
 void py_objects_reset(struct tp_python *py, struct tp_pyval_arena *arena)
 {
 	py->arena = arena;
+	py->ucd_table = py_unicode_table(py);
 	free(py->memo);
 	py->memo = NULL;
 	py->memo_cap = py->memo_n = 0;
@@ -668,6 +679,42 @@ static struct tp_error *type_flags(struct tp_python *py, uint64_t type,
 	return py_read_ptr(py, type + LOFF(py, TP_FLAGS), flags);
 }
 
+/*
+ * A negative tp_dictoffset counts from the end of a variable-size object
+ * (instances of int and tuple subclasses): _PyObject_ComputedDictPointer
+ * adds _PyObject_VAR_SIZE(type, |ob_size|), the basic size plus the items,
+ * rounded up to a pointer.  3.12+ ints keep their digit count in lv_tag.
+ */
+static struct tp_error *var_dict_ptr(struct tp_python *py, uint64_t obj,
+				     uint64_t type, uint64_t flags,
+				     int64_t off, uint64_t *ret)
+{
+	int64_t basic, item, n;
+	struct tp_error *err;
+	if (!LHAS(py, TP_ITEMSIZE) || !LHAS(py, TP_BASICSIZE))
+		return tp_error_create(TP_ERR_UNSUPPORTED, "no tp_itemsize");
+	if ((err = py_read_i64(py, type + LOFF(py, TP_BASICSIZE), &basic)) ||
+	    (err = py_read_i64(py, type + LOFF(py, TP_ITEMSIZE), &item)))
+		return err;
+	if (LHAS(py, LONG_LV_TAG) && (flags & TPF_LONG_SUBCLASS)) {
+		uint64_t tag;
+		if ((err = py_read_ptr(py, obj + LOFF(py, LONG_LV_TAG), &tag)))
+			return err;
+		n = (int64_t)(tag >> 3);
+	} else if ((err = py_read_i64(py, obj + LOFF(py, OB_SIZE), &n))) {
+		return err;
+	}
+	if (n < 0)
+		n = -n;
+	if (basic <= 0 || basic > (1 << 20) || item < 0 || item > 64 ||
+	    n > (int64_t)MAX_ITEMS * 16)
+		return tp_error_fault(obj, "bad variable-size object");
+	uint64_t size = ((uint64_t)basic + (uint64_t)n * (uint64_t)item + 7) &
+			~(uint64_t)7;
+	*ret = obj + size + (uint64_t)off;
+	return NULL;
+}
+
 struct tp_error *py_instance_attr(struct tp_python *py, uint64_t obj,
 				  const char *name, uint64_t *ret)
 {
@@ -724,9 +771,13 @@ struct tp_error *py_instance_attr(struct tp_python *py, uint64_t obj,
 		int64_t off;
 		if ((err = py_read_i64(py, type + LOFF(py, TP_DICTOFFSET), &off)))
 			return err;
-		if (off <= 0)
-			return NULL; /* no dict (negative offsets: not needed) */
-		if ((err = py_read_ptr(py, obj + (uint64_t)off, &dict)))
+		if (off == 0)
+			return NULL; /* no dict */
+		uint64_t where = obj + (uint64_t)off;
+		if (off < 0 && (err = var_dict_ptr(py, obj, type, flags, off,
+						   &where)))
+			return err;
+		if ((err = py_read_ptr(py, where, &dict)))
 			return err;
 	}
 	if (!dict)
@@ -868,6 +919,8 @@ static struct tp_pyval *new_node(struct tp_python *py,
 	struct tp_pyval *v = tp_pyval_new(py->arena, kind, addr, type_name);
 	if (v && py->caps->py2_objects)
 		v->flags |= TP_PV_PY2;
+	else if (v)
+		v->flags |= TP_PV_UCD(py->ucd_table);
 	return v;
 }
 
@@ -988,9 +1041,13 @@ static bool collect_cb(void *arg, uint64_t key, uint64_t value)
 	return true;
 }
 
+/*
+ * @own: the node is the object at @addr (remembered as it); false for the
+ * dict part of an object whose own node is another (defaultdict(...)).
+ */
 static struct tp_error *decode_dict(struct tp_python *py, struct dstate *st,
 				    uint64_t addr, const char *type_name,
-				    int depth, struct tp_pyval **ret)
+				    int depth, bool own, struct tp_pyval **ret)
 {
 	struct tp_error *err;
 	int64_t used;
@@ -1016,7 +1073,7 @@ static struct tp_error *decode_dict(struct tp_python *py, struct dstate *st,
 	struct tp_pyval **vals = tp_pyval_arena_alloc(py->arena,
 						      (n ? n : 1) * sizeof(*vals));
 	if (!v || !keys || !vals ||
-	    !remember(py, st, addr, v, 2 + 6 * (size_t)used)) {
+	    (own && !remember(py, st, addr, v, 2 + 6 * (size_t)used))) {
 		free(c.kv);
 		return &tp_error_nomem;
 	}
@@ -1570,13 +1627,20 @@ static struct tp_error *decode_inner(struct tp_python *py, struct dstate *st,
 	if (type == sym[TP_SYM_PyDict_Type] ||
 	    (repr_fn && repr_fn == py->repr_fn.dict &&
 	     (flags & TPF_DICT_SUBCLASS)))
-		return decode_dict(py, st, addr, tname, depth, ret);
+		return decode_dict(py, st, addr, tname, depth, true, ret);
 	/* set subclasses print their type name: only the exact types here */
 	if (type == sym[TP_SYM_PySet_Type])
 		return decode_set(py, st, addr, TP_PV_SET, tname, depth, ret);
 	if (type == sym[TP_SYM_PyFrozenSet_Type])
 		return decode_set(py, st, addr, TP_PV_FROZENSET, tname, depth,
 				  ret);
+
+	/* standard-library types: pydecode.h */
+	struct py_obj o = { addr, type, flags, repr_fn, tname, depth, 0, NULL };
+	bool handled = false;
+	err = py_decode_known(py, st, &o, ret, &handled);
+	if (handled || err)
+		return err;
 
 	struct tp_strbuf sb = TP_STRBUF_INIT;
 	bool ok;
@@ -1635,13 +1699,74 @@ static struct tp_error *decode(struct tp_python *py, struct dstate *st,
 			return &tp_error_nomem;
 		charge(st, strlen(tname) + 30);
 		*ret = v;
+		/* a node remembered before the fault is not the object's */
+		struct memo_entry *stale = memo_find(py, addr);
+		if (stale)
+			stale->val = v;
 		return NULL;
 	}
 	/* containers were remembered before their items; others now */
-	if (*ret && !memo_find(py, addr) &&
-	    !remember(py, st, addr, *ret, st->cost - before))
+	struct memo_entry *m = memo_find(py, addr);
+	if (m && *ret && m->val != *ret)
+		m->val = *ret; /* a renderer gave up after remembering */
+	if (*ret && !m && !remember(py, st, addr, *ret, st->cost - before))
 		return &tp_error_nomem;
 	return NULL;
+}
+
+/* ---- for the renderers of pydecode.h ------------------------------------ */
+
+bool py_charge(struct dstate *st, size_t n)
+{
+	return charge(st, n);
+}
+
+bool py_overflowed(const struct dstate *st)
+{
+	return st->overflow;
+}
+
+struct tp_error *py_decode_child(struct tp_python *py, struct dstate *st,
+				 uint64_t addr, int depth,
+				 struct tp_pyval **ret)
+{
+	*ret = NULL;
+	if (depth + 1 >= MAX_DEPTH) {
+		st->overflow = true;
+		return NULL;
+	}
+	struct tp_error *err = decode(py, st, addr, depth + 1, ret);
+	if (st->overflow)
+		*ret = NULL;
+	return err;
+}
+
+struct tp_error *py_decode_dict_part(struct tp_python *py, struct dstate *st,
+				     uint64_t addr, int depth,
+				     struct tp_pyval **ret)
+{
+	*ret = NULL;
+	if (depth + 1 >= MAX_DEPTH) {
+		st->overflow = true;
+		return NULL;
+	}
+	struct tp_error *err = decode_dict(py, st, addr, "dict", depth, false,
+					   ret);
+	if (st->overflow)
+		*ret = NULL;
+	return err;
+}
+
+struct tp_pyval *py_new_node(struct tp_python *py, enum tp_pyval_kind kind,
+			     uint64_t addr, const char *type_name)
+{
+	return new_node(py, kind, addr, type_name);
+}
+
+bool py_remember(struct tp_python *py, struct dstate *st, uint64_t addr,
+		 struct tp_pyval *v, size_t cost)
+{
+	return remember(py, st, addr, v, cost);
 }
 
 struct tp_error *py_value(struct tp_python *py, uint64_t addr,

@@ -44,11 +44,14 @@ void tp_render_spaces(struct tp_render_out *o, size_t n);
 /** Number of code points in the UTF-8 text @s of @len bytes. */
 size_t tp_utf8_count(const char *s, size_t len);
 
-/** len(repr(s)) for the str made of @n code points (2.7 unicode if @py2). */
-size_t tp_str_repr_len(const uint32_t *cp, size_t n, bool py2);
+/*
+ * len(repr(s)) for the str made of @n code points; @flags are the str
+ * node's: TP_PV_PY2 (2.7 unicode) and the TP_PV_UCD table.
+ */
+size_t tp_str_repr_len(const uint32_t *cp, size_t n, unsigned flags);
 /** Append repr() of that str. */
 void tp_str_repr(struct tp_render_out *o, const uint32_t *cp, size_t n,
-		 bool py2);
+		 unsigned flags);
 /** How bytes are quoted. */
 enum tp_bytes_style {
 	TP_BYTES_3,         /* 3.x bytes: b'...' */

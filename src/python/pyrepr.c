@@ -91,24 +91,39 @@ const char *tp_pyval_short_type_name(const struct tp_pyval *v)
 	return dot ? dot + 1 : name;
 }
 
+/*
+ * The placeholder texts name the object's address; a node without one (a
+ * container tripod made, TP_PV_SYNTHETIC) leaves " at 0x..." out rather
+ * than print an address that is not one.
+ */
 void tp_render_object_text(struct tp_render_out *o, const struct tp_pyval *v)
 {
-	render_printf(o, "<%s object at 0x%" PRIx64 ">", tp_pyval_type_name(v),
-		      v->addr);
+	if (!v->addr)
+		render_printf(o, "<%s object>", tp_pyval_type_name(v));
+	else
+		render_printf(o, "<%s object at 0x%" PRIx64 ">",
+			      tp_pyval_type_name(v), v->addr);
 }
 
 void tp_render_toolong_text(struct tp_render_out *o,
 			    const struct tp_pyval *v)
 {
-	render_printf(o, "<%s object at 0x%" PRIx64 " (really long repr)>",
-		      tp_pyval_type_name(v), v->addr);
+	if (!v->addr)
+		render_printf(o, "<%s object (really long repr)>",
+			      tp_pyval_type_name(v));
+	else
+		render_printf(o, "<%s object at 0x%" PRIx64 " (really long repr)>",
+			      tp_pyval_type_name(v), v->addr);
 }
 
 static void render_unreadable_text(struct tp_render_out *o,
 				   const struct tp_pyval *v)
 {
-	render_printf(o, "<unreadable %s at 0x%" PRIx64 ">",
-		      tp_pyval_type_name(v), v->addr);
+	if (!v->addr)
+		render_printf(o, "<unreadable %s>", tp_pyval_type_name(v));
+	else
+		render_printf(o, "<unreadable %s at 0x%" PRIx64 ">",
+			      tp_pyval_type_name(v), v->addr);
 }
 
 bool tp_pyval_same(const struct tp_pyval *a, const struct tp_pyval *b)
@@ -196,6 +211,14 @@ struct tp_error *tp_pyval_check(const struct tp_pyval *v)
 			       NULL : tp_pyval_invalid(v, "no items");
 	case TP_PV_TEXT:
 		return v->u.text ? NULL : tp_pyval_invalid(v, "no text");
+	case TP_PV_COMPOSITE:
+		if (v->u.comp.len && !v->u.comp.parts)
+			return tp_pyval_invalid(v, "no parts");
+		for (size_t i = 0; i < v->u.comp.len; i++)
+			if (!v->u.comp.parts[i].text &&
+			    !v->u.comp.parts[i].value)
+				return tp_pyval_invalid(v, "empty part");
+		return NULL;
 	}
 	return tp_pyval_invalid(v, "unknown kind");
 }
@@ -345,7 +368,8 @@ static char pick_quote_bytes(const uint8_t *d, size_t n)
 }
 
 /* Code points repr() prints for @ch (3.x unicode_repr, 2.7 unicodeescape). */
-static size_t str_char_len(uint32_t ch, uint32_t quote, bool py2)
+static size_t str_char_len(uint32_t ch, uint32_t quote, bool py2,
+			   unsigned ucd)
 {
 	if (ch == quote || ch == '\\')
 		return 2;
@@ -363,7 +387,7 @@ static size_t str_char_len(uint32_t ch, uint32_t quote, bool py2)
 		return 1;
 	if (py2)
 		return 4;       /* 0x80..0xff */
-	if (tp_unicode_isprintable(ch))
+	if (tp_unicode_isprintable(ucd, ch))
 		return 1;
 	if (ch <= 0xff)
 		return 4;
@@ -372,12 +396,14 @@ static size_t str_char_len(uint32_t ch, uint32_t quote, bool py2)
 	return 10;
 }
 
-size_t tp_str_repr_len(const uint32_t *cp, size_t n, bool py2)
+size_t tp_str_repr_len(const uint32_t *cp, size_t n, unsigned flags)
 {
+	bool py2 = flags & TP_PV_PY2;
+	unsigned ucd = (flags & TP_PV_UCD_MASK) >> TP_PV_UCD_SHIFT;
 	uint32_t quote = (uint32_t)pick_quote_cp(cp, n);
 	size_t len = py2 ? 3 : 2;
 	for (size_t i = 0; i < n; i++)
-		len += str_char_len(cp[i], quote, py2);
+		len += str_char_len(cp[i], quote, py2, ucd);
 	return len;
 }
 
@@ -449,8 +475,10 @@ static bool batch_simple_escape(struct batch *b, uint32_t ch, uint32_t quote)
 }
 
 void tp_str_repr(struct tp_render_out *o, const uint32_t *cp, size_t n,
-		 bool py2)
+		 unsigned flags)
 {
+	bool py2 = flags & TP_PV_PY2;
+	unsigned ucd = (flags & TP_PV_UCD_MASK) >> TP_PV_UCD_SHIFT;
 	uint32_t quote = (uint32_t)pick_quote_cp(cp, n);
 	struct batch b = { .len = 0, .cps = 0 };
 	if (py2)
@@ -475,7 +503,7 @@ void tp_str_repr(struct tp_render_out *o, const uint32_t *cp, size_t n,
 			batch_hex(&b, 'x', ch, 2);
 		} else if (ch < 0x7f) {
 			batch_char(&b, (char)ch);
-		} else if (tp_unicode_isprintable(ch)) {
+		} else if (tp_unicode_isprintable(ucd, ch)) {
 			/* UTF-8, one code point */
 			batch_utf8(&b, ch);
 			b.cps++;
@@ -635,6 +663,35 @@ static void repr_dict(struct tp_repr_ctx *c, const struct tp_pyval *v,
 	tp_node_stack_pop(&c->active);
 }
 
+static void repr_composite(struct tp_repr_ctx *c, const struct tp_pyval *v,
+			   unsigned depth)
+{
+	struct tp_render_out *o = c->out;
+	bool guarded = v->u.comp.cycle != NULL;
+	if (guarded) {
+		if (tp_node_stack_contains(&c->active, v)) {
+			tp_render_puts(o, v->u.comp.cycle);
+			return;
+		}
+		if (!tp_node_stack_push(&c->active, v)) {
+			repr_fail(c, &tp_error_nomem);
+			return;
+		}
+	}
+	for (size_t i = 0; i < v->u.comp.len && !tp_repr_ctx_stopped(c); i++) {
+		const struct tp_pyval_part *p = &v->u.comp.parts[i];
+		if (p->text) {
+			size_t len = strlen(p->text);
+			tp_render_put(o, p->text, len,
+				      tp_utf8_count(p->text, len));
+		}
+		if (p->value)
+			tp_repr_node(c, p->value, depth);
+	}
+	if (guarded)
+		tp_node_stack_pop(&c->active);
+}
+
 void tp_repr_node(struct tp_repr_ctx *c, const struct tp_pyval *v,
 		  unsigned depth)
 {
@@ -666,7 +723,7 @@ void tp_repr_node(struct tp_repr_ctx *c, const struct tp_pyval *v,
 		return;
 	}
 	case TP_PV_STR:
-		tp_str_repr(o, v->u.str.cp, v->u.str.len, py2);
+		tp_str_repr(o, v->u.str.cp, v->u.str.len, v->flags);
 		return;
 	case TP_PV_BYTES:
 		tp_bytes_repr(o, v->u.bytes.data, v->u.bytes.len,
@@ -697,6 +754,7 @@ void tp_repr_node(struct tp_repr_ctx *c, const struct tp_pyval *v,
 	case TP_PV_SET:
 	case TP_PV_FROZENSET:
 	case TP_PV_DICT:
+	case TP_PV_COMPOSITE:
 		break;
 	}
 	/* CPython would raise RecursionError around here. */
@@ -706,8 +764,42 @@ void tp_repr_node(struct tp_repr_ctx *c, const struct tp_pyval *v,
 	}
 	if (v->kind == TP_PV_DICT)
 		repr_dict(c, v, depth + 1);
+	else if (v->kind == TP_PV_COMPOSITE)
+		repr_composite(c, v, depth + 1);
 	else
 		repr_seq(c, v, depth + 1);
+}
+
+struct tp_error *tp_pyval_limited(struct tp_pyval_arena *arena,
+				  struct tp_pyval *v,
+				  const struct tp_pyval_opts *opts,
+				  struct tp_pyval **ret)
+{
+	*ret = v;
+	if (!opts || !opts->max_repr || !v)
+		return NULL;
+	struct tp_strbuf sb = TP_STRBUF_INIT;
+	struct tp_render_out o;
+	tp_render_out_init(&o, &sb, opts->max_repr);
+	struct tp_repr_ctx c = { .out = &o };
+	tp_repr_node(&c, v, 0);
+	tp_node_stack_deinit(&c.active);
+	bool failed = sb.failed;
+	tp_strbuf_deinit(&sb);
+	if (c.err)
+		return c.err;
+	if (failed)
+		return &tp_error_nomem;
+	if (!o.over || v->kind == TP_PV_OBJECT ||
+	    v->kind == TP_PV_UNREADABLE || v->kind == TP_PV_TOOLONG)
+		return NULL;
+	struct tp_pyval *t = tp_pyval_new(arena, TP_PV_TOOLONG, v->addr,
+					  tp_pyval_type_name(v));
+	if (!t)
+		return &tp_error_nomem;
+	t->flags = v->flags;
+	*ret = t;
+	return NULL;
 }
 
 struct tp_error *tp_pyval_repr(const struct tp_pyval *v,

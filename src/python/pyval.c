@@ -174,6 +174,7 @@ const char *tp_pyval_type_name(const struct tp_pyval *v)
 	case TP_PV_OBJECT:
 	case TP_PV_UNREADABLE:
 	case TP_PV_TOOLONG:
+	case TP_PV_COMPOSITE:
 		break;
 	}
 	return "object";

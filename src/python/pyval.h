@@ -35,11 +35,38 @@ enum tp_pyval_kind {
 	TP_PV_OBJECT,     /* no repr available: <TYPE object at 0xADDR> */
 	TP_PV_UNREADABLE, /* memory unreadable: <unreadable TYPE at 0xADDR> */
 	TP_PV_TOOLONG,    /* <TYPE object at 0xADDR (really long repr)> */
+	/*
+	 * A repr made of text and other values, as the repr of a standard
+	 * library type writes it: "deque([1, 2], maxlen=3)",
+	 * "Point(x=1, y=2)", "ValueError('bad', 3)".
+	 */
+	TP_PV_COMPOSITE,
+};
+
+/* One piece of a COMPOSITE repr: @text (if any), then repr(@value) (if any). */
+struct tp_pyval_part {
+	const char *text;
+	struct tp_pyval *value;
 };
 
 /* flags */
 #define TP_PV_PY2   0x1u  /* Python 2 repr rules (u'..', '..' for str, set([..])) */
 #define TP_PV_LONG  0x2u  /* 2.7 long: repr ends in L */
+/*
+ * Not an object of the target but a container tripod made (a frame's
+ * locals as a dict): it has no address, and max_repr never replaces it as
+ * a whole -- only its items, each on its own.
+ */
+#define TP_PV_SYNTHETIC 0x4u
+/*
+ * Bits 8-15: which characters a 3.x str's repr() prints as they are, i.e.
+ * the target interpreter's Unicode database: an index in
+ * tp_unicode_printables (unicode_tables.h), as
+ * tp_unicode_printable_for_python() gives it.  0 is the newest database.
+ */
+#define TP_PV_UCD_SHIFT 8
+#define TP_PV_UCD_MASK  0xff00u
+#define TP_PV_UCD(table) (((unsigned)(table) << TP_PV_UCD_SHIFT) & TP_PV_UCD_MASK)
 
 struct tp_pyval {
 	enum tp_pyval_kind kind;
@@ -73,6 +100,18 @@ struct tp_pyval {
 			size_t len;
 		} dict;                         /* DICT, in iteration order */
 		char *text;                     /* TEXT: the whole repr */
+		struct {
+			struct tp_pyval_part *parts;
+			size_t len;
+			/*
+			 * Printed instead when the value is met again while
+			 * its own repr is being written (reprlib's "...",
+			 * Py_ReprEnter's "deque([...])"); NULL when the repr
+			 * has no such guard: the parts then recurse until a
+			 * guarded container stops them.
+			 */
+			const char *cycle;
+		} comp;                         /* COMPOSITE */
 	} u;
 };
 
@@ -184,6 +223,18 @@ struct tp_error *tp_pyval_repr(const struct tp_pyval *v,
 			       const struct tp_pyval_opts *opts,
 			       struct tp_strbuf *sb);
 
+/**
+ * @v, or when repr(@v) passes opts->max_repr, a new TOOLONG node for the
+ * same object (in @arena): how a value that stands alone in a
+ * TP_PV_SYNTHETIC container (a frame's local) gets its limit.  A value too
+ * deep to print is left as it is (the renderers print it as an object).
+ * Errors: TP_ERR_INVALID for a bad node, nomem.
+ */
+struct tp_error *tp_pyval_limited(struct tp_pyval_arena *arena,
+				  struct tp_pyval *v,
+				  const struct tp_pyval_opts *opts,
+				  struct tp_pyval **ret);
+
 /** pprint.PrettyPrinter(indent=, width=, depth=) parameters. */
 struct tp_pprint_opts {
 	int indent;      /* 1 for dogslow */
@@ -207,7 +258,9 @@ struct tp_pprint_opts {
  * @opts may be NULL.  opts->max_repr applies to each value whose repr
  * pprint computes (the value itself, items when a container is split, dict
  * keys): a value over the limit prints as its TOOLONG text and is not
- * split.  Width and lengths count code points.  Errors: TP_ERR_INVALID for
+ * split.  A TP_PV_SYNTHETIC container is the exception: never replaced as
+ * a whole, it is printed on one line when that fits and laid out
+ * otherwise; give its items their limit first (tp_pyval_limited()).  Width and lengths count code points.  Errors: TP_ERR_INVALID for
  * indent < 0, width == 0, depth < 0 or a bad node; nothing is left
  * appended on error.  If the layout itself nests deeper than
  * TP_PYVAL_MAX_DEPTH the whole result is "<TYPE object at 0xADDR>".

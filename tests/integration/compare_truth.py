@@ -8,6 +8,7 @@ ANALYZE.jsonl is `tripod-analyze --format json` of exactly one snapshot;
 DOGSLOW.txt, if given, is `tripod-analyze --no-header` of the same snapshot.
 Prints every difference and exits 1 if there is any, 0 otherwise.
 """
+import difflib
 import json
 import sys
 
@@ -39,6 +40,24 @@ def find_truth(truth_threads, t):
         if t.get("ident") == tt["ident"] and _same_interp(t, tt):
             return tt
     return None
+
+
+def _cut(s, n=2000):
+    return s if len(s) <= n else s[:n] + "...[%d more]" % (len(s) - n)
+
+
+def _diff(expected, got, max_lines=80):
+    """A unified diff, long lines cut, at most max_lines lines."""
+    def cut(lines):
+        return [l if len(l) <= 4000 else l[:4000] + "...[%d more]" %
+                (len(l) - 4000) for l in lines]
+    lines = list(difflib.unified_diff(cut(expected.split("\n")),
+                                      cut(got.split("\n")),
+                                      "expected", "got", n=2, lineterm=""))
+    if len(lines) > max_lines:
+        lines = lines[:max_lines] + ["... (%d more lines)" %
+                                     (len(lines) - max_lines)]
+    return "\n".join(lines)
 
 
 def main():
@@ -130,7 +149,8 @@ def main():
                     continue
                 if got[name]["repr"] != exp["repr"]:
                     problems.append("%s: local %s: repr\n  got      %r\n  expected %r"
-                                    % (fw, name, got[name]["repr"], exp["repr"]))
+                                    % (fw, name, _cut(got[name]["repr"]),
+                                       _cut(exp["repr"])))
                 if got[name]["type"] != exp["type"]:
                     problems.append("%s: local %s: type %r != %r" % (
                         fw, name, got[name]["type"], exp["type"]))
@@ -155,10 +175,14 @@ def main():
             # dogslow's stack() output; a trailing '' element gives "\n"
             if full != tt["dogslow_full"]:
                 problems.append(
-                    "dogslow: thread %s (%s): full backtrace differs\n"
-                    "---- got\n%s\n---- expected\n%s\n----" % (
-                        t["ident"], tt["name"], full, tt["dogslow_full"]))
+                    "dogslow: thread %s (%s): full backtrace differs\n%s" % (
+                        t["ident"], tt["name"],
+                        _diff(tt["dogslow_full"], full)))
 
+    if problems and truth.get("notes"):
+        # e.g. the seed of the random values: how to run it again
+        print("notes: %s" % ", ".join("%s=%s" % kv for kv in
+                                        sorted(truth["notes"].items())))
     for p in problems:
         print(p)
     if not problems:

@@ -148,6 +148,14 @@ static struct interp *system_interp(struct interp *in, const char *path,
 	SCENARIO(suite, frame_locals_beyond_variables, "frame_locals.py",     \
 		 true)                                                        \
 	SCENARIO(suite, subinterpreters, "subinterp.py", true)                \
+	Test(suite, values_of_standard_library_types)                         \
+	{                                                                     \
+		scenario(suite##_interp(), "values_types.py", true);          \
+	}                                                                     \
+	Test(suite, random_values)                                            \
+	{                                                                     \
+		scenario(suite##_interp(), "random_values.py", true);         \
+	}                                                                     \
 	Test(suite, gdb_subinterpreter_run_by_another_thread)                 \
 	{                                                                     \
 		gdb_foreign_subinterpreter(suite##_interp());                 \

@@ -20,6 +20,7 @@
 #include "common/strbuf.h"
 #include "python/pyrender.h"
 #include "python/pyval.h"
+#include "python/unicode_tables.h"
 
 #define CASES_FILE FIXTURES_DIR "/pyval/cases.txt"
 #define MAX_REPORTED 8
@@ -248,6 +249,10 @@ static struct tp_pyval *build_case(struct tp_pyval_arena *arena,
 					  strtoull(t.tok[4], NULL, 16),
 					  tp_pyval_arena_strdup(arena, tn));
 		nodes[idx]->flags = (unsigned)strtoul(t.tok[3], NULL, 10);
+		/* cases.txt records what Python 3.12 prints */
+		if (!(nodes[idx]->flags & TP_PV_PY2))
+			nodes[idx]->flags |= TP_PV_UCD(
+				tp_unicode_printable_for_python(3, 12));
 		free(tn);
 		free(line);
 	}

@@ -576,3 +576,69 @@ Test(pyval_spec, arena_zeroed_aligned_and_big)
 	cr_expect_str_eq(tp_pyval_arena_strdup(arena, "abc"), "abc");
 	tp_pyval_arena_destroy(NULL);
 }
+
+/* ---- a frame's locals: a synthetic dict (FORMAT.md §1) ----------------- */
+
+static struct tp_pyval *mk_long_str(char c, size_t n)
+{
+	char *s = malloc(n + 1);
+	memset(s, c, n);
+	s[n] = '\0';
+	struct tp_pyval *v = mk_str(s);
+	free(s);
+	return v;
+}
+
+Test(pyval_spec, locals_block_never_collapses)
+{
+	/* two 40,000-character strings among the locals, --max-repr 65536 */
+	struct tp_pyval *a = mk_long_str('x', 40000);
+	struct tp_pyval *b = mk_long_str('y', 40000);
+	struct tp_pyval *d = mk_dict(3, mk_str("a"), a, mk_str("b"), b,
+				     mk_str("n"), mk_int("1"));
+	d->addr = 0;
+	d->flags |= TP_PV_SYNTHETIC;
+	/* pprint: one item a line, each string one fragment (no spaces) */
+	char *want = malloc(80100);
+	strcpy(want, "{'a': '");
+	memset(want + 7, 'x', 40000);
+	strcpy(want + 40007, "',\n 'b': '");
+	memset(want + 40017, 'y', 40000);
+	strcpy(want + 80017, "',\n 'n': 1}");
+	expect_pformat(d, 1, 76, 0, 65536, want);
+	free(want);
+
+	/* the limit applies to each local, found by tp_pyval_limited */
+	struct tp_pyval_opts o = { .max_repr = 50 };
+	struct tp_pyval *la, *ln;
+	cr_assert_null(tp_pyval_limited(arena, a, &o, &la));
+	cr_assert_null(tp_pyval_limited(arena, d->u.dict.values[2], &o, &ln));
+	cr_expect_eq(la->kind, TP_PV_TOOLONG);
+	cr_expect_eq(la->addr, a->addr);
+	cr_expect_eq(ln, d->u.dict.values[2], "a short value stays itself");
+	struct tp_pyval *d2 = mk_dict(2, mk_str("a"), la, mk_str("n"), ln);
+	d2->addr = 0;
+	d2->flags |= TP_PV_SYNTHETIC;
+	char *w2 = fmt("{'a': <str object at 0x%" PRIx64
+		       " (really long repr)>, 'n': 1}", a->addr);
+	expect_pformat(d2, 1, 76, 0, 50, w2);
+	free(w2);
+	/* the block itself is never replaced, however small max_repr */
+	struct tp_pyval *d3 = mk_dict(1, mk_str("k"), mk_str("0123456789"));
+	d3->addr = 0;
+	d3->flags |= TP_PV_SYNTHETIC;
+	expect_pformat(d3, 1, 76, 0, 5, "{'k': '0123456789'}");
+}
+
+Test(pyval_spec, placeholders_never_print_a_null_address)
+{
+	struct tp_pyval *d = mk_dict(0);
+	d->addr = 0;
+	expect_repr(d, 1, "<dict object (really long repr)>");
+	struct tp_pyval *o = node(TP_PV_OBJECT);
+	o->addr = 0;
+	expect_repr(o, 0, "<object object>");
+	struct tp_pyval *u = node(TP_PV_UNREADABLE);
+	u->addr = 0;
+	expect_repr(u, 0, "<unreadable object>");
+}

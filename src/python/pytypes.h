@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/* Private to the renderers of standard-library types: shared tools. */
+#ifndef TRIPOD_PYTHON_PYTYPES_H
+#define TRIPOD_PYTHON_PYTYPES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "python/pydecode.h"
+
+/** Whether a type with these tp_flags is defined in C (not a heap type). */
+bool py_is_static_type(uint64_t flags);
+
+/**
+ * A TEXT node for @o whose repr is the printf-formatted text; charged to the
+ * budget (*@ret stays NULL if that overflows).  Errors: nomem.
+ */
+struct tp_error *py_text(struct tp_python *py, struct dstate *st,
+			 const struct py_obj *o, struct tp_pyval **ret,
+			 const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+/* Items a renderer reads for one container (as pyobj.c's cap). */
+#define PY_MAX_ITEMS (1u << 22)
+
+/**
+ * A COMPOSITE node for @o with room for @nparts parts, filled with
+ * py_part(); @cycle as tp_pyval.u.comp.cycle (static text).  NULL on OOM.
+ */
+struct tp_pyval *py_composite(struct tp_python *py, const struct py_obj *o,
+			      size_t nparts, const char *cycle);
+/** Set part *@i (then *@i + 1) of @v: @text copied.  False on OOM. */
+bool py_part(struct tp_python *py, struct tp_pyval *v, size_t *i,
+	     const char *text, struct tp_pyval *value);
+/**
+ * A node tripod makes for a repr's sake (a deque's list, a dict view's
+ * item tuples): TP_PV_SYNTHETIC, no address, @n NULL items to fill (@kind
+ * TUPLE, LIST or DICT).  NULL on OOM.
+ */
+struct tp_pyval *py_synthetic(struct tp_python *py, enum tp_pyval_kind kind,
+			      size_t n);
+
+/**
+ * The item pointers of the tuple (or list, @kind) at @addr, in the arena;
+ * the count is checked against PY_MAX_ITEMS before anything is read.
+ */
+struct tp_error *py_seq_ptrs(struct tp_python *py, uint64_t addr,
+			     enum tp_pyval_kind kind, uint64_t **ret,
+			     size_t *ret_n);
+/**
+ * The (key, value) pointers of the dict at @addr in iteration order, as
+ * 2 * *@ret_n words in the arena (ma_used checked first).
+ */
+struct tp_error *py_dict_pairs(struct tp_python *py, uint64_t dict,
+			       uint64_t **ret, size_t *ret_n);
+
+/**
+ * Where type(obj).__repr__ comes from: the first class of @type's MRO
+ * whose __dict__ has "__repr__" (*@owner) and that object (*@func); both 0
+ * when none has.
+ */
+struct tp_error *py_lookup_repr(struct tp_python *py, uint64_t type,
+				uint64_t *owner, uint64_t *func);
+/**
+ * __module__ and __qualname__ (2.7: __name__) of the Python function
+ * @func; both NULL when @func is not a function, *@module NULL when its
+ * __module__ is not a str.
+ */
+struct tp_error *py_function_names(struct tp_python *py, uint64_t func,
+				   const char **module, const char **qualname);
+/** A NUL-terminated C string of at most @max bytes, copied to the arena. */
+struct tp_error *py_read_cstr(struct tp_python *py, uint64_t addr, size_t max,
+			      const char **ret);
+/** _PyType_Name(type): "OrderedDict", a heap type's __name__. */
+struct tp_error *py_type_short_name(struct tp_python *py, uint64_t type,
+				    const char **ret);
+
+#endif /* TRIPOD_PYTHON_PYTYPES_H */
