@@ -106,6 +106,36 @@ struct tp_python_caps {
 	 */
 	bool split_order_before_values;
 	enum tp_gil_fallback gil_fallback;
+	/**
+	 * The target's pprint lays out dict views (keys, values, items) as
+	 * it does dicts: items sorted, "{...}" past the depth limit (3.15+);
+	 * earlier versions print their repr().
+	 */
+	bool pprint_dict_views;
+	/**
+	 * bytearray's repr quotes like bytes' (3.15+); earlier ones escape a
+	 * single quote even inside double quotes.
+	 */
+	bool bytearray_quotes_as_bytes;
+	/** list.sort() finds runs as 3.13 does (enum tp_sort_runs): what
+	 *  pprint's sort of mixed types gives depends on it. */
+	bool listsort_runs_313;
+
+	/* What repr() of standard types prints (pyclasses.c, pyfuncs.c,
+	 * pycollections.c). */
+	/** An exception with one argument prints "E(arg)" (3.7+); before,
+	 *  type name + repr(args): "E('arg',)". */
+	bool exc_single_arg_form;
+	/** deque and defaultdict print a subclass's name (3.7+). */
+	bool collections_subclass_name;
+	/** OrderedDict({...}) (3.12+); before, OrderedDict([(k, v), ...]). */
+	bool odict_repr_is_dict;
+	/** SimpleNamespace prints its keys sorted (3.3-3.8); later in
+	 *  insertion order. */
+	bool namespace_sorted_keys;
+	/** staticmethod and classmethod print "<staticmethod(<function ...>)>"
+	 *  (3.10+); before, object.__repr__. */
+	bool descriptors_show_callable;
 };
 
 /**

@@ -124,11 +124,17 @@ static bool in_context(const struct pp *p, const struct tp_pyval *v)
 	       tp_node_stack_contains(&p->sctx, v);
 }
 
-/* Sort @items as pprint does; on failure record it and free @items. */
+/*
+ * Sort @items (of container @v) as pprint does; on failure record it and
+ * free @items.
+ */
 static struct tp_sort_item *sort_or_fail(struct pp *p,
+					 const struct tp_pyval *v,
 					 struct tp_sort_item *items, size_t n)
 {
-	struct tp_error *err = tp_py_sort(items, n);
+	struct tp_error *err = tp_py_sort(
+		items, n,
+		(v->flags & TP_PV_SORT313) ? TP_SORT_RUNS_313 : TP_SORT_RUNS_312);
 	if (err) {
 		pp_fail(p, err);
 		free(items);
@@ -156,7 +162,7 @@ static struct tp_sort_item *sorted_dict_items(struct pp *p,
 			return NULL;
 		}
 	}
-	return sort_or_fail(p, items, n);
+	return sort_or_fail(p, d, items, n);
 }
 
 /* Sorted items of a set (values unused). */
@@ -177,11 +183,100 @@ static struct tp_sort_item *sorted_set_items(struct pp *p,
 			return NULL;
 		}
 	}
-	return sort_or_fail(p, items, n);
+	return sort_or_fail(p, s, items, n);
+}
+
+static bool check_items(struct pp *p, const struct tp_pyval *v);
+static void format_items(struct pp *p, const struct tp_pyval *const *items,
+			 const struct tp_sort_item *sorted, size_t n,
+			 long indent, long allowance, int level);
+
+/*
+ * A 3.15+ dict view (TP_PV_DICTVIEW): its name ("dict_keys") and its items
+ * sorted as that pprint sorts them: by _safe_key of the key (dict_items:
+ * _safe_tuple, whose _safe_key wrappers are never equal, so the key alone
+ * decides) or of the value (dict_values).  The item to print travels in
+ * .value.  NULL with p->err set on failure.
+ */
+static struct tp_sort_item *sorted_view_items(struct pp *p,
+					      const struct tp_pyval *v,
+					      size_t *ret_n, size_t *ret_namelen)
+{
+	const struct tp_pyval_part *part = v->u.comp.len == 2 ?
+					   &v->u.comp.parts[0] : NULL;
+	const struct tp_pyval *l = part ? part->value : NULL;
+	if (!part || !part->text || !l || l->kind != TP_PV_LIST ||
+	    !check_items(p, l)) {
+		if (!p->err)
+			pp_fail(p, tp_pyval_invalid(v, "not a dict view"));
+		return NULL;
+	}
+	bool items_view = !strcmp(part->text, "dict_items(");
+	size_t n = l->u.seq.len;
+	struct tp_sort_item *items = calloc(n ? n : 1, sizeof(*items));
+	if (!items) {
+		pp_fail(p, &tp_error_nomem);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct tp_pyval *e = l->u.seq.items[i];
+		items[i].value = e;
+		items[i].key = e;
+		if (items_view) {
+			if (e->kind != TP_PV_TUPLE || e->u.seq.len != 2 ||
+			    !e->u.seq.items[0]) {
+				free(items);
+				pp_fail(p, tp_pyval_invalid(v, "bad item"));
+				return NULL;
+			}
+			items[i].key = e->u.seq.items[0];
+		}
+	}
+	*ret_n = n;
+	*ret_namelen = strlen(part->text) - 1;
+	return sort_or_fail(p, v, items, n);
 }
 
 static void safe_repr(struct pp *p, struct tp_repr_ctx *c,
 		      const struct tp_pyval *v, int level, unsigned depth);
+
+/* _safe_repr() of a dict view, 3.15+: "dict_keys([...])", sorted. */
+static void safe_repr_view(struct pp *p, struct tp_repr_ctx *c,
+			   const struct tp_pyval *v, int level, unsigned depth)
+{
+	struct tp_render_out *o = c->out;
+	if (p->maxlevels && level >= p->maxlevels) {
+		tp_render_puts(o, "{...}");
+		return;
+	}
+	if (in_context(p, v)) {
+		put_recursion(o, v);
+		return;
+	}
+	if (depth >= TP_PYVAL_MAX_DEPTH) {
+		c->too_deep = true;
+		return;
+	}
+	size_t n, namelen;
+	struct tp_sort_item *items = sorted_view_items(p, v, &n, &namelen);
+	if (!items)
+		return;
+	if (!tp_node_stack_push(&p->sctx, v)) {
+		free(items);
+		pp_fail(p, &tp_error_nomem);
+		return;
+	}
+	tp_render_put(o, v->u.comp.parts[0].text, namelen, namelen);
+	tp_render_puts(o, "([");
+	for (size_t i = 0; i < n && !tp_repr_ctx_stopped(c) && !p->err; i++) {
+		if (i)
+			tp_render_puts(o, ", ");
+		safe_repr(p, c, items[i].value, level + 1, depth + 1);
+	}
+	tp_render_puts(o, "])");
+	tp_node_stack_pop(&p->sctx);
+	free(items);
+}
 
 static void safe_repr_dict(struct pp *p, struct tp_repr_ctx *c,
 			   const struct tp_pyval *v, int level,
@@ -304,6 +399,12 @@ static void safe_repr(struct pp *p, struct tp_repr_ctx *c,
 	case TP_PV_TUPLE:
 		safe_repr_seq(p, c, v, level, depth);
 		return;
+	case TP_PV_COMPOSITE:
+		if (v->flags & TP_PV_DICTVIEW) {
+			safe_repr_view(p, c, v, level, depth);
+			return;
+		}
+		/* fall through */
 	default:
 		/* Scalars, sets and the rest: plain repr(). */
 		tp_repr_node(c, v, depth);
@@ -677,9 +778,29 @@ static void pprint_bytearray(struct pp *p, const struct tp_pyval *v,
 	put(p, ")");
 }
 
+/* _pprint_dict_view() (3.15+): "dict_keys([" sorted items "])". */
+static void pprint_view(struct pp *p, const struct tp_pyval *v, long indent,
+			long allowance, int level)
+{
+	size_t n, namelen;
+	struct tp_sort_item *items = sorted_view_items(p, v, &n, &namelen);
+	if (!items)
+		return;
+	tp_render_put(&p->out, v->u.comp.parts[0].text, namelen, namelen);
+	put(p, "([");
+	/* entries are printed, not their sort keys */
+	for (size_t i = 0; i < n; i++)
+		items[i].key = items[i].value;
+	format_items(p, NULL, items, n, indent, allowance + 2, level);
+	free(items);
+	put(p, "])");
+}
+
 static bool has_pprinter(const struct tp_pyval *v)
 {
 	switch (v->kind) {
+	case TP_PV_COMPOSITE:
+		return v->flags & TP_PV_DICTVIEW;
 	case TP_PV_DICT:
 	case TP_PV_LIST:
 	case TP_PV_TUPLE:
@@ -722,6 +843,9 @@ static void dispatch(struct pp *p, const struct tp_pyval *v, long indent,
 		break;
 	case TP_PV_BYTEARRAY:
 		pprint_bytearray(p, v, indent, allowance, level);
+		break;
+	case TP_PV_COMPOSITE:
+		pprint_view(p, v, indent, allowance, level);
 		break;
 	default:
 		break;

@@ -21,7 +21,7 @@
  */
 static bool exc_single_arg_form(const struct tp_python *py)
 {
-	return py->major == 3 && py->minor >= 7;
+	return py->caps->exc_single_arg_form;
 }
 
 /*
@@ -30,7 +30,7 @@ static bool exc_single_arg_form(const struct tp_python *py)
  */
 static bool namedtuple_repr_uses_class_name(const struct tp_python *py)
 {
-	return py->major >= 3;
+	return !py->caps->py2_objects;
 }
 
 /* ---- exceptions ---------------------------------------------------------- */

@@ -23,19 +23,19 @@
 /* 3.7+: deque and defaultdict print a subclass's name (3.6: their own). */
 static bool collections_print_subclass_name(const struct tp_python *py)
 {
-	return py->major == 3 && py->minor >= 7;
+	return py->caps->collections_subclass_name;
 }
 
 /* 3.12+: OrderedDict({...}); before: OrderedDict([(k, v), ...]). */
 static bool odict_repr_is_dict(const struct tp_python *py)
 {
-	return py->major == 3 && py->minor >= 12;
+	return py->caps->odict_repr_is_dict;
 }
 
 /* 3.9+: SimpleNamespace in insertion order; before: keys sorted. */
 static bool namespace_sorts_keys(const struct tp_python *py)
 {
-	return py->major == 3 && py->minor < 9;
+	return py->caps->namespace_sorted_keys;
 }
 
 /* ---- helpers ----------------------------------------------------------- */
@@ -517,6 +517,8 @@ static struct tp_error *dictview_repr(struct tp_python *py, struct dstate *st,
 	struct tp_pyval *l = py_synthetic(py, TP_PV_LIST, n);
 	if (!c || !l || !py_remember(py, st, o->addr, c, 13 + 3 * n))
 		return &tp_error_nomem;
+	if (py->caps->pprint_dict_views)
+		c->flags |= TP_PV_DICTVIEW;
 	for (size_t i = 0; i < n; i++) {
 		struct tp_pyval *k = NULL, *v = NULL;
 		if (which != 1 &&
@@ -566,7 +568,8 @@ struct tp_error *py_decode_collections(struct tp_python *py,
 		err = slice_repr(py, st, o, ret);
 	else if (!strcmp(n, "collections.deque"))
 		err = deque_repr(py, st, o, ret);
-	else if (!strcmp(n, "collections.OrderedDict") && py->major == 3)
+	else if (!strcmp(n, "collections.OrderedDict") &&
+		 !py->caps->py2_objects)
 		err = odict_repr(py, st, o, ret);
 	else if (!strcmp(n, "collections.defaultdict"))
 		err = defdict_repr(py, st, o, ret);

@@ -11,7 +11,7 @@
  * CPython on a consistent order, but on such input the result depends on
  * which pairs the algorithm compares, so the algorithm below makes exactly
  * the decisions of Objects/listobject.c in CPython 3.12: count_run() with
- * strictly descending runs, binary insertion up to minrun, galloping
+ * strictly descending runs (or 3.13's, see count_run_313()), binary insertion up to minrun, galloping
  * merge_lo()/merge_hi() with the adaptive min_gallop, and the powersort
  * merge policy (found_new_run(), powerloop()).  It is written from the
  * algorithm's description (Objects/listsort.txt) with the same structure so
@@ -820,7 +820,55 @@ static ssize_t compute_minrun(ssize_t n)
 	return n + r;
 }
 
-struct tp_error *tp_py_sort(struct tp_sort_item *items, size_t n)
+/*
+ * count_run() as 3.13 rewrote it: the ascending run first; a run that turns
+ * out descending may hold equal neighbours (not x < y, not y < x), each
+ * such group reversed in place so that the final reversal of the whole run
+ * restores their order (stability); the reversed run then extends with
+ * whatever ascending suffix follows.  The run ends ascending.
+ */
+static ssize_t count_run_313(item_t *lo, ssize_t nremaining)
+{
+	ssize_t n;
+	for (n = 1; n < nremaining; n++)
+		if (LT(lo[n], lo[n - 1]))
+			break;
+	if (n == nremaining)
+		return n;
+	if (n > 1) {
+		/* ascending unless the whole prefix is equal */
+		if (LT(lo[0], lo[n - 1]))
+			return n;
+		reverse_items(lo, lo + n);
+	}
+	n++;
+	ssize_t neq = 0;
+	for (; n < nremaining; n++) {
+		if (LT(lo[n], lo[n - 1])) {
+			if (neq) {
+				neq++;
+				reverse_items(lo + n - neq, lo + n);
+				neq = 0;
+			}
+		} else if (LT(lo[n - 1], lo[n])) {
+			break;
+		} else {
+			neq++;
+		}
+	}
+	if (neq) {
+		neq++;
+		reverse_items(lo + n - neq, lo + n);
+	}
+	reverse_items(lo, lo + n);
+	for (; n < nremaining; n++)
+		if (LT(lo[n], lo[n - 1]))
+			break;
+	return n;
+}
+
+struct tp_error *tp_py_sort(struct tp_sort_item *items, size_t n,
+			    enum tp_sort_runs runs)
 {
 	if (n < 2)
 		return NULL;
@@ -836,10 +884,15 @@ struct tp_error *tp_py_sort(struct tp_sort_item *items, size_t n)
 	ssize_t nremaining = (ssize_t)n;
 	ssize_t minrun = compute_minrun(nremaining);
 	do {
-		bool descending;
-		ssize_t run = count_run(lo, lo + nremaining, &descending);
-		if (descending)
-			reverse_items(lo, lo + run);
+		ssize_t run;
+		if (runs == TP_SORT_RUNS_313) {
+			run = count_run_313(lo, nremaining);
+		} else {
+			bool descending;
+			run = count_run(lo, lo + nremaining, &descending);
+			if (descending)
+				reverse_items(lo, lo + run);
+		}
 		if (run < minrun) {
 			ssize_t force = nremaining <= minrun ? nremaining :
 							       minrun;

@@ -22,7 +22,7 @@ static struct tp_error *generator(struct tp_python *py, struct dstate *st,
 	struct tp_error *err;
 	uint64_t name_obj;
 	const char *name;
-	if (py->major == 2) {
+	if (py->caps->py2_objects) {
 		uint64_t code;
 		if (!LHAS(py, GEN_CODE) || !LHAS(py, CO_NAME))
 			return tp_error_create(TP_ERR_UNSUPPORTED,
@@ -51,7 +51,7 @@ static struct tp_error *generator(struct tp_python *py, struct dstate *st,
 /* 3.10+: "<staticmethod(<function f at 0x...>)>"; before: object.__repr__. */
 static bool descriptors_show_callable(const struct tp_python *py)
 {
-	return py->major == 3 && py->minor >= 10;
+	return py->caps->descriptors_show_callable;
 }
 
 /* ---- builtins, methods, cells -------------------------------------------- */
@@ -125,7 +125,7 @@ static struct tp_error *method_repr(struct tp_python *py, struct dstate *st,
 	if (!qual || !self)
 		return tp_error_create(TP_ERR_UNSUPPORTED, "not a function");
 	char head[1200];
-	if (py->major == 2) {
+	if (py->caps->py2_objects) {
 		uint64_t cls, cflags;
 		const char *cname;
 		if (!LHAS(py, METHOD_CLASS))

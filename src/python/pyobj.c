@@ -921,6 +921,8 @@ static struct tp_pyval *new_node(struct tp_python *py,
 		v->flags |= TP_PV_PY2;
 	else if (v)
 		v->flags |= TP_PV_UCD(py->ucd_table);
+	if (v && py->caps->listsort_runs_313)
+		v->flags |= TP_PV_SORT313;
 	return v;
 }
 
@@ -1501,6 +1503,8 @@ static struct tp_error *decode_bytes(struct tp_python *py, struct dstate *st,
 	struct tp_pyval *v = new_node(py, kind, addr, type_name);
 	if (!v)
 		return &tp_error_nomem;
+	if (kind == TP_PV_BYTEARRAY && py->caps->bytearray_quotes_as_bytes)
+		v->flags |= TP_PV_BYTES_QUOTES;
 	size_t room = st->limit == SIZE_MAX ? MAX_STR_READ
 					     : st->limit - st->cost;
 	bool too_long = false;

@@ -144,12 +144,22 @@ struct tp_sort_item {
 	const struct tp_pyval *value;
 };
 
+/** How list.sort() finds its natural runs: it changed in 3.13. */
+enum tp_sort_runs {
+	/** Non-descending or strictly descending prefixes (up to 3.12). */
+	TP_SORT_RUNS_312,
+	/** Descending runs may hold equal elements, reversed in place, and
+	 *  a reversed run extends with an ascending suffix (3.13+). */
+	TP_SORT_RUNS_313,
+};
+
 /**
  * sorted(items, key=_safe_key) by CPython's list.sort() (timsort with the
- * 3.12 run detection, binary insertion, galloping merges and powersort
+ * run detection of @runs, binary insertion, galloping merges and powersort
  * merge policy), so that even orders that are not consistent -- mixed types,
  * NaN -- come out as CPython's.  Sorts @items in place.
  */
-struct tp_error *tp_py_sort(struct tp_sort_item *items, size_t n);
+struct tp_error *tp_py_sort(struct tp_sort_item *items, size_t n,
+			    enum tp_sort_runs runs);
 
 #endif /* TRIPOD_PYTHON_PYRENDER_H */

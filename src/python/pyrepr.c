@@ -732,7 +732,8 @@ void tp_repr_node(struct tp_repr_ctx *c, const struct tp_pyval *v,
 	case TP_PV_BYTEARRAY:
 		tp_render_puts(o, "bytearray(");
 		tp_bytes_repr(o, v->u.bytes.data, v->u.bytes.len,
-			      TP_BYTES_BYTEARRAY);
+			      (v->flags & TP_PV_BYTES_QUOTES) ?
+				      TP_BYTES_3 : TP_BYTES_BYTEARRAY);
 		tp_render_puts(o, ")");
 		return;
 	case TP_PV_TEXT: {

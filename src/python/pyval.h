@@ -59,6 +59,21 @@ struct tp_pyval_part {
  */
 #define TP_PV_SYNTHETIC 0x4u
 /*
+ * A COMPOSITE dict view ("dict_keys(" LIST ")", likewise dict_values and
+ * dict_items with (key, value) tuples) that pprint lays out as a dict:
+ * items sorted, "{...}" past the depth limit (the target's pprint does,
+ * 3.15+).  repr() is unchanged.
+ */
+#define TP_PV_DICTVIEW 0x8u
+/*
+ * A bytearray whose repr quotes its bytes as bytes.__repr__ does (3.15+);
+ * without it, a single quote is escaped even inside double quotes, as
+ * bytearray_repr() long did: bytearray(b"it\'s").
+ */
+#define TP_PV_BYTES_QUOTES 0x10u
+/* A container whose pprint sort is list.sort() of 3.13+ (tp_sort_runs). */
+#define TP_PV_SORT313 0x20u
+/*
  * Bits 8-15: which characters a 3.x str's repr() prints as they are, i.e.
  * the target interpreter's Unicode database: an index in
  * tp_unicode_printables (unicode_tables.h), as

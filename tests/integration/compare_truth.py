@@ -113,7 +113,16 @@ def main():
         if "main" in tt and t.get("is_main") != tt["main"]:
             problems.append("%s: is_main %r != %r" % (where, t.get("is_main"),
                                                       tt["main"]))
-        if tt["cpu_bound"] and t.get("holds_gil") is not True:
+        if tt["cpu_bound"] and t.get("holds_gil") is not True and \
+                truth.get("hexversion", 0) < 0x03000000 and \
+                t.get("holds_gil") is False and \
+                not any(o.get("holds_gil") for o in snap["threads"]):
+            # 2.7 drops and retakes the GIL every 100 bytecodes even
+            # with nobody waiting: a snapshot may fall in that gap, where
+            # truly nobody holds it (no other thread may be named)
+            print("note: %s: snapshot taken while 2.7 passed the GIL on"
+                  % where)
+        elif tt["cpu_bound"] and t.get("holds_gil") is not True:
             problems.append("%s: CPU-bound thread should hold the GIL, "
                             "holds_gil=%r" % (where, t.get("holds_gil")))
         elif "holds_gil" in tt and t.get("holds_gil") != tt["holds_gil"]:

@@ -386,6 +386,8 @@ void harness_start(struct scenario_run *r, const struct interp *in,
 			dup2(fd, 1);
 			dup2(fd, 2);
 		}
+		/* how a fixture starts its interpreter again (random_values) */
+		setenv("TRIPOD_FIXTURE_PYTHON", in->path, 1);
 		execl(in->path, in->path, spath, r->truth, (char *)NULL);
 		_exit(127);
 	}

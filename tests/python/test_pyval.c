@@ -530,7 +530,7 @@ Test(pyval_golden, safe_key_sort)
 		struct tp_sort_item *items = calloc(n + 1, sizeof(*items));
 		for (size_t k = 0; k < n; k++)
 			items[k].key = root->u.seq.items[k];
-		cr_assert_null(tp_py_sort(items, n));
+		cr_assert_null(tp_py_sort(items, n, TP_SORT_RUNS_312));
 		char *line = strdup(c->sorted_line);
 		struct tokens t = { 0 };
 		tokenize(line, &t);
