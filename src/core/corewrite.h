@@ -37,6 +37,9 @@ struct tp_core_segment {
 	bool read, write, exec;    /* p_flags */
 	const void *data;          /* the first `filesz` bytes, or NULL */
 	uint64_t filesz;           /* <= memsz */
+	bool unreadable;           /* filesz 0: the bytes could not be read
+				      (a stored snapshot records it; a core
+				      file cannot) */
 };
 
 struct tp_core_file {              /* one NT_FILE entry */

@@ -290,62 +290,32 @@ static void interp_head_from_code(struct tp_python *py)
 #endif
 }
 
-struct tp_error *tp_python_open(struct tp_target *target,
-				const struct tp_python_opts *opts,
-				struct tp_python **ret)
+/*
+ * What depends on where the interpreter is mapped in this snapshot: the
+ * runtime's address and the values read from the interpreter's static
+ * data.  The rest of struct tp_python is a fact of the build, which
+ * tp_python_rebind() copies from one snapshot to the next.
+ */
+static struct tp_error *python_bind(struct tp_python *py)
 {
-	struct tp_python *py = calloc(1, sizeof(*py));
-	if (!py)
-		return &tp_error_nomem;
-	py->target = target;
-	py->mem = target->mem;
-	if (opts)
-		py->opts = *opts;
-	else
-		tp_python_opts_default(&py->opts);
-	tp_layout_init(&py->L);
-
-	struct tp_error *err = detect_version(py);
-	if (!err && !version_supported(py))
-		err = tp_error_create(TP_ERR_UNSUPPORTED,
-				      "unsupported Python %u.%u (%s)", py->major,
-				      py->minor, target->pymod_name);
-	/* DWARF, else _Py_DebugOffsets (+ table), else table: layout_source.c */
-	struct tp_layout_choice choice;
-	if (!err)
-		err = tp_layout_choose(target, py->major, py->minor,
-				       py->opts.layout_source, &py->L, &choice);
-	if (!err) {
-		py->layout_source = choice.source;
-		err = check_layout(py);
-		if (err && choice.skipped[0])
-			err = tp_error_wrap(err, "%s", choice.skipped);
-	}
-	if (err) {
-		free(py);
-		return err;
-	}
+	struct tp_target *target = py->target;
 	py->digit_shift = LOFF(py, SIZEOF_DIGIT) == 2 ? 15 : 30;
 	py->runtime = target->sym[TP_SYM__PyRuntime];
 	if (!py->runtime) /* 3.10+: the section holds only _PyRuntime */
 		py->runtime = tp_target_section(target, ".PyRuntime");
 	if (!py->runtime && py->major == 3 && py->minor >= 13)
 		py->runtime = tp_target_find_cookie(target, "xdebugpy");
-	if (!py->runtime && (py->major > 3 || (py->major == 3 && py->minor >= 7))) {
-		free(py);
+	if (!py->runtime && (py->major > 3 || (py->major == 3 && py->minor >= 7)))
 		return tp_error_create(TP_ERR_NOTPYTHON,
 				       "%s has no _PyRuntime symbol",
 				       target->pymod_name);
-	}
 	if (!py->runtime && !target->sym[TP_SYM_interp_head])
 		interp_head_from_code(py);
 	if (!py->runtime && !target->sym[TP_SYM_interp_head] &&
-	    !target->sym[TP_SYM__PyThreadState_Current]) {
-		free(py);
+	    !target->sym[TP_SYM__PyThreadState_Current])
 		return tp_error_create(TP_ERR_NOTPYTHON,
 				       "%s has neither interp_head nor _PyThreadState_Current",
 				       target->pymod_name);
-	}
 	if (LHAS(py, TP_REPR)) {
 		static const struct {
 			enum tp_symbol_id sym;
@@ -381,8 +351,76 @@ struct tp_error *tp_python_open(struct tp_target *target,
 			py->set_dummy = d;
 		tp_error_destroy(e);
 	}
+	return NULL;
+}
+
+struct tp_error *tp_python_open(struct tp_target *target,
+				const struct tp_python_opts *opts,
+				struct tp_python **ret)
+{
+	struct tp_python *py = calloc(1, sizeof(*py));
+	if (!py)
+		return &tp_error_nomem;
+	py->target = target;
+	py->mem = target->mem;
+	if (opts)
+		py->opts = *opts;
+	else
+		tp_python_opts_default(&py->opts);
+	tp_layout_init(&py->L);
+
+	struct tp_error *err = detect_version(py);
+	if (!err && !version_supported(py))
+		err = tp_error_create(TP_ERR_UNSUPPORTED,
+				      "unsupported Python %u.%u (%s)", py->major,
+				      py->minor, target->pymod_name);
+	/* DWARF, else _Py_DebugOffsets (+ table), else table: layout_source.c */
+	struct tp_layout_choice choice;
+	if (!err)
+		err = tp_layout_choose(target, py->major, py->minor,
+				       py->opts.layout_source, &py->L, &choice);
+	if (!err) {
+		py->layout_source = choice.source;
+		err = check_layout(py);
+		if (err && choice.skipped[0])
+			err = tp_error_wrap(err, "%s", choice.skipped);
+	}
+	if (err) {
+		free(py);
+		return err;
+	}
+	if ((err = python_bind(py))) {
+		free(py);
+		return err;
+	}
 	if (!py->hexversion)
 		exact_version(py);
+	*ret = py;
+	return NULL;
+}
+
+struct tp_error *tp_python_rebind(const struct tp_python *proto,
+				  struct tp_target *target,
+				  struct tp_python **ret)
+{
+	struct tp_python *py = malloc(sizeof(*py));
+	if (!py)
+		return &tp_error_nomem;
+	*py = *proto;
+	py->target = target;
+	py->mem = target->mem;
+	py->arena = NULL;
+	py->memo = NULL;
+	py->memo_cap = py->memo_n = 0;
+	py->types = NULL;
+	py->types_cap = py->types_n = 0;
+	memset(&py->repr_fn, 0, sizeof(py->repr_fn));
+	py->set_dummy = 0;
+	struct tp_error *err = python_bind(py);
+	if (err) {
+		free(py);
+		return err;
+	}
 	*ret = py;
 	return NULL;
 }

@@ -196,11 +196,31 @@ struct tp_error *tp_target_open_pid(pid_t pid, struct tp_memsrc *mem,
 	return target_done(t, err, ret);
 }
 
+struct tp_error *tp_target_rebind(const struct tp_target *proto,
+				  struct tp_memsrc *mem, uint64_t delta,
+				  struct tp_target **ret)
+{
+	struct tp_target *t = malloc(sizeof(*t));
+	if (!t)
+		return &tp_error_nomem;
+	*t = *proto;
+	t->mem = mem;
+	t->borrowed = true;
+	t->debuginfo_path = NULL;
+	t->delta = proto->delta + delta;
+	t->pymod_start = proto->pymod_start + delta;
+	for (int k = 0; k < TP_NSYMBOLS; k++)
+		if (t->sym[k])
+			t->sym[k] += delta;
+	*ret = t;
+	return NULL;
+}
+
 void tp_target_destroy(struct tp_target *target)
 {
 	if (!target)
 		return;
-	if (target->dwfl)
+	if (target->dwfl && !target->borrowed)
 		dwfl_end(target->dwfl);
 	free(target->debuginfo_path);
 	free(target);
@@ -218,7 +238,7 @@ struct tp_error *tp_target_dwarf(struct tp_target *t, Dwarf **ret,
 		if (dwarf_nextcu(dw, 0, &next, &hsize, NULL, NULL, NULL) == 0) {
 			*ret = dw;
 			if (bias)
-				*bias = b;
+				*bias = b + t->delta;
 			return NULL;
 		}
 	}
@@ -231,7 +251,8 @@ struct tp_error *tp_target_dwarf(struct tp_target *t, Dwarf **ret,
 
 uint64_t tp_target_lookup(struct tp_target *target, const char *name)
 {
-	return module_symbol(target->pymod, name);
+	uint64_t a = module_symbol(target->pymod, name);
+	return a ? a + target->delta : 0;
 }
 
 uint64_t tp_target_section(struct tp_target *target, const char *name)
@@ -248,7 +269,7 @@ uint64_t tp_target_section(struct tp_target *target, const char *name)
 			continue;
 		const char *sname = elf_strptr(elf, shstrndx, shdr.sh_name);
 		if (sname && !strcmp(sname, name))
-			return shdr.sh_addr + bias;
+			return shdr.sh_addr + bias + target->delta;
 	}
 	return 0;
 }
@@ -309,8 +330,8 @@ uint64_t tp_target_find_cookie(struct tp_target *t, const char *cookie)
 		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD ||
 		    !(ph.p_flags & PF_W))
 			continue;
-		uint64_t start = (ph.p_vaddr + bias) & ~7ULL;
-		uint64_t end = ph.p_vaddr + bias + ph.p_memsz;
+		uint64_t start = (ph.p_vaddr + bias + t->delta) & ~7ULL;
+		uint64_t end = ph.p_vaddr + bias + t->delta + ph.p_memsz;
 		if (end - start > (256ULL << 20))
 			end = start + (256ULL << 20);
 		for (uint64_t a = start; a < end; a += 4096) {

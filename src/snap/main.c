@@ -218,6 +218,7 @@ struct run {
 	int child_status;       /* wait status once collected, else -1 */
 	bool gone;              /* the target exited */
 	int error;              /* exit status of an error, or 0 */
+	unsigned warned_size;   /* --max-size warnings given */
 };
 
 /*
@@ -284,8 +285,15 @@ static bool take_snapshot(struct run *r, struct tp_snap_session *s)
 		r->error = report_error(err, r->pid);
 		return false;
 	}
-	err = tp_snap_write(s, &snap, NULL);
+	char *path = NULL;
+	bool over = false;
+	err = tp_snap_write(s, &snap, &path);
 	tp_snap_deinit(&snap);
+	if (!err)
+		err = tp_snap_retain(s, r->o.keep, r->o.max_size, path, &over);
+	if (over && !r->warned_size++)
+		report("--max-size is smaller than the newest snapshot: keeping it alone");
+	free(path);
 	if (err) {
 		report("%s", tp_error_message(err));
 		tp_error_destroy(err);
@@ -398,6 +406,7 @@ int main(int argc, char **argv)
 			free(dir);
 			return status;
 		}
+		s.standalone = r.o.standalone;
 	} else {
 		r.command = true;
 		if (!quiet)
@@ -411,6 +420,7 @@ int main(int argc, char **argv)
 			return status;
 		}
 		err = tp_snap_session_init(&s, r.pid, dir, r.o.interval);
+		s.standalone = r.o.standalone;
 		if (err && err->code == TP_ERR_EXITED) {
 			tp_error_destroy(err);  /* done before we looked */
 			r.gone = true;

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "common/error.h"
+#include "core/store.h"
 #include "snap/buildid.h"
 #include "snap/capture.h"
 #include "snap/freeze.h"
@@ -34,6 +35,18 @@ struct tp_snap_session {
 	unsigned long seq;         /* number of the last snapshot written */
 	struct tp_buildid_cache buildids;
 	unsigned test_delay_ms;
+	/*
+	 * The block store of @dir (doc/snapshot-format.md), opened (and
+	 * locked) by tp_snap_session_init().  Several sessions writing one
+	 * directory (one per process with --subprocesses) must share one
+	 * store: set the others' @store to the first's, @own_store false,
+	 * and @subdir to their own series ("PID"; NULL: DIR itself).
+	 */
+	struct tp_store *store;
+	bool own_store;
+	const char *subdir;
+	/* Write single-file .core.gz snapshots instead (--standalone). */
+	bool standalone;
 };
 
 /** A snapshot held in memory between capture and write. */
@@ -48,9 +61,10 @@ struct tp_snap {
 
 /**
  * Start a session on process @pid writing into the existing directory
- * @dir.  Numbering continues after the highest snapshot-NNNNNN.core.gz
- * already in @dir (from 1 in an empty one), so that no snapshot is ever
- * overwritten.  Errors as tp_snap_target_open().
+ * @dir.  Numbering continues after the highest snapshot-NNNNNN.tripod or
+ * .core.gz already in @dir (from 1 in an empty one), so that no snapshot
+ * is ever overwritten.  Errors as tp_snap_target_open(), and
+ * TP_ERR_INVALID when another tripod-snap writes @dir.
  */
 struct tp_error *tp_snap_session_init(struct tp_snap_session *s, pid_t pid,
 				      const char *dir, double interval);
@@ -67,13 +81,26 @@ struct tp_error *tp_snap_capture(struct tp_snap_session *s,
 				 struct tp_snap *ret, int *leader_status);
 
 /**
- * Write @snap as DIR/snapshot-NNNNNN.core.gz (the next number; mode 0600)
- * through a temporary file in DIR renamed into place when complete: on
- * error no file is left behind and earlier snapshots are untouched.  The
- * path written goes to *@ret_path (free() it) if @ret_path is not NULL.
+ * Write @snap as DIR/snapshot-NNNNNN.tripod (the next number; mode 0600)
+ * and its new blocks in DIR/blocks, or with @s->standalone as
+ * DIR/snapshot-NNNNNN.core.gz, through temporary files renamed into place
+ * when complete: on error (a full disk) nothing of it is left behind and
+ * earlier snapshots are untouched.  The path written goes to *@ret_path
+ * (free() it) if @ret_path is not NULL.
  */
 struct tp_error *tp_snap_write(struct tp_snap_session *s,
 			       const struct tp_snap *snap, char **ret_path);
+
+/**
+ * --keep and --max-size (doc/snapshot-format.md, "Retention"): keep the
+ * newest @keep snapshots of each series (TP_STORE_KEEP_ALL: all), then
+ * drop the oldest until the directory holds at most @max_size bytes (0: no
+ * limit), never @newest (the snapshot just written).  *@over is set when
+ * @newest alone is larger than @max_size.  Call it after each write.
+ */
+struct tp_error *tp_snap_retain(struct tp_snap_session *s, unsigned long keep,
+				uint64_t max_size, const char *newest,
+				bool *over);
 
 void tp_snap_deinit(struct tp_snap *snap);
 
