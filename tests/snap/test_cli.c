@@ -467,10 +467,11 @@ Test(cli, keep_and_max_size)
 	cr_assert_eq(exit_code(st), 0, "stderr: %s", err);
 	cr_assert_str_eq(err, "");
 	free(err);
+	/* under the limit (how many fit depends on how much the target
+	 * changed between snapshots; test_store.c checks the count exactly) */
 	cr_assert_leq(dir_size(dir), one + one / 2);
 	v = list_snapshots(dir, &n);
 	cr_assert_geq(n, 1);
-	cr_assert_lt(n, 5);
 	cr_assert_str_eq(v[n - 1], "snapshot-000005.tripod");
 	free_list(v, n);
 	cr_assert_eq(block_files(dir), blocks_named(dir));

@@ -20,6 +20,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/hash.h"
+#include "core/store.h"
 #include "helpers.h"
 
 TestSuite(stopped, .init = skip_unless_ptrace, .timeout = 120);
@@ -300,6 +302,36 @@ Test(stopped, write_error_disk_full, .fini = unmount_full)
 	cr_assert_eq(snapshots_in(dir), 1);
 	cr_assert_eq(count_other_files(dir), 0);
 	whole_ok(dir, "snapshot-000001.tripod");
+	/* no temporary block left, and no block the failed snapshot alone
+	 * had stored: every block file is one the first snapshot names */
+	char *out;
+	cr_assert_gt(asprintf(&cmd, "find '%s/blocks' -type f -name '.*' | wc -l",
+			      dir), 0);
+	run_shell(cmd, &out);
+	cr_assert_str_eq(out, "0\n");
+	free(out);
+	free(cmd);
+	struct tp_index *ix;
+	cr_assert_gt(asprintf(&cmd, "%s/snapshot-000001.tripod", dir), 0);
+	struct tp_error *ierr = tp_index_load(cmd, &ix);
+	cr_assert_null(ierr, "%s", tp_error_message(ierr));
+	free(cmd);
+	size_t named = 0;
+	for (uint64_t k = 0; k < ix->nrefs; k++) {
+		struct tp_hash h;
+		memcpy(&h, &ix->refs[k], sizeof(h));
+		bool dup = tp_hash_is_zero(&h);
+		for (uint64_t j = 0; j < k && !dup; j++)
+			dup = tp_hash_eq((const struct tp_hash *)&ix->refs[j], &h);
+		named += !dup;
+	}
+	tp_index_destroy(ix);
+	cr_assert_gt(asprintf(&cmd, "find '%s/blocks' -type f | wc -l", dir), 0);
+	run_shell(cmd, &out);
+	cr_assert_eq(strtoul(out, NULL, 10), named, "%s block files, %zu named",
+		     out, named);
+	free(out);
+	free(cmd);
 	assert_target_runs(&t);
 	target_kill(&t);
 	free(fill);
