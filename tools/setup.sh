@@ -5,8 +5,8 @@ set -eu
 cd "$(dirname "$0")/.."
 
 PACKAGES="build-essential autoconf automake libtool pkg-config libdw-dev
-libelf-dev libunwind-dev zlib1g-dev libcriterion-dev python3 python3.11-dbg
-gdb elfutils gzip patchelf"
+libelf-dev libunwind-dev zlib1g-dev libzstd-dev libcriterion-dev python3
+python3.11-dbg gdb elfutils gzip patchelf"
 
 missing=""
 for p in $PACKAGES; do

@@ -1,11 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "analyze/analyze.h"
+#include "core/blockcache.h"
+#include "core/corewrite.h"
 #include "core/coreread.h"
+#include "core/gz.h"
 #include "python/target.h"
 
 static const char *arena_dup(struct tp_pyval_arena *a, const char *s)
@@ -155,6 +162,107 @@ static void native_ids(struct tp_core *core, struct tp_rsnapshot *s)
 				s->threads[i].is_main = true;
 }
 
+/* One interpreter build and what was made for its first snapshot. */
+struct build_entry {
+	char *interp, *build_id;
+	uint64_t start;          /* the interpreter's lowest mapping there */
+	struct tp_core *core;    /* that snapshot: its libdwfl session */
+	struct tp_target *target;
+	struct tp_python *py;
+	uint64_t used;           /* for eviction: the oldest use goes */
+};
+
+struct tp_analyze_cache {
+	struct tp_blockcache *blocks;
+	struct build_entry v[TP_ANALYZE_CACHE_BUILDS];
+	size_t n;
+	uint64_t clock;
+};
+
+struct tp_error *tp_analyze_cache_create(struct tp_analyze_cache **ret)
+{
+	struct tp_analyze_cache *c = calloc(1, sizeof(*c));
+	if (!c)
+		return &tp_error_nomem;
+	struct tp_error *err = tp_blockcache_create(0, &c->blocks);
+	if (err) {
+		free(c);
+		return err;
+	}
+	*ret = c;
+	return NULL;
+}
+
+static void entry_free(struct build_entry *e)
+{
+	tp_python_destroy(e->py);
+	tp_target_destroy(e->target);
+	tp_core_destroy(e->core);
+	free(e->interp);
+	free(e->build_id);
+	memset(e, 0, sizeof(*e));
+}
+
+void tp_analyze_cache_destroy(struct tp_analyze_cache *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->n; i++)
+		entry_free(&c->v[i]);
+	tp_blockcache_destroy(c->blocks);
+	free(c);
+}
+
+/* The lowest address at which @core maps the file @path, or 0. */
+static uint64_t mapped_at(const struct tp_core *core, const char *path)
+{
+	uint64_t lo = 0;
+	for (size_t i = 0; i < tp_core_nfiles(core); i++) {
+		const struct tp_core_file_info *f = tp_core_file(core, i);
+		if (strcmp(f->path, path) == 0 && (!lo || f->start < lo))
+			lo = f->start;
+	}
+	return lo;
+}
+
+static struct build_entry *cache_find(struct tp_analyze_cache *c,
+				      const char *interp, const char *build_id)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (!strcmp(c->v[i].interp, interp) &&
+		    !strcmp(c->v[i].build_id, build_id)) {
+			c->v[i].used = ++c->clock;
+			return &c->v[i];
+		}
+	return NULL;
+}
+
+/* Keep @core, @target, @py for later snapshots of the build. */
+static bool cache_add(struct tp_analyze_cache *c, const char *interp,
+		      const char *build_id, uint64_t start,
+		      struct tp_core *core, struct tp_target *target,
+		      struct tp_python *py)
+{
+	char *i = strdup(interp), *b = strdup(build_id);
+	if (!i || !b) {
+		free(i);
+		free(b);
+		return false;
+	}
+	struct build_entry *e = &c->v[c->n];
+	if (c->n == TP_ANALYZE_CACHE_BUILDS) {
+		e = &c->v[0];
+		for (size_t k = 1; k < c->n; k++)
+			if (c->v[k].used < e->used)
+				e = &c->v[k];
+		entry_free(e);
+	} else {
+		c->n++;
+	}
+	*e = (struct build_entry){ i, b, start, core, target, py, ++c->clock };
+	return true;
+}
+
 struct tp_error *tp_analyze_file(const char *path,
 				 const struct tp_analyze_opts *opts,
 				 struct tp_rsnapshot **ret)
@@ -162,14 +270,17 @@ struct tp_error *tp_analyze_file(const char *path,
 	struct tp_core *core = NULL;
 	struct tp_target *target = NULL;
 	struct tp_python *py = NULL;
+	struct tp_analyze_cache *cache = opts->cache;
 	struct tp_rsnapshot *s = calloc(1, sizeof(*s));
 	struct tp_error *err;
+	bool cached = false;     /* core, target, py belong to the cache */
 	if (!s)
 		return &tp_error_nomem;
 	if ((err = tp_pyval_arena_create(&s->arena)))
 		goto fail;
 	s->path = arena_dup(s->arena, path);
-	if ((err = tp_core_open(path, &core)))
+	struct tp_core_open_opts copts = { .cache = cache ? cache->blocks : NULL };
+	if ((err = tp_core_open_with(path, &copts, &core)))
 		goto fail;
 	if ((err = snapshot_facts(core, s)))
 		goto fail;
@@ -186,12 +297,42 @@ struct tp_error *tp_analyze_file(const char *path,
 				      exe && exe[0] ? exe : "an unknown program");
 		goto fail;
 	}
-	struct tp_target_opts topts = { .debuginfo_path = opts->debuginfo_path };
-	if ((err = tp_target_open_core(tp_core_elf(core), tp_core_memsrc(core),
-				       &topts, &target)))
-		goto fail;
-	if ((err = tp_python_open(target, &opts->python, &py)))
-		goto fail;
+	/* The same build as an earlier snapshot: no libdwfl, no DWARF. */
+	const char *interp = tp_core_note_get(core, "interpreter");
+	const char *build_id = tp_core_note_get(core, "interpreter_build_id");
+	uint64_t start = interp ? mapped_at(core, interp) : 0;
+	bool cacheable = cache && interp && build_id && *build_id && start;
+	struct build_entry *e = cacheable ? cache_find(cache, interp, build_id)
+					  : NULL;
+	if (e) {
+		err = tp_target_rebind(e->target, tp_core_memsrc(core),
+				       start - e->start, &target);
+		if (!err)
+			err = tp_python_rebind(e->py, target, &py);
+		if (err == &tp_error_nomem)
+			goto fail;
+		if (err) {
+			/* not as the first snapshot said: decode it afresh */
+			tp_error_destroy(err);
+			tp_target_destroy(target);
+			target = NULL;
+			e = NULL;
+			cacheable = false;
+		}
+	}
+	if (!e) {
+		struct tp_target_opts topts = {
+			.debuginfo_path = opts->debuginfo_path
+		};
+		if ((err = tp_target_open_core(tp_core_elf(core),
+					       tp_core_memsrc(core), &topts,
+					       &target)))
+			goto fail;
+		if ((err = tp_python_open(target, &opts->python, &py)))
+			goto fail;
+		cached = cacheable && cache_add(cache, interp, build_id, start,
+						core, target, py);
+	}
 	if ((err = tp_python_walk(py, s)))
 		goto fail;
 	/* the decoder's strings die with it: keep copies in the report */
@@ -199,15 +340,19 @@ struct tp_error *tp_analyze_file(const char *path,
 	s->layout_source = arena_dup(s->arena, s->layout_source);
 	native_ids(core, s);
 	qsort(s->threads, s->nthreads, sizeof(*s->threads), thread_order);
-	tp_python_destroy(py);
-	tp_target_destroy(target);
-	tp_core_destroy(core);
+	if (!cached) {
+		tp_python_destroy(py);
+		tp_target_destroy(target);
+		tp_core_destroy(core);
+	}
 	*ret = s;
 	return NULL;
 fail:
-	tp_python_destroy(py);
-	tp_target_destroy(target);
-	tp_core_destroy(core);
+	if (!cached) {
+		tp_python_destroy(py);
+		tp_target_destroy(target);
+		tp_core_destroy(core);
+	}
 	tp_analyze_free(s);
 	return err;
 }
@@ -218,4 +363,66 @@ void tp_analyze_free(struct tp_rsnapshot *snap)
 		return;
 	tp_pyval_arena_destroy(snap->arena);
 	free(snap);
+}
+
+static struct tp_error *export_to(struct tp_core *core, int fd, bool gz,
+				  uint64_t *ret_unread)
+{
+	if (!gz) {
+		struct tp_sink_fd sink;
+		tp_sink_fd_init(&sink, fd);
+		return tp_core_export(core, &sink.sink, ret_unread);
+	}
+	struct tp_gzwriter *w;
+	struct tp_error *err = tp_gzwriter_create(fd, 0, &w);
+	if (err)
+		return err;
+	struct tp_sink_gz sink;
+	tp_sink_gz_init(&sink, w);
+	err = tp_core_export(core, &sink.sink, ret_unread);
+	if (!err)
+		err = tp_gzwriter_finish(w);
+	tp_gzwriter_destroy(w);
+	return err;
+}
+
+struct tp_error *tp_analyze_export(const char *path, const char *out,
+				   uint64_t *ret_unread)
+{
+	struct tp_core *core;
+	*ret_unread = 0;
+	struct tp_error *err = tp_core_open(path, &core);
+	if (err)
+		return err;
+	size_t n = strlen(out);
+	bool gz = n > 3 && strcmp(out + n - 3, ".gz") == 0;
+	if (strcmp(out, "-") == 0) {
+		err = export_to(core, STDOUT_FILENO, false, ret_unread);
+		tp_core_destroy(core);
+		return err;
+	}
+	/* Beside the target, so that the rename stays in one file system. */
+	char *tmp;
+	const char *slash = strrchr(out, '/');
+	int len = slash ? (int)(slash - out) : 0;
+	if (asprintf(&tmp, "%.*s%s.tripod-export-XXXXXX", len, out,
+		     slash ? "/" : "") < 0) {
+		tp_core_destroy(core);
+		return &tp_error_nomem;
+	}
+	int fd = mkostemp(tmp, O_CLOEXEC);     /* mode 0600 */
+	if (fd < 0) {
+		err = tp_error_os(errno, out, "cannot create");
+	} else {
+		err = export_to(core, fd, gz, ret_unread);
+		if (close(fd) < 0 && !err)
+			err = tp_error_os(errno, out, "cannot write");
+		if (!err && rename(tmp, out) < 0)
+			err = tp_error_os(errno, out, "cannot create");
+		if (err)
+			unlink(tmp);
+	}
+	free(tmp);
+	tp_core_destroy(core);
+	return err;
 }

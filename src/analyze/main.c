@@ -55,10 +55,12 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: %s [OPTION]... PATH...\n"
+		"       %s --export-core SNAPSHOT -o FILE\n"
 		"Decode tripod snapshots into tracebacks with local variables.\n"
 		"\n"
 		"PATH is a snapshot directory (its snapshots in time order), a snapshot\n"
-		"file, or an ELF core of a CPython process, plain or gzip'd.\n"
+		"(snapshot-NNNNNN.tripod or .core.gz), or an ELF core of a CPython\n"
+		"process, plain or gzip'd.\n"
 		"\n"
 		"  -f, --format=FORMAT      dogslow (default) or json (JSON Lines)\n"
 		"      --no-locals          leave out arguments and local variables\n"
@@ -70,6 +72,10 @@ static void usage(FILE *out)
 		"      --layout-source=S    where the structure layout comes from: auto\n"
 		"                           (default: DWARF, else _Py_DebugOffsets, else the\n"
 		"                           built-in table), dwarf, debug-offsets, or table\n"
+		"      --export-core=SNAP   write snapshot (or core) SNAP as a standalone ELF\n"
+		"                           core to the file given with -o (gzip'd if its\n"
+		"                           name ends in .gz; - for standard output)\n"
+		"  -o, --output=FILE        where --export-core writes\n"
 		"      --dump-layout        print the structure layout that the DWARF of each\n"
 		"                           PATH (a libpython or python binary) gives\n"
 		"  -v, --verbose            say what is being done on stderr\n"
@@ -78,7 +84,7 @@ static void usage(FILE *out)
 		"\n"
 		"Exit status: 0 all decoded, 1 some errors, 2 nothing usable, 64 usage.\n"
 		"See tripod-analyze(1).\n",
-		progname);
+		progname, progname);
 }
 
 static bool parse_size(const char *s, size_t *ret)
@@ -199,7 +205,8 @@ static bool is_snapshot_name(const char *name)
 	if (name[0] == '.')
 		return false;
 	return (n > 8 && !strcmp(name + n - 8, ".core.gz")) ||
-	       (n > 5 && !strcmp(name + n - 5, ".core"));
+	       (n > 5 && !strcmp(name + n - 5, ".core")) ||
+	       (n > 7 && !strcmp(name + n - 7, ".tripod"));
 }
 
 /* A process's directory of tripod-snap --subprocesses: DIR/PID. */
@@ -297,7 +304,7 @@ static bool analyze_dir(struct state *st, const char *dir)
 	find_snapshots(dir, true, &l);
 	if (!l.n) {
 		struct tp_error *err = tp_error_create(
-			TP_ERR_INVALID, "no snapshots (*.core.gz, *.core) in this directory");
+			TP_ERR_INVALID, "no snapshots (*.tripod, *.core.gz, *.core) in this directory");
 		report_failure(st, dir, err);
 		tp_error_destroy(err);
 		st->failed++;
@@ -318,7 +325,7 @@ int main(int argc, char **argv)
 {
 	enum { OPT_NO_LOCALS = 256, OPT_NO_HEADER, OPT_MAX_REPR,
 	       OPT_MAX_FRAMES, OPT_DEBUGINFO, OPT_DUMP_LAYOUT,
-	       OPT_LAYOUT_SOURCE };
+	       OPT_LAYOUT_SOURCE, OPT_EXPORT_CORE };
 	static const struct option longopts[] = {
 		{ "format", required_argument, NULL, 'f' },
 		{ "no-locals", no_argument, NULL, OPT_NO_LOCALS },
@@ -328,6 +335,8 @@ int main(int argc, char **argv)
 		{ "debuginfo-path", required_argument, NULL, OPT_DEBUGINFO },
 		{ "dump-layout", no_argument, NULL, OPT_DUMP_LAYOUT },
 		{ "layout-source", required_argument, NULL, OPT_LAYOUT_SOURCE },
+		{ "export-core", required_argument, NULL, OPT_EXPORT_CORE },
+		{ "output", required_argument, NULL, 'o' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -344,7 +353,8 @@ int main(int argc, char **argv)
 	int c;
 	size_t v;
 	bool dump_layout = false;
-	while ((c = getopt_long(argc, argv, "f:vhV", longopts, NULL)) != -1) {
+	const char *export_core = NULL, *output = NULL;
+	while ((c = getopt_long(argc, argv, "f:o:vhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			if (!strcmp(optarg, "dogslow"))
@@ -387,6 +397,12 @@ int main(int argc, char **argv)
 		case OPT_DUMP_LAYOUT:
 			dump_layout = true;
 			break;
+		case OPT_EXPORT_CORE:
+			export_core = optarg;
+			break;
+		case 'o':
+			output = optarg;
+			break;
 		case OPT_LAYOUT_SOURCE:
 			if (!tp_layout_pref_parse(
 				    optarg, &st.opts.analyze.python.layout_source)) {
@@ -409,6 +425,30 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
+	if (export_core || output) {
+		if (!export_core || !output || !output[0] || optind < argc) {
+			fprintf(stderr, "%s: --export-core SNAPSHOT -o FILE, nothing else\nTry '%s --help'.\n",
+				progname, progname);
+			return EXIT_USAGE;
+		}
+		uint64_t unread;
+		struct tp_error *err = tp_analyze_export(export_core, output,
+							 &unread);
+		if (err) {
+			report_failure(&st, export_core, err);
+			tp_error_destroy(err);
+			free(st.last_error);
+			return EXIT_NOTHING;
+		}
+		free(st.last_error);
+		if (unread) {
+			fprintf(stderr, "%s: %s: %llu bytes could not be read (damaged or missing blocks); written as zeros\n",
+				progname, export_core,
+				(unsigned long long)unread);
+			return EXIT_PARTIAL;
+		}
+		return 0;
+	}
 	if (optind >= argc) {
 		fprintf(stderr, "%s: no PATH given\nTry '%s --help'.\n",
 			progname, progname);
@@ -429,7 +469,11 @@ int main(int argc, char **argv)
 		return status;
 	}
 	st.sources = tp_sources_create();
-	if (!st.sources) {
+	struct tp_error *cerr = st.sources
+		? tp_analyze_cache_create(&st.opts.analyze.cache) : NULL;
+	if (!st.sources || cerr) {
+		tp_error_destroy(cerr);
+		tp_sources_destroy(st.sources);
 		fprintf(stderr, "%s: out of memory\n", progname);
 		return EXIT_NOTHING;
 	}
@@ -446,6 +490,7 @@ int main(int argc, char **argv)
 			progname, st.repeats, st.repeats == 1 ? "" : "s");
 	free(st.last_error);
 	tp_sources_destroy(st.sources);
+	tp_analyze_cache_destroy(st.opts.analyze.cache);
 	if (!written) {
 		fprintf(stderr, "%s: cannot write the report: %s\n", progname,
 			strerror(errno));

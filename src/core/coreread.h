@@ -1,11 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Reading an ELF core: a tripod snapshot (gzip'd), a gzip'd core, or a plain
- * core made by the kernel or gdb's gcore.
+ * Reading an ELF core: a tripod snapshot (an index in a block store, or a
+ * single-file BGZF .core.gz), a gzip'd core, or a plain core made by the
+ * kernel or gdb's gcore.
  *
- * The core is held in memory (inflated if needed) and exposed three ways:
- * a libelf handle for libdwfl (dwfl_core_file_report), the notes parsed into
- * plain structs, and a tp_memsrc that reads target memory.
+ * The core is exposed three ways: a libelf handle for libdwfl
+ * (dwfl_core_file_report), the notes parsed into plain structs, and a
+ * tp_memsrc that reads target memory.  A stored snapshot or a BGZF core is
+ * never inflated whole: each block (each gzip member) is decompressed when
+ * a read first needs it, into a block cache that cores opened one after
+ * another can share (tp_core_open_with()), so that blocks many snapshots
+ * share are decompressed once.  A plain core is mapped; a gzip'd core that
+ * is not BGZF is inflated whole.
  *
  * Memory reads: bytes inside a PT_LOAD's file part come from the core.  Bytes
  * past p_filesz (up to p_memsz) come from the mapped file when an NT_FILE
@@ -56,6 +62,9 @@ struct tp_core_segment_info {
 	uint64_t offset, filesz;   /* p_offset, p_filesz */
 	uint64_t avail;            /* bytes of the file part present (<= filesz) */
 	uint32_t flags;            /* PF_R | PF_W | PF_X */
+	bool unreadable;           /* a stored snapshot's hole: tripod-snap
+				      could not read these bytes; reads of
+				      them fail */
 };
 
 /** Default cap on the inflated size of a compressed core. */
@@ -67,16 +76,58 @@ struct tp_core_segment_info {
  * notes; the message says what).
  */
 struct tp_error *tp_core_open(const char *path, struct tp_core **ret);
+
+struct tp_blockcache;
+
+struct tp_core_open_opts {
+	/* Decompressed blocks, shared with other cores (borrowed; it must
+	 * outlive the core); NULL: a private cache. */
+	struct tp_blockcache *cache;
+};
+
+/**
+ * tp_core_open() with options (@opts may be NULL).  A snapshot index
+ * (doc/snapshot-format.md) also needs its block store; errors about the
+ * index or the store name the file: TP_ERR_FORMAT (damaged),
+ * TP_ERR_UNSUPPORTED (a newer format), TP_ERR_OS (store missing).  A
+ * block missing or damaged in the store is found when it is read: the
+ * read fails (TP_ERR_FAULT) with the reason.
+ */
+struct tp_error *tp_core_open_with(const char *path,
+				   const struct tp_core_open_opts *opts,
+				   struct tp_core **ret);
 void tp_core_destroy(struct tp_core *core);
 
 /**
- * libelf handle on the (uncompressed) core image, made with elf_memory() on
- * first use; owned by @core.  NULL if libelf refuses the image
- * (elf_errmsg(-1) says why).
+ * libelf handle on the core, made with elf_memory() on first use; owned
+ * by @core.  For a plain or gzip'd core it is the whole image; for a
+ * stored snapshot or a BGZF core, a smaller image for module discovery:
+ * the headers, the notes, and the data of segments that file mappings
+ * cover (other segments show p_filesz 0).  NULL if libelf refuses the
+ * image (elf_errmsg(-1) says why) or memory runs out.
  */
 Elf *tp_core_elf(struct tp_core *core);
-/** The uncompressed core image (read-only), its size in *@len. */
-const void *tp_core_image(const struct tp_core *core, size_t *len);
+/**
+ * The whole uncompressed core file (read-only), its size in *@len;
+ * owned by @core.  For a stored snapshot or a BGZF core this decompresses
+ * everything into memory (bytes that cannot be read are zeros): meant for
+ * tests.  NULL when memory runs out.
+ */
+const void *tp_core_image(struct tp_core *core, size_t *len);
+
+struct tp_sink;
+
+/**
+ * Write @core as a standalone ELF core to @sink, the way tp_core_write()
+ * lays one out: the notes of the core as they are, one PT_LOAD per
+ * segment, data page aligned.  A stored snapshot becomes the core
+ * tripod-snap would have written whole; an unreadable segment gets
+ * p_filesz 0, a truncated one its bytes present.  Bytes that cannot be
+ * read (a block missing from the store) are written as zeros and counted
+ * in *@ret_unread (if not NULL).
+ */
+struct tp_error *tp_core_export(struct tp_core *core, struct tp_sink *sink,
+				uint64_t *ret_unread);
 /** The memory source over this core; owned by @core. */
 struct tp_memsrc *tp_core_memsrc(struct tp_core *core);
 

@@ -42,11 +42,31 @@ static struct tp_error *invalid(const char *what, size_t i)
 			       what, i);
 }
 
-static struct tp_error *validate(const struct tp_core_desc *d, uint64_t page)
+/* The parts of @d the notes are made of. */
+static struct tp_error *validate_notes(const struct tp_core_desc *d,
+				       uint64_t page)
 {
-	if ((d->nthreads && !d->threads) || (d->nsegments && !d->segments) ||
-	    (d->nfiles && !d->files) || (d->nkv && !d->kv) ||
-	    (d->auxv_len && !d->auxv))
+	if ((d->nthreads && !d->threads) || (d->nfiles && !d->files) ||
+	    (d->nkv && !d->kv) || (d->auxv_len && !d->auxv))
+		return invalid("count without an array", 0);
+	for (size_t i = 0; i < d->nfiles; i++) {
+		const struct tp_core_file *f = &d->files[i];
+		if (!f->path || f->end < f->start)
+			return invalid("bad NT_FILE entry", i);
+		if (f->offset % page)
+			return invalid("NT_FILE offset not page aligned", i);
+	}
+	for (size_t i = 0; i < d->nkv; i++) {
+		const char *k = d->kv[i].key;
+		if (!k || !*k || strchr(k, '=') || !d->kv[i].value)
+			return invalid("bad tripod note key", i);
+	}
+	return NULL;
+}
+
+static struct tp_error *validate_segments(const struct tp_core_desc *d)
+{
+	if (d->nsegments && !d->segments)
 		return invalid("count without an array", 0);
 	/* One PT_NOTE plus the segments must fit e_phnum without the
 	 * PN_XNUM extension (the kernel caps mappings at vm.max_map_count,
@@ -66,18 +86,6 @@ static struct tp_error *validate(const struct tp_core_desc *d, uint64_t page)
 		if (i && s->vaddr < d->segments[i - 1].vaddr +
 					    d->segments[i - 1].memsz)
 			return invalid("segments not sorted or overlapping", i);
-	}
-	for (size_t i = 0; i < d->nfiles; i++) {
-		const struct tp_core_file *f = &d->files[i];
-		if (!f->path || f->end < f->start)
-			return invalid("bad NT_FILE entry", i);
-		if (f->offset % page)
-			return invalid("NT_FILE offset not page aligned", i);
-	}
-	for (size_t i = 0; i < d->nkv; i++) {
-		const char *k = d->kv[i].key;
-		if (!k || !*k || strchr(k, '=') || !d->kv[i].value)
-			return invalid("bad tripod note key", i);
 	}
 	return NULL;
 }
@@ -189,10 +197,12 @@ static struct tp_error *note_tripod(struct tp_strbuf *sb,
 	return err;
 }
 
-static struct tp_error *build_notes(const struct tp_core_desc *d,
-				    uint64_t page, struct tp_strbuf *sb)
+struct tp_error *tp_core_build_notes(const struct tp_core_desc *d,
+				     uint64_t page, struct tp_strbuf *sb)
 {
-	struct tp_error *err;
+	struct tp_error *err = validate_notes(d, page);
+	if (err)
+		return err;
 	for (size_t i = 0; i < d->nthreads; i++)
 		note_prstatus(sb, d, &d->threads[i]);
 	note_prpsinfo(sb, d);
@@ -210,7 +220,62 @@ static struct tp_error *build_notes(const struct tp_core_desc *d,
 	return tp_strbuf_error(sb);
 }
 
-static struct tp_error *write_zeros(struct tp_sink *sink, uint64_t n)
+struct tp_error *tp_core_build_head(const struct tp_core_load *loads,
+				    size_t n, const void *notes,
+				    size_t notes_len, uint64_t page,
+				    struct tp_strbuf *out, uint64_t *offsets,
+				    uint64_t *ret_size)
+{
+	if (n >= PN_XNUM - 1)
+		return tp_error_create(TP_ERR_LIMIT,
+				       "%zu segments: an ELF core holds at most %d",
+				       n, PN_XNUM - 2);
+	size_t phnum = 1 + n;
+	uint64_t notes_off = sizeof(Elf64_Ehdr) + phnum * sizeof(Elf64_Phdr);
+	Elf64_Ehdr eh = {
+		.e_ident = { ELFMAG0, ELFMAG1, ELFMAG2, ELFMAG3, ELFCLASS64,
+			     ELFDATA2LSB, EV_CURRENT, ELFOSABI_NONE },
+		.e_type = ET_CORE,
+		.e_machine = EM_X86_64,
+		.e_version = EV_CURRENT,
+		.e_phoff = sizeof(Elf64_Ehdr),
+		.e_ehsize = sizeof(Elf64_Ehdr),
+		.e_phentsize = sizeof(Elf64_Phdr),
+		.e_phnum = (Elf64_Half)phnum,
+	};
+	tp_strbuf_append(out, &eh, sizeof(eh));
+	Elf64_Phdr ph = {
+		.p_type = PT_NOTE,
+		.p_offset = notes_off,
+		.p_filesz = notes_len,
+		.p_align = 4,
+	};
+	tp_strbuf_append(out, &ph, sizeof(ph));
+	uint64_t off = align_up(notes_off + notes_len, page), end = off;
+	for (size_t i = 0; i < n; i++) {
+		const struct tp_core_load *l = &loads[i];
+		ph = (Elf64_Phdr){
+			.p_type = PT_LOAD,
+			.p_flags = l->flags,
+			.p_offset = off,
+			.p_vaddr = l->vaddr,
+			.p_filesz = l->filesz,
+			.p_memsz = l->memsz,
+			.p_align = page,
+		};
+		tp_strbuf_append(out, &ph, sizeof(ph));
+		if (offsets)
+			offsets[i] = off;
+		end = off + l->filesz;
+		off = align_up(off + l->filesz, page);
+	}
+	tp_strbuf_append(out, notes, notes_len);
+	if (ret_size)
+		*ret_size = n ? end : notes_off + notes_len;
+	return tp_strbuf_error(out);
+}
+
+struct tp_error *tp_sink_zeros(struct tp_sink *sink, uint64_t n)
 {
 	static const char zeros[4096];
 	while (n) {
@@ -228,73 +293,51 @@ struct tp_error *tp_core_write(const struct tp_core_desc *desc,
 {
 	long pagesz = sysconf(_SC_PAGESIZE);
 	uint64_t page = pagesz > 0 ? (uint64_t)pagesz : 4096;
-	struct tp_error *err = validate(desc, page);
+	struct tp_error *err = validate_segments(desc);
 	if (err)
 		return err;
 
-	struct tp_strbuf notes = TP_STRBUF_INIT;
-	Elf64_Phdr *ph = NULL;
-	if ((err = build_notes(desc, page, &notes)))
+	struct tp_strbuf notes = TP_STRBUF_INIT, head = TP_STRBUF_INIT;
+	struct tp_core_load *loads = NULL;
+	uint64_t *offsets = NULL;
+	if ((err = tp_core_build_notes(desc, page, &notes)))
 		goto out;
-
-	size_t phnum = 1 + desc->nsegments;
-	ph = calloc(phnum, sizeof(*ph));
-	if (!ph) {
+	size_t n = desc->nsegments;
+	loads = calloc(n ? n : 1, sizeof(*loads));
+	offsets = calloc(n ? n : 1, sizeof(*offsets));
+	if (!loads || !offsets) {
 		err = &tp_error_nomem;
 		goto out;
 	}
-	uint64_t notes_off = sizeof(Elf64_Ehdr) + phnum * sizeof(Elf64_Phdr);
-	ph[0] = (Elf64_Phdr){
-		.p_type = PT_NOTE,
-		.p_offset = notes_off,
-		.p_filesz = notes.len,
-		.p_align = 4,
-	};
-	uint64_t off = align_up(notes_off + notes.len, page);
-	for (size_t i = 0; i < desc->nsegments; i++) {
+	for (size_t i = 0; i < n; i++) {
 		const struct tp_core_segment *s = &desc->segments[i];
-		ph[i + 1] = (Elf64_Phdr){
-			.p_type = PT_LOAD,
-			.p_flags = (s->read ? PF_R : 0) |
-				   (s->write ? PF_W : 0) |
-				   (s->exec ? PF_X : 0),
-			.p_offset = off,
-			.p_vaddr = s->vaddr,
-			.p_filesz = s->filesz,
-			.p_memsz = s->memsz,
-			.p_align = page,
+		loads[i] = (struct tp_core_load){
+			.vaddr = s->vaddr,
+			.memsz = s->memsz,
+			.filesz = s->filesz,
+			.flags = (s->read ? PF_R : 0u) | (s->write ? PF_W : 0u) |
+				 (s->exec ? PF_X : 0u),
 		};
-		off = align_up(off + s->filesz, page);
 	}
-
-	Elf64_Ehdr eh = {
-		.e_ident = { ELFMAG0, ELFMAG1, ELFMAG2, ELFMAG3, ELFCLASS64,
-			     ELFDATA2LSB, EV_CURRENT, ELFOSABI_NONE },
-		.e_type = ET_CORE,
-		.e_machine = EM_X86_64,
-		.e_version = EV_CURRENT,
-		.e_phoff = sizeof(Elf64_Ehdr),
-		.e_ehsize = sizeof(Elf64_Ehdr),
-		.e_phentsize = sizeof(Elf64_Phdr),
-		.e_phnum = (Elf64_Half)phnum,
-	};
-	if ((err = sink->write(sink, &eh, sizeof(eh))) ||
-	    (err = sink->write(sink, ph, phnum * sizeof(*ph))) ||
-	    (err = sink->write(sink, notes.str, notes.len)))
+	if ((err = tp_core_build_head(loads, n, notes.str, notes.len, page,
+				      &head, offsets, NULL)) ||
+	    (err = sink->write(sink, head.str, head.len)))
 		goto out;
-	uint64_t pos = notes_off + notes.len;
-	for (size_t i = 0; i < desc->nsegments; i++) {
+	uint64_t pos = head.len;
+	for (size_t i = 0; i < n; i++) {
 		const struct tp_core_segment *s = &desc->segments[i];
 		if (!s->filesz)
 			continue;
-		if ((err = write_zeros(sink, ph[i + 1].p_offset - pos)) ||
+		if ((err = tp_sink_zeros(sink, offsets[i] - pos)) ||
 		    (err = sink->write(sink, s->data, s->filesz)))
 			goto out;
-		pos = ph[i + 1].p_offset + s->filesz;
+		pos = offsets[i] + s->filesz;
 	}
 out:
-	free(ph);
+	free(loads);
+	free(offsets);
 	tp_strbuf_deinit(&notes);
+	tp_strbuf_deinit(&head);
 	return err;
 }
 

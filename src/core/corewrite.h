@@ -37,6 +37,9 @@ struct tp_core_segment {
 	bool read, write, exec;    /* p_flags */
 	const void *data;          /* the first `filesz` bytes, or NULL */
 	uint64_t filesz;           /* <= memsz */
+	bool unreadable;           /* filesz 0: the bytes could not be read
+				      (a stored snapshot records it; a core
+				      file cannot) */
 };
 
 struct tp_core_file {              /* one NT_FILE entry */
@@ -87,6 +90,39 @@ struct tp_sink {
  */
 struct tp_error *tp_core_write(const struct tp_core_desc *desc,
 			       struct tp_sink *sink);
+
+struct tp_strbuf;
+
+/**
+ * Append to @out the contents of the PT_NOTE segment that tp_core_write()
+ * makes for @desc (its segments are not looked at), with NT_FILE in pages
+ * of @page bytes.  Errors as tp_core_write() for the parts it reads.
+ */
+struct tp_error *tp_core_build_notes(const struct tp_core_desc *desc,
+				     uint64_t page, struct tp_strbuf *out);
+
+/** A PT_LOAD for tp_core_build_head(). */
+struct tp_core_load {
+	uint64_t vaddr, memsz, filesz;
+	uint32_t flags;            /* PF_R | PF_W | PF_X */
+};
+
+/**
+ * Append to @out the first bytes of an ELF core: the ELF header, the
+ * program headers (PT_NOTE, then @loads in order) and the @notes_len bytes
+ * of @notes.  Each PT_LOAD's data goes at a page-aligned offset after
+ * that, stored in @offsets[i] (if not NULL); *@ret_size (if not NULL) gets
+ * the size of the whole core.  The layout is tp_core_write()'s: a core
+ * written piecewise from this head is the core tp_core_write() makes.
+ */
+struct tp_error *tp_core_build_head(const struct tp_core_load *loads,
+				    size_t n, const void *notes,
+				    size_t notes_len, uint64_t page,
+				    struct tp_strbuf *out, uint64_t *offsets,
+				    uint64_t *ret_size);
+
+/** Write @n zero bytes to @sink. */
+struct tp_error *tp_sink_zeros(struct tp_sink *sink, uint64_t n);
 
 struct tp_gzwriter;
 

@@ -283,6 +283,70 @@ static void interp_head_from_code(struct tp_python *py)
 #endif
 }
 
+/*
+ * What depends on where the interpreter is mapped in this snapshot: the
+ * runtime's address and the values read from the interpreter's static
+ * data.  The rest of struct tp_python is a fact of the build, which
+ * tp_python_rebind() copies from one snapshot to the next.
+ */
+static struct tp_error *python_bind(struct tp_python *py)
+{
+	struct tp_target *target = py->target;
+	py->digit_shift = LOFF(py, SIZEOF_DIGIT) == 2 ? 15 : 30;
+	py->runtime = target->sym[TP_SYM__PyRuntime];
+	if (!py->runtime) /* 3.10+: the section holds only _PyRuntime */
+		py->runtime = tp_target_section(target, ".PyRuntime");
+	if (!py->runtime && py->caps->debug_offsets)
+		py->runtime = tp_target_find_cookie(target, "xdebugpy");
+	if (!py->runtime && py->caps->runtime_state)
+		return tp_error_create(TP_ERR_NOTPYTHON,
+				       "%s has no _PyRuntime symbol",
+				       target->pymod_name);
+	if (!py->runtime && !target->sym[TP_SYM_interp_head])
+		interp_head_from_code(py);
+	if (!py->runtime && !target->sym[TP_SYM_interp_head] &&
+	    !target->sym[TP_SYM__PyThreadState_Current])
+		return tp_error_create(TP_ERR_NOTPYTHON,
+				       "%s has neither interp_head nor _PyThreadState_Current",
+				       target->pymod_name);
+	if (LHAS(py, TP_REPR)) {
+		static const struct {
+			enum tp_symbol_id sym;
+			size_t off;
+		} builtin[] = {
+#define RF(s, f) { TP_SYM_##s, offsetof(struct tp_python, repr_fn.f) }
+			RF(PyLong_Type, long_), RF(PyInt_Type, int_),
+			RF(PyFloat_Type, float_), RF(PyUnicode_Type, unicode),
+			RF(PyBytes_Type, bytes), RF(PyByteArray_Type, bytearray),
+			RF(PyTuple_Type, tuple), RF(PyList_Type, list),
+			RF(PyDict_Type, dict), RF(PyFunction_Type, function),
+			RF(PyModule_Type, module), RF(PyCode_Type, code),
+			RF(PyType_Type, type),
+#undef RF
+		};
+		for (size_t i = 0; i < sizeof(builtin) / sizeof(builtin[0]); i++) {
+			uint64_t t = target->sym[builtin[i].sym], fn = 0;
+			if (!t)
+				continue;
+			struct tp_error *e = tp_memsrc_read(
+				py->mem, t + (uint64_t)LOFF(py, TP_REPR), &fn, 8);
+			if (!e)
+				memcpy((char *)py + builtin[i].off, &fn, 8);
+			tp_error_destroy(e);
+		}
+	}
+	if (target->sym[TP_SYM__PySet_Dummy]) {
+		uint64_t d;
+		struct tp_error *e = tp_memsrc_read(py->mem,
+						    target->sym[TP_SYM__PySet_Dummy],
+						    &d, 8);
+		if (!e)
+			py->set_dummy = d;
+		tp_error_destroy(e);
+	}
+	return NULL;
+}
+
 struct tp_error *tp_python_open(struct tp_target *target,
 				const struct tp_python_opts *opts,
 				struct tp_python **ret)
@@ -321,64 +385,38 @@ struct tp_error *tp_python_open(struct tp_target *target,
 		free(py);
 		return err;
 	}
-	py->digit_shift = LOFF(py, SIZEOF_DIGIT) == 2 ? 15 : 30;
-	py->runtime = target->sym[TP_SYM__PyRuntime];
-	if (!py->runtime) /* 3.10+: the section holds only _PyRuntime */
-		py->runtime = tp_target_section(target, ".PyRuntime");
-	if (!py->runtime && py->caps->debug_offsets)
-		py->runtime = tp_target_find_cookie(target, "xdebugpy");
-	if (!py->runtime && py->caps->runtime_state) {
+	if ((err = python_bind(py))) {
 		free(py);
-		return tp_error_create(TP_ERR_NOTPYTHON,
-				       "%s has no _PyRuntime symbol",
-				       target->pymod_name);
-	}
-	if (!py->runtime && !target->sym[TP_SYM_interp_head])
-		interp_head_from_code(py);
-	if (!py->runtime && !target->sym[TP_SYM_interp_head] &&
-	    !target->sym[TP_SYM__PyThreadState_Current]) {
-		free(py);
-		return tp_error_create(TP_ERR_NOTPYTHON,
-				       "%s has neither interp_head nor _PyThreadState_Current",
-				       target->pymod_name);
-	}
-	if (LHAS(py, TP_REPR)) {
-		static const struct {
-			enum tp_symbol_id sym;
-			size_t off;
-		} builtin[] = {
-#define RF(s, f) { TP_SYM_##s, offsetof(struct tp_python, repr_fn.f) }
-			RF(PyLong_Type, long_), RF(PyInt_Type, int_),
-			RF(PyFloat_Type, float_), RF(PyUnicode_Type, unicode),
-			RF(PyBytes_Type, bytes), RF(PyByteArray_Type, bytearray),
-			RF(PyTuple_Type, tuple), RF(PyList_Type, list),
-			RF(PyDict_Type, dict), RF(PyFunction_Type, function),
-			RF(PyModule_Type, module), RF(PyCode_Type, code),
-			RF(PyType_Type, type),
-#undef RF
-		};
-		for (size_t i = 0; i < sizeof(builtin) / sizeof(builtin[0]); i++) {
-			uint64_t t = target->sym[builtin[i].sym], fn = 0;
-			if (!t)
-				continue;
-			struct tp_error *e = tp_memsrc_read(
-				py->mem, t + (uint64_t)LOFF(py, TP_REPR), &fn, 8);
-			if (!e)
-				memcpy((char *)py + builtin[i].off, &fn, 8);
-			tp_error_destroy(e);
-		}
-	}
-	if (target->sym[TP_SYM__PySet_Dummy]) {
-		uint64_t d;
-		struct tp_error *e = tp_memsrc_read(py->mem,
-						    target->sym[TP_SYM__PySet_Dummy],
-						    &d, 8);
-		if (!e)
-			py->set_dummy = d;
-		tp_error_destroy(e);
+		return err;
 	}
 	if (!py->hexversion)
 		exact_version(py);
+	*ret = py;
+	return NULL;
+}
+
+struct tp_error *tp_python_rebind(const struct tp_python *proto,
+				  struct tp_target *target,
+				  struct tp_python **ret)
+{
+	struct tp_python *py = malloc(sizeof(*py));
+	if (!py)
+		return &tp_error_nomem;
+	*py = *proto;
+	py->target = target;
+	py->mem = target->mem;
+	py->arena = NULL;
+	py->memo = NULL;
+	py->memo_cap = py->memo_n = 0;
+	py->types = NULL;
+	py->types_cap = py->types_n = 0;
+	memset(&py->repr_fn, 0, sizeof(py->repr_fn));
+	py->set_dummy = 0;
+	struct tp_error *err = python_bind(py);
+	if (err) {
+		free(py);
+		return err;
+	}
 	*ret = py;
 	return NULL;
 }

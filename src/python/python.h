@@ -43,6 +43,19 @@ struct tp_error *tp_python_open(struct tp_target *target,
 				struct tp_python **ret);
 void tp_python_destroy(struct tp_python *py);
 
+/**
+ * A decoder for another snapshot of the interpreter build that @proto
+ * decodes: the facts of the build (version, layout, capabilities) are
+ * copied from @proto, never derived again (no DWARF); what depends on the
+ * snapshot (the runtime's address, values of the interpreter's static
+ * data) is read through @target, made from @proto's target with
+ * tp_target_rebind().  This is what lets a directory of snapshots open
+ * DWARF once.  @proto may be destroyed before the result.
+ */
+struct tp_error *tp_python_rebind(const struct tp_python *proto,
+				  struct tp_target *target,
+				  struct tp_python **ret);
+
 /** "3.12.1" */
 const char *tp_python_version(const struct tp_python *py);
 /**

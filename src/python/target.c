@@ -403,11 +403,35 @@ struct tp_error *tp_target_open_pid(pid_t pid, struct tp_memsrc *mem,
 	return target_done(t, err, ret);
 }
 
+struct tp_error *tp_target_rebind(const struct tp_target *proto,
+				  struct tp_memsrc *mem, uint64_t delta,
+				  struct tp_target **ret)
+{
+	struct tp_target *t = malloc(sizeof(*t));
+	if (!t)
+		return &tp_error_nomem;
+	*t = *proto;
+	t->mem = mem;
+	t->borrowed = true;
+	t->debuginfo_path = NULL;
+	/* the first snapshot's mappings: read once, for the bias (moved by
+	 * @delta like everything else), not owned by the copy */
+	t->maps = NULL;
+	t->nmaps = 0;
+	t->delta = proto->delta + delta;
+	t->pymod_start = proto->pymod_start + delta;
+	for (int k = 0; k < TP_NSYMBOLS; k++)
+		if (t->sym[k])
+			t->sym[k] += delta;
+	*ret = t;
+	return NULL;
+}
+
 void tp_target_destroy(struct tp_target *target)
 {
 	if (!target)
 		return;
-	if (target->dwfl)
+	if (target->dwfl && !target->borrowed)
 		dwfl_end(target->dwfl);
 	for (size_t i = 0; i < target->nmaps; i++)
 		free(target->maps[i].path);
@@ -428,7 +452,7 @@ struct tp_error *tp_target_dwarf(struct tp_target *t, Dwarf **ret,
 		if (dwarf_nextcu(dw, 0, &next, &hsize, NULL, NULL, NULL) == 0) {
 			*ret = dw;
 			if (bias)
-				*bias = b;
+				*bias = b + t->delta;
 			return NULL;
 		}
 	}
@@ -450,16 +474,22 @@ uint64_t tp_target_lookup(struct tp_target *target, const char *name)
 		const char *s = dwfl_module_getsym_info(target->pymod, i, &sym,
 							&addr, &shndx, &elf,
 							NULL);
-		if (s && sym.st_shndx != SHN_UNDEF && !strcmp(s, name))
-			return sym_address(target, &sym, shndx, elf, addr);
+		if (s && sym.st_shndx != SHN_UNDEF && !strcmp(s, name)) {
+			uint64_t a = sym_address(target, &sym, shndx, elf, addr);
+			/* where libdwfl has the module, moved to this snapshot */
+			return a ? a + target->delta : 0;
+		}
 	}
 	return 0;
 }
 
-/* The module's load bias: the one from its mappings, else libdwfl's. */
+/*
+ * The module's load bias in this snapshot: the one from its mappings,
+ * else libdwfl's; plus the move of a rebound target (tp_target_rebind()).
+ */
 static uint64_t module_bias(struct tp_target *t, GElf_Addr dwfl_bias)
 {
-	return t->pymod_bias_known ? t->pymod_bias : dwfl_bias;
+	return (t->pymod_bias_known ? t->pymod_bias : dwfl_bias) + t->delta;
 }
 
 uint64_t tp_target_section(struct tp_target *target, const char *name)

@@ -93,6 +93,12 @@ struct tp_target {
 	uint64_t sym[TP_NSYMBOLS]; /* 0 = not found */
 	char *debuginfo_path;     /* storage for the callbacks */
 	Dwfl_Callbacks callbacks;
+	/*
+	 * tp_target_rebind(): the module is @dwfl's (another target's, not
+	 * ours to end), mapped @delta bytes away from where @dwfl has it.
+	 */
+	bool borrowed;
+	uint64_t delta;
 };
 
 struct tp_target_opts {
@@ -116,6 +122,18 @@ struct tp_error *tp_target_open_core(Elf *core_elf, struct tp_memsrc *mem,
 struct tp_error *tp_target_open_pid(pid_t pid, struct tp_memsrc *mem,
 				    const struct tp_target_opts *opts,
 				    struct tp_target **ret);
+
+/**
+ * A target for another snapshot of the same interpreter build as @proto
+ * (same file, same build-id), whose interpreter module starts @delta bytes
+ * after (modulo 2^64) where it starts in @proto, read through @mem.  It
+ * borrows @proto's libdwfl session (the modules, the symbol table, the
+ * opened debug files), which must outlive it: no module discovery, no
+ * symbol scan, no debug info lookup happen again.
+ */
+struct tp_error *tp_target_rebind(const struct tp_target *proto,
+				  struct tp_memsrc *mem, uint64_t delta,
+				  struct tp_target **ret);
 
 void tp_target_destroy(struct tp_target *target);
 

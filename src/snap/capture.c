@@ -115,17 +115,21 @@ static struct tp_error *add_buf(struct tp_capture *c, void *buf)
 
 /*
  * Add [vaddr, vaddr+len) to the segments, with @data (len bytes) or without
- * (NULL: not copied).  Extends the last segment of the same mapping when
- * the two join: a hole always can (filesz < memsz), data only when the last
- * segment has no hole yet and its data continues in the same buffer.
+ * (NULL: not copied; @unreadable: because it could not be read).  Extends
+ * the last segment of the same mapping when the two join: a hole always
+ * can (filesz < memsz) unless one of the two is unreadable and the other
+ * not, data only when the last segment has no hole yet and its data
+ * continues in the same buffer.
  */
-static struct tp_error *emit(struct copier *cp, uint64_t vaddr, uint64_t len,
-			     const unsigned char *data)
+static struct tp_error *emit_as(struct copier *cp, uint64_t vaddr,
+				uint64_t len, const unsigned char *data,
+				bool unreadable)
 {
 	struct tp_capture *c = cp->c;
 	if (cp->may_merge && c->nsegs) {
 		struct tp_core_segment *s = &c->segs[c->nsegs - 1];
-		if (s->vaddr + s->memsz == vaddr) {
+		if (s->vaddr + s->memsz == vaddr &&
+		    s->unreadable == unreadable) {
 			if (!data) {
 				s->memsz += len;
 				return NULL;
@@ -154,9 +158,16 @@ static struct tp_error *emit(struct copier *cp, uint64_t vaddr, uint64_t len,
 		.exec = cp->m->exec,
 		.data = data,
 		.filesz = data ? len : 0,
+		.unreadable = unreadable,
 	};
 	cp->may_merge = true;
 	return NULL;
+}
+
+static struct tp_error *emit(struct copier *cp, uint64_t vaddr, uint64_t len,
+			     const unsigned char *data)
+{
+	return emit_as(cp, vaddr, len, data, false);
 }
 
 /* Copy [addr, addr+len) (page aligned) of the target into the segments. */
@@ -186,7 +197,8 @@ static struct tp_error *copy_range(struct copier *cp, uint64_t addr,
 	 * truncated file (SIGBUS on access), a page the target just gave back
 	 * with MADV_DONTNEED under a shared mapping... So a short read is a
 	 * hole, not a failure: keep what was copied, record the next page as
-	 * not copied (it reads as zero in the snapshot), and go on from the
+	 * unreadable (a stored snapshot says so; in a single-file core it
+	 * reads as zero), and go on from the
 	 * page after it.  Each hole costs one extra call, and the loop always
 	 * advances by at least one page, so it ends.  ESRCH alone means the
 	 * process is gone.
@@ -217,7 +229,7 @@ static struct tp_error *copy_range(struct copier *cp, uint64_t addr,
 			off += got;
 			continue;
 		}
-		if ((err = emit(cp, addr + off, cp->page, NULL)))
+		if ((err = emit_as(cp, addr + off, cp->page, NULL, true)))
 			return err;
 		c->holes += cp->page;
 		off += cp->page;

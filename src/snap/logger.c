@@ -68,8 +68,12 @@ static bool log_one(const char *path, const struct tp_analyze_opts *aopts,
 	return ok;
 }
 
-/* The worker: one snapshot path per line on @in_fd until end of file. */
-static int worker_main(int in_fd, int out_fd, const char *debuginfo_path)
+/*
+ * The worker: one snapshot path per line on @in_fd until end of file; a
+ * byte on @done_fd for each one logged.
+ */
+static int worker_main(int in_fd, int out_fd, int done_fd,
+		       const char *debuginfo_path)
 {
 	struct tp_analyze_opts aopts = { .debuginfo_path = debuginfo_path };
 	tp_python_opts_default(&aopts.python);
@@ -81,6 +85,13 @@ static int worker_main(int in_fd, int out_fd, const char *debuginfo_path)
 	struct tp_sources *sources = tp_sources_create();
 	if (!sources)
 		return 1;
+	/* libdwfl and DWARF once for the whole run, not per snapshot */
+	struct tp_error *err = tp_analyze_cache_create(&aopts.cache);
+	if (err) {
+		tp_error_destroy(err);
+		tp_sources_destroy(sources);
+		return 1;
+	}
 	FILE *in = fdopen(in_fd, "r");
 	if (!in)
 		return 1;
@@ -93,18 +104,25 @@ static int worker_main(int in_fd, int out_fd, const char *debuginfo_path)
 			line[n - 1] = '\0';
 		ok = log_one(line, &aopts, &ropts, sources, out_fd,
 			     &last_error);
+		/* the sampler may now drop it (--keep) */
+		if (ok) {
+			/* fails only when the sampler is gone: go on */
+			ssize_t w = write(done_fd, "", 1);
+			(void)w;
+		}
 	}
 	free(line);
 	free(last_error);
 	fclose(in);
 	tp_sources_destroy(sources);
+	tp_analyze_cache_destroy(aopts.cache);
 	return ok ? 0 : 1;
 }
 
 struct tp_error *tp_logger_start(const char *path, const char *debuginfo_path,
 				 struct tp_logger *ret)
 {
-	*ret = (struct tp_logger){ .fd = -1, .status = -1 };
+	*ret = (struct tp_logger){ .fd = -1, .done_fd = -1, .status = -1 };
 	int out_fd;
 	if (strcmp(path, "-") == 0) {
 		out_fd = dup(STDERR_FILENO);
@@ -115,10 +133,17 @@ struct tp_error *tp_logger_start(const char *path, const char *debuginfo_path,
 	}
 	if (out_fd < 0)
 		return tp_error_os(errno, path, "cannot open the log");
-	int fds[2];
+	int fds[2], done[2];
 	if (pipe2(fds, O_CLOEXEC) < 0) {
 		int e = errno;
 		close(out_fd);
+		return tp_error_os(e, NULL, "cannot start the log writer");
+	}
+	if (pipe2(done, O_CLOEXEC | O_NONBLOCK) < 0) {
+		int e = errno;
+		close(out_fd);
+		close(fds[0]);
+		close(fds[1]);
 		return tp_error_os(e, NULL, "cannot start the log writer");
 	}
 	fflush(NULL);
@@ -128,10 +153,13 @@ struct tp_error *tp_logger_start(const char *path, const char *debuginfo_path,
 		close(out_fd);
 		close(fds[0]);
 		close(fds[1]);
+		close(done[0]);
+		close(done[1]);
 		return tp_error_os(e, NULL, "cannot start the log writer");
 	}
 	if (pid == 0) {
 		close(fds[1]);
+		close(done[0]);
 		/*
 		 * The signal mask is inherited: SIGINT, SIGTERM and SIGHUP stay
 		 * blocked, so a Ctrl-C that stops sampling lets the worker
@@ -140,15 +168,29 @@ struct tp_error *tp_logger_start(const char *path, const char *debuginfo_path,
 		/* not fatal if refused: it only runs at normal priority */
 		int niced = nice(WORKER_NICE);
 		(void)niced;
-		_exit(worker_main(fds[0], out_fd, debuginfo_path));
+		_exit(worker_main(fds[0], out_fd, done[1], debuginfo_path));
 	}
 	close(fds[0]);
+	close(done[1]);
 	close(out_fd);
 	/* a full queue must not block the sampler */
 	fcntl(fds[1], F_SETFL, O_NONBLOCK);
 	ret->worker = pid;
 	ret->fd = fds[1];
+	ret->done_fd = done[0];
 	return NULL;
+}
+
+unsigned long tp_logger_pending(struct tp_logger *lg)
+{
+	char buf[256];
+	ssize_t n;
+	if (!lg->worker && lg->done_fd < 0)
+		return 0;
+	while (lg->done_fd >= 0 &&
+	       (n = read(lg->done_fd, buf, sizeof(buf))) > 0)
+		lg->done += (unsigned long)n;
+	return lg->submitted > lg->done ? lg->submitted - lg->done : 0;
 }
 
 struct tp_error *tp_logger_submit(struct tp_logger *lg,
@@ -168,8 +210,10 @@ struct tp_error *tp_logger_submit(struct tp_logger *lg,
 	ssize_t n;
 	while ((n = write(lg->fd, buf, len + 1)) < 0 && errno == EINTR)
 		;
-	if (n == (ssize_t)(len + 1))
+	if (n == (ssize_t)(len + 1)) {
+		lg->submitted++;
 		return NULL;
+	}
 	if (n < 0 && errno == EAGAIN)
 		return tp_error_create(TP_ERR_LIMIT,
 				       "the log is far behind: %s not logged",
@@ -201,6 +245,10 @@ bool tp_logger_finish(struct tp_logger *lg)
 			lg->status = st;
 	}
 	lg->worker = 0;
+	tp_logger_pending(lg);
+	if (lg->done_fd >= 0)
+		close(lg->done_fd);
+	lg->done_fd = -1;
 	return lg->status != -1 && WIFEXITED(lg->status) &&
 	       WEXITSTATUS(lg->status) == 0;
 }

@@ -22,6 +22,8 @@
 struct tp_logger {
 	pid_t worker;    /* the decoding process, 0 when none */
 	int fd;          /* write end of its queue */
+	int done_fd;     /* read end: a byte per snapshot logged */
+	unsigned long submitted, done;
 	int status;      /* its wait status once reaped, else -1 */
 };
 
@@ -41,6 +43,12 @@ struct tp_error *tp_logger_start(const char *path, const char *debuginfo_path,
  */
 struct tp_error *tp_logger_submit(struct tp_logger *lg,
 				  const char *snapshot_path);
+
+/**
+ * How many snapshots queued are not logged yet (0 without a log).  They
+ * must stay until they are (--keep counts them out).  Never blocks.
+ */
+unsigned long tp_logger_pending(struct tp_logger *lg);
 
 /**
  * Record that the worker's wait status @status was collected by someone

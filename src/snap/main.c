@@ -291,6 +291,7 @@ struct run {
 	double started;            /* CLOCK_MONOTONIC at the start */
 	double ended;              /* ... when the target was seen gone */
 	bool behind_said;
+	unsigned warned_size;      /* --max-size warnings given */
 	struct tp_logger log;
 };
 
@@ -397,51 +398,75 @@ static bool has_exited(struct proc *p, int ms)
 }
 
 /*
- * Start following process @id: its session, writing into @dir.  The
- * target's own errors are the caller's to report.
+ * The series of process @pid within DIR: NULL (DIR itself), or with
+ * --subprocesses its own subdirectory "PID", created 0700.
+ */
+static struct tp_error *proc_series(struct run *r, pid_t pid, char **ret)
+{
+	*ret = NULL;
+	if (!r->o.subprocesses)
+		return NULL;
+	char *sub, *path;
+	if (asprintf(&sub, "%d", (int)pid) < 0)
+		return &tp_error_nomem;
+	if (asprintf(&path, "%s/%s", r->dir, sub) < 0) {
+		free(sub);
+		return &tp_error_nomem;
+	}
+	struct tp_error *err = NULL;
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		err = tp_error_os(errno, path, "cannot create directory");
+	free(path);
+	if (err)
+		free(sub);
+	else
+		*ret = sub;
+	return err;
+}
+
+/*
+ * Start following process @id: its session, writing into its series of
+ * DIR (proc_series()), sharing the block store of the target's session.
+ * The target's own errors are the caller's to report.
  */
 static struct tp_error *proc_open(struct run *r, const struct tp_proc_id *id,
-				  const char *dir, struct proc **ret)
+				  struct proc **ret)
 {
+	*ret = NULL;
+	char *series;
+	struct tp_error *err = proc_series(r, id->pid, &series);
+	if (err)
+		return err;
 	struct proc *v = realloc(r->procs, (r->nprocs + 1) * sizeof(*v));
-	if (!v)
+	if (!v) {
+		free(series);
 		return &tp_error_nomem;
+	}
 	r->procs = v;
 	struct proc *p = &v[r->nprocs];
 	*p = (struct proc){ .id = *id, .pidfd = -1 };
 	/* pidfd: poll() says when it ends, child or not. */
 	p->pidfd = (int)pidfd_open(id->pid, 0);
 	if (p->pidfd < 0 && errno != ESRCH) {
+		free(series);
 		return tp_error_os(errno, NULL, "cannot watch process %d",
 				   (int)id->pid);
 	}
 	r->nprocs++;
 	*ret = p;
-	if (p->pidfd < 0)
+	if (p->pidfd < 0) {
+		free(series);
 		return tp_error_create(TP_ERR_EXITED, "process %d exited",
 				       (int)id->pid);
-	struct tp_error *err = tp_snap_session_init(&p->s, id->pid, dir,
-						    r->o.interval);
-	p->open = !err;
-	return err;
-}
-
-/* The directory of process @pid's snapshots: DIR, or DIR/PID (0700). */
-static struct tp_error *proc_dir(struct run *r, pid_t pid, char **ret)
-{
-	if (!r->o.subprocesses)
-		return (*ret = strdup(r->dir)) ? NULL : &tp_error_nomem;
-	char *d;
-	if (asprintf(&d, "%s/%d", r->dir, (int)pid) < 0)
-		return &tp_error_nomem;
-	if (mkdir(d, 0700) < 0 && errno != EEXIST) {
-		struct tp_error *err = tp_error_os(errno, d,
-						   "cannot create directory");
-		free(d);
-		return err;
 	}
-	*ret = d;
-	return NULL;
+	const struct tp_snap_session *shared =
+		p != &r->procs[0] && r->procs[0].open ? &r->procs[0].s : NULL;
+	err = tp_snap_session_init(&p->s, id->pid, r->dir, series, shared,
+				   r->o.interval);
+	free(series);
+	p->open = !err;
+	p->s.standalone = r->o.standalone;
+	return err;
 }
 
 /* --subprocesses: start following the children born since the last tick. */
@@ -465,13 +490,8 @@ static void follow_children(struct run *r)
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
-		char *dir;
-		struct proc *p = NULL;
-		err = proc_dir(r, found[i].pid, &dir);
-		if (!err) {
-			err = proc_open(r, &found[i], dir, &p);
-			free(dir);
-		}
+		struct proc *p;
+		err = proc_open(r, &found[i], &p);
 		if (err && err->code != TP_ERR_EXITED && !r->o.quiet)
 			report("not following process %d: %s",
 			       (int)found[i].pid, tp_error_message(err));
@@ -480,6 +500,28 @@ static void follow_children(struct run *r)
 		tp_error_destroy(err);
 	}
 	free(found);
+}
+
+/*
+ * --keep and --max-size after a snapshot of @p (@newest, or NULL at the
+ * end).  Snapshots still queued for the log stay until they are logged:
+ * they are the newest, so --keep counts them out.
+ */
+static struct tp_error *retain(struct run *r, struct proc *p,
+			       const char *newest)
+{
+	unsigned long keep = r->o.keep;
+	if (keep != TP_SNAP_KEEP_ALL) {
+		unsigned long pending = tp_logger_pending(&r->log);
+		keep = pending > TP_SNAP_KEEP_ALL - keep ? TP_SNAP_KEEP_ALL
+							 : keep + pending;
+	}
+	bool over = false;
+	struct tp_error *err = tp_snap_retain(&p->s, keep, r->o.max_size,
+					      newest, &over);
+	if (over && !r->warned_size++)
+		report("--max-size is smaller than the newest snapshot: keeping it alone");
+	return err;
 }
 
 enum snap_result { SNAP_OK, SNAP_GONE, SNAP_DROPPED, SNAP_STOP };
@@ -543,7 +585,14 @@ static enum snap_result take_snapshot(struct run *r, struct proc *p)
 		report("%s", tp_error_message(err));
 		tp_error_destroy(err);
 	}
+	err = retain(r, p, path);
 	free(path);
+	if (err) {
+		report("%s", tp_error_message(err));
+		tp_error_destroy(err);
+		r->error = EXIT_WRITE;
+		return SNAP_STOP;
+	}
 	return SNAP_OK;
 }
 
@@ -671,7 +720,7 @@ static void print_banner(const struct run *r)
 int main(int argc, char **argv)
 {
 	struct run r = { .sigfd = -1, .child_status = -1,
-			 .log = { .fd = -1, .status = -1 } };
+			 .log = { .fd = -1, .done_fd = -1, .status = -1 } };
 	struct tp_error *err = tp_snap_options_parse(
 		argc, argv, getenv("TRIPOD_INTERVAL"), &r.o);
 	if (err) {
@@ -766,15 +815,13 @@ int main(int argc, char **argv)
 	}
 	/* Known by pid and start time (pids are reused). */
 	tp_error_destroy(tp_proc_starttime(id.pid, &id.starttime));
-	char *dir;
-	if ((err = proc_dir(&r, id.pid, &dir))) {
+	struct proc *t;
+	err = proc_open(&r, &id, &t);
+	if (err && !t) {
 		report("%s", tp_error_message(err));
 		tp_error_destroy(err);
 		r.error = EXIT_OUTDIR;
 	} else {
-		struct proc *t;
-		err = proc_open(&r, &id, dir, &t);
-		free(dir);
 		if (err && err->code == TP_ERR_EXITED && r.command) {
 			tp_error_destroy(err);  /* done before we looked */
 			mark_gone(&r, t);
@@ -790,6 +837,15 @@ int main(int argc, char **argv)
 	if (r.command && r.nprocs)
 		wait_command(&r);
 	bool logged = tp_logger_finish(&r.log);
+	/*
+	 * With --log, --keep could only now drop what was still queued (one
+	 * call: retention covers every series of the store).
+	 */
+	if (r.o.log && r.o.keep != TP_SNAP_KEEP_ALL && r.nprocs &&
+	    r.procs[0].open && (err = retain(&r, &r.procs[0], NULL))) {
+		report("%s", tp_error_message(err));
+		tp_error_destroy(err);
+	}
 
 	if (!r.taken && !r.error && r.nprocs)
 		report_nothing(&r);

@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,9 +14,9 @@
 const char tp_snap_usage[] =
 "Usage: tripod-snap [OPTION...] -- COMMAND [ARG...]\n"
 "       tripod-snap [OPTION...] --pid PID\n"
-"Run COMMAND (or watch the running process PID) and write a snapshot of it,\n"
-"a gzip'd ELF core, every interval until it exits.  A process that runs\n"
-"another program (execve: env, a shell, a launcher) is followed into it.\n"
+"Run COMMAND (or watch the running process PID) and write a snapshot of it\n"
+"every interval until it exits.  A process that runs another program\n"
+"(execve: env, a shell, a launcher) is followed into it.\n"
 "\n"
 "  -i, --interval=SECONDS  time between snapshots (default: $TRIPOD_INTERVAL,\n"
 "                          else 5); fractions allowed\n"
@@ -28,6 +29,13 @@ const char tp_snap_usage[] =
 "  -s, --subprocesses      snapshot its child processes too, each in DIR/PID/\n"
 "  -l, --log=FILE          decode each snapshot as it is written and append the\n"
 "                          report to FILE (- for standard error)\n"
+"      --keep=N            keep only the newest N snapshots of each process\n"
+"                          (0: none; with --log, each once it is logged)\n"
+"      --max-size=SIZE     drop the oldest snapshots to keep DIR under SIZE\n"
+"                          bytes (suffixes k, M, G, T: powers of 1024)\n"
+"      --standalone        write each snapshot as one gzip'd ELF core\n"
+"                          (snapshot-NNNNNN.core.gz) instead of an index\n"
+"                          into DIR's shared block store\n"
 "  -q, --quiet             do not print the [Tripod] lines\n"
 "  -h, --help              show this help and exit\n"
 "  -V, --version           show the version and exit\n"
@@ -66,7 +74,30 @@ static struct tp_error *parse_ulong(const char *what, const char *s,
 	return NULL;
 }
 
-enum { OPT_DURATION = 256 };
+/* A size in bytes: digits, then nothing or one of k, M, G, T (1024^n). */
+static struct tp_error *parse_size(const char *s, uint64_t *ret)
+{
+	static const char units[] = "kMGT";
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	bool digits = end != s;
+	unsigned shift = 0;
+	const char *u = *end ? strchr(units, *end == 'K' ? 'k' : *end) : NULL;
+	if (u) {
+		shift = 10 * (unsigned)(u - units + 1);
+		end++;
+	}
+	if (!digits || *end || errno || s[0] == '-' || v == 0 ||
+	    (shift && v > (UINT64_MAX >> shift)))
+		return tp_error_create(TP_ERR_INVALID,
+				       "invalid size '%s' (want a number of bytes > 0, with k, M, G or T for 1024^1..4)",
+				       s);
+	*ret = (uint64_t)v << shift;
+	return NULL;
+}
+
+enum { OPT_DURATION = 256, OPT_KEEP, OPT_MAX_SIZE, OPT_STANDALONE };
 
 struct tp_error *tp_snap_options_parse(int argc, char **argv,
 				       const char *env_interval,
@@ -80,12 +111,15 @@ struct tp_error *tp_snap_options_parse(int argc, char **argv,
 		{ "pid", required_argument, NULL, 'p' },
 		{ "subprocesses", no_argument, NULL, 's' },
 		{ "log", required_argument, NULL, 'l' },
+		{ "keep", required_argument, NULL, OPT_KEEP },
+		{ "max-size", required_argument, NULL, OPT_MAX_SIZE },
+		{ "standalone", no_argument, NULL, OPT_STANDALONE },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct tp_snap_options o = { 0 };
+	struct tp_snap_options o = { .keep = TP_SNAP_KEEP_ALL };
 	const char *interval = NULL;
 	struct tp_error *err;
 
@@ -136,6 +170,26 @@ struct tp_error *tp_snap_options_parse(int argc, char **argv,
 				return tp_error_create(TP_ERR_INVALID,
 						       "empty log file name");
 			o.log = optarg;
+			break;
+		case OPT_KEEP: {
+			char *end;
+			errno = 0;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (end == optarg || *end || errno || optarg[0] == '-' ||
+			    v > 999999)
+				return tp_error_create(TP_ERR_INVALID,
+						       "invalid keep '%s' (want a whole number from 0 to 999999)",
+						       optarg);
+			o.keep = v;
+			break;
+		}
+		case OPT_MAX_SIZE:
+			err = parse_size(optarg, &o.max_size);
+			if (err)
+				return err;
+			break;
+		case OPT_STANDALONE:
+			o.standalone = true;
 			break;
 		case 'q':
 			o.quiet = true;

@@ -3,13 +3,17 @@
 #ifndef TRIPOD_SNAP_OPTIONS_H
 #define TRIPOD_SNAP_OPTIONS_H
 
+#include <limits.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "common/error.h"
 
 /** Interval when neither --interval nor TRIPOD_INTERVAL is given. */
 #define TP_SNAP_DEFAULT_INTERVAL 5.0
+/** keep without --keep: every snapshot (TP_STORE_KEEP_ALL). */
+#define TP_SNAP_KEEP_ALL ULONG_MAX
 
 struct tp_snap_options {
 	double interval;        /* seconds between snapshot starts, > 0 */
@@ -20,6 +24,9 @@ struct tp_snap_options {
 	char **command;         /* COMMAND [ARG...], NULL-terminated (COMMAND mode) */
 	bool subprocesses;      /* follow child processes too */
 	const char *log;        /* --log FILE ("-": stderr), or NULL */
+	unsigned long keep;     /* --keep N; TP_SNAP_KEEP_ALL without it */
+	uint64_t max_size;      /* --max-size, bytes; 0: no limit */
+	bool standalone;        /* --standalone: single-file .core.gz */
 	bool quiet;
 	bool help;
 	bool version;

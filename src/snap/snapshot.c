@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <dirent.h>
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -16,8 +17,8 @@
 #include "core/gz.h"
 #include "snap/snapshot.h"
 
-#define SNAP_PREFIX "snapshot-"
-#define SNAP_SUFFIX ".core.gz"
+#define SNAP_PREFIX TP_STORE_INDEX_PREFIX
+#define SNAP_SUFFIX TP_STORE_CORE_GZ_SUFFIX
 /* Six digits in the name. */
 #define MAX_SEQ 999999UL
 
@@ -28,7 +29,7 @@ static uint64_t mono_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-/* The highest NNNNNN of snapshot-NNNNNN.core.gz in @dir, or 0. */
+/* The highest NNNNNN of snapshot-NNNNNN.tripod or .core.gz in @dir, or 0. */
 static struct tp_error *last_seq(const char *dir, unsigned long *ret)
 {
 	DIR *d = opendir(dir);
@@ -39,9 +40,11 @@ static struct tp_error *last_seq(const char *dir, unsigned long *ret)
 	while ((de = readdir(d))) {
 		unsigned long n;
 		int end = 0;
-		if (sscanf(de->d_name, SNAP_PREFIX "%6lu" SNAP_SUFFIX "%n", &n,
-			   &end) == 1 &&
-		    end && de->d_name[end] == '\0' && n > max)
+		if (sscanf(de->d_name, SNAP_PREFIX "%6lu%n", &n, &end) == 1 &&
+		    end == (int)strlen(SNAP_PREFIX) + 6 &&
+		    (strcmp(de->d_name + end, SNAP_SUFFIX) == 0 ||
+		     strcmp(de->d_name + end, TP_STORE_INDEX_SUFFIX) == 0) &&
+		    n > max)
 			max = n;
 	}
 	closedir(d);
@@ -50,32 +53,48 @@ static struct tp_error *last_seq(const char *dir, unsigned long *ret)
 }
 
 struct tp_error *tp_snap_session_init(struct tp_snap_session *s, pid_t pid,
-				      const char *dir, double interval)
+				      const char *dir, const char *subdir,
+				      const struct tp_snap_session *shared,
+				      double interval)
 {
 	memset(s, 0, sizeof(*s));
 	s->interval = interval;
 	const char *delay = getenv(TP_SNAP_TEST_DELAY_ENV);
 	if (delay)
 		s->test_delay_ms = (unsigned)strtoul(delay, NULL, 10);
-	struct tp_error *err = last_seq(dir, &s->seq);
+	char *series = NULL;
+	if (subdir && asprintf(&series, "%s/%s", dir, subdir) < 0)
+		return &tp_error_nomem;
+	struct tp_error *err = last_seq(series ? series : dir, &s->seq);
+	free(series);
 	if (err)
 		return err;
-	if (!(s->dir = strdup(dir)))
+	if (!(s->dir = strdup(dir)) || (subdir && !(s->subdir = strdup(subdir)))) {
+		tp_snap_session_deinit(s);
 		return &tp_error_nomem;
-	err = tp_snap_target_open(pid, &s->target);
-	if (err) {
-		free(s->dir);
-		s->dir = NULL;
 	}
+	if (shared) {
+		s->store = shared->store;
+	} else if (!(err = tp_store_open(dir, &s->store))) {
+		s->own_store = true;
+	}
+	if (!err)
+		err = tp_snap_target_open(pid, &s->target);
+	if (err)
+		tp_snap_session_deinit(s);
 	return err;
 }
 
 void tp_snap_session_deinit(struct tp_snap_session *s)
 {
+	if (s->own_store)
+		tp_store_close(s->store);
+	s->store = NULL;
 	tp_snap_target_close(&s->target);
 	tp_buildid_cache_deinit(&s->buildids);
 	free(s->dir);
-	s->dir = NULL;
+	free(s->subdir);
+	s->dir = s->subdir = NULL;
 }
 
 struct tp_error *tp_snap_capture(struct tp_snap_session *s,
@@ -291,6 +310,61 @@ static struct tp_error *write_core(int fd, const struct tp_core_desc *desc)
 	return err;
 }
 
+/* The single-file form: a BGZF .core.gz through a temporary file. */
+static struct tp_error *write_standalone(struct tp_snap_session *s,
+					 const char *path, char *tmp,
+					 const struct tp_core_desc *desc)
+{
+	/* mkostemp() creates the file with mode 0600. */
+	int fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return tp_error_os(errno, s->dir, "cannot create a file in");
+	struct tp_error *err = write_core(fd, desc);
+	int r = close(fd);
+	if (!err && r < 0)
+		err = tp_error_os(errno, tmp, "cannot write");
+	if (!err && rename(tmp, path) < 0)
+		err = tp_error_os(errno, NULL, "cannot rename %s", tmp);
+	if (err)
+		unlink(tmp);
+	return err;
+}
+
+static uint32_t seg_flags(const struct tp_core_segment *seg)
+{
+	return (seg->read ? PF_R : 0u) | (seg->write ? PF_W : 0u) |
+	       (seg->exec ? PF_X : 0u);
+}
+
+/* The stored form: the captured segments into the block store. */
+static struct tp_error *write_stored(struct tp_snap_session *s,
+				     const char *name,
+				     const struct tp_core_desc *desc,
+				     const struct tp_capture *mem)
+{
+	struct tp_snapwriter *w;
+	struct tp_error *err = tp_snapwriter_create(s->store, s->subdir, name,
+						    &w);
+	if (err)
+		return err;
+	for (size_t i = 0; i < mem->nsegs && !err; i++) {
+		const struct tp_core_segment *seg = &mem->segs[i];
+		err = tp_snapwriter_segment(w, seg->vaddr, seg->memsz,
+					    seg_flags(seg));
+		if (!err && seg->filesz)
+			err = tp_snapwriter_data(w, seg->data, seg->filesz);
+		else if (!err && seg->unreadable)
+			err = tp_snapwriter_hole(w, seg->memsz);
+	}
+	struct tp_core_desc rest = *desc;
+	rest.segments = NULL;
+	rest.nsegments = 0;
+	if (!err)
+		err = tp_snapwriter_finish(w, &rest);
+	tp_snapwriter_destroy(w);
+	return err;
+}
+
 struct tp_error *tp_snap_write(struct tp_snap_session *s,
 			       const struct tp_snap *snap, char **ret_path)
 {
@@ -311,18 +385,19 @@ struct tp_error *tp_snap_write(struct tp_snap_session *s,
 	struct tp_core_kv *kv = NULL;
 	size_t nkv = 0;
 	char *psargs = NULL, *path = NULL, *tmp = NULL;
-	int fd = -1;
 	if (!err)
 		err = make_note(s, snap, seq, interp, build_id, python, &v, &kv,
 				&nkv);
 	if (err)
 		goto out;
 	psargs = join_argv(t);
-	if (asprintf(&path, "%s/" SNAP_PREFIX "%06lu" SNAP_SUFFIX, s->dir,
-		     seq) < 0)
+	const char *suffix = s->standalone ? SNAP_SUFFIX : TP_STORE_INDEX_SUFFIX;
+	char name[64];
+	snprintf(name, sizeof(name), SNAP_PREFIX "%06lu%s", seq, suffix);
+	if (asprintf(&path, "%s/%s%s%s", s->dir, s->subdir ? s->subdir : "",
+		     s->subdir ? "/" : "", name) < 0)
 		path = NULL;
-	if (asprintf(&tmp, "%s/." SNAP_PREFIX "%06lu" SNAP_SUFFIX ".XXXXXX",
-		     s->dir, seq) < 0)
+	if (asprintf(&tmp, "%s/.%s.XXXXXX", s->dir, name) < 0)
 		tmp = NULL;
 	if (!psargs || !path || !tmp) {
 		err = &tp_error_nomem;
@@ -351,20 +426,10 @@ struct tp_error *tp_snap_write(struct tp_snap_session *s,
 		.nkv = nkv,
 	};
 
-	/* mkostemp() creates the file with mode 0600. */
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		err = tp_error_os(errno, s->dir, "cannot create a file in");
-	} else {
-		err = write_core(fd, &desc);
-		int r = close(fd);
-		if (!err && r < 0)
-			err = tp_error_os(errno, tmp, "cannot write");
-		if (!err && rename(tmp, path) < 0)
-			err = tp_error_os(errno, NULL, "cannot rename %s", tmp);
-		if (err)
-			unlink(tmp);
-	}
+	if (s->standalone)
+		err = write_standalone(s, path, tmp, &desc);
+	else
+		err = write_stored(s, name, &desc, &snap->mem);
 	if (err) {
 		err = tp_error_wrap(err, "snapshot %s not written", path);
 		goto out;
@@ -380,5 +445,22 @@ out:
 	free(psargs);
 	free(path);
 	free(tmp);
+	return err;
+}
+
+struct tp_error *tp_snap_retain(struct tp_snap_session *s, unsigned long keep,
+				uint64_t max_size, const char *newest,
+				bool *over)
+{
+	*over = false;
+	if (keep == TP_STORE_KEEP_ALL && !max_size)
+		return NULL;
+	struct tp_store_retain_opts o = {
+		.keep = keep, .max_size = max_size, .protect = newest,
+	};
+	struct tp_store_retain_result r;
+	struct tp_error *err = tp_store_retain(s->store, &o, &r);
+	if (!err)
+		*over = r.over;
 	return err;
 }

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "common/error.h"
+#include "core/store.h"
 #include "snap/buildid.h"
 #include "snap/capture.h"
 #include "snap/freeze.h"
@@ -35,6 +36,16 @@ struct tp_snap_session {
 	struct tp_buildid_cache buildids;
 	unsigned test_delay_ms;
 	bool python;               /* the last snapshot written found Python */
+	/*
+	 * The block store of @dir (doc/snapshot-format.md), opened (and
+	 * locked) by tp_snap_session_init(), or shared with another session
+	 * of the same directory (one per process with --subprocesses).
+	 */
+	struct tp_store *store;
+	bool own_store;
+	char *subdir;              /* this process's series ("PID"), or NULL */
+	/* Write single-file .core.gz snapshots instead (--standalone). */
+	bool standalone;
 };
 
 /** A snapshot held in memory between capture and write. */
@@ -49,12 +60,18 @@ struct tp_snap {
 
 /**
  * Start a session on process @pid writing into the existing directory
- * @dir.  Numbering continues after the highest snapshot-NNNNNN.core.gz
- * already in @dir (from 1 in an empty one), so that no snapshot is ever
- * overwritten.  Errors as tp_snap_target_open().
+ * @dir, or into its existing subdirectory @subdir (NULL: @dir itself).
+ * The block store of @dir is @shared's (a session of the same @dir that
+ * outlives this one), or with @shared NULL opened and locked by this
+ * session.  Numbering continues after the highest snapshot-NNNNNN.tripod
+ * or .core.gz already in @dir/@subdir (from 1 in an empty one), so that no
+ * snapshot is ever overwritten.  Errors as tp_snap_target_open(), and
+ * TP_ERR_INVALID when another tripod-snap writes @dir.
  */
 struct tp_error *tp_snap_session_init(struct tp_snap_session *s, pid_t pid,
-				      const char *dir, double interval);
+				      const char *dir, const char *subdir,
+				      const struct tp_snap_session *shared,
+				      double interval);
 void tp_snap_session_deinit(struct tp_snap_session *s);
 
 /**
@@ -68,15 +85,28 @@ struct tp_error *tp_snap_capture(struct tp_snap_session *s,
 				 struct tp_snap *ret, int *leader_status);
 
 /**
- * Write @snap as DIR/snapshot-NNNNNN.core.gz (the next number; mode 0600)
- * with the tripod note (doc/snapshot-format.md): its key python says
- * whether the process ran a Python interpreter (@s->python too).  Written
- * through a temporary file in DIR, renamed into place when complete: on
- * error no file is left behind and earlier snapshots are untouched.  The
- * path written goes to *@ret_path (free() it) if @ret_path is not NULL.
+ * Write @snap as DIR/snapshot-NNNNNN.tripod (the next number; mode 0600)
+ * and its new blocks in DIR/blocks, or with @s->standalone as
+ * DIR/snapshot-NNNNNN.core.gz, through temporary files renamed into place
+ * when complete: on error (a full disk) nothing of it is left behind and
+ * earlier snapshots are untouched.  Its tripod note (doc/snapshot-format.md)
+ * says in its key python whether the process ran a Python interpreter
+ * (@s->python too).  The path written goes to *@ret_path (free() it) if
+ * @ret_path is not NULL.
  */
 struct tp_error *tp_snap_write(struct tp_snap_session *s,
 			       const struct tp_snap *snap, char **ret_path);
+
+/**
+ * --keep and --max-size (doc/snapshot-format.md, "Retention"): keep the
+ * newest @keep snapshots of each series (TP_STORE_KEEP_ALL: all), then
+ * drop the oldest until the directory holds at most @max_size bytes (0: no
+ * limit), never @newest (the snapshot just written).  *@over is set when
+ * @newest alone is larger than @max_size.  Call it after each write.
+ */
+struct tp_error *tp_snap_retain(struct tp_snap_session *s, unsigned long keep,
+				uint64_t max_size, const char *newest,
+				bool *over);
 
 void tp_snap_deinit(struct tp_snap *snap);
 

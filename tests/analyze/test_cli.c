@@ -192,15 +192,22 @@ static pid_t start_python(const char *python)
 	return pid;
 }
 
-static void snapshot(pid_t pid, const char *dir)
+/* One snapshot, stored (an index and blocks) or --standalone (.core.gz). */
+static void snapshot_as(pid_t pid, const char *dir, bool standalone)
 {
 	char spid[32];
 	snprintf(spid, sizeof(spid), "%d", (int)pid);
 	struct result r;
 	run((char *[]){ SNAP, "-q", "--pid", spid, "-n", "1", "-i", "0.05",
-			"-o", (char *)dir, NULL },
+			"-o", (char *)dir,
+			standalone ? "--standalone" : "--quiet", NULL },
 	    &r);
 	cr_assert_eq(r.status, 0, "tripod-snap: %d %s", r.status, r.err);
+}
+
+static void snapshot(pid_t pid, const char *dir)
+{
+	snapshot_as(pid, dir, false);
 }
 
 static pid_t target;
@@ -224,7 +231,7 @@ Test(analyze_cli, truncated_snapshot_next_to_good_ones, .fini = kill_target)
 	char dir[128], good[256], bad[256], cmd[600];
 	snprintf(dir, sizeof(dir), "%s/snaps", scratch);
 	target = start_python(SYSTEM_PYTHON);
-	snapshot(target, dir);
+	snapshot_as(target, dir, true);
 	snprintf(good, sizeof(good), "%s/snapshot-000001.core.gz", dir);
 	snprintf(bad, sizeof(bad), "%s/snapshot-000002.core.gz", dir);
 	struct stat st;
@@ -248,6 +255,44 @@ Test(analyze_cli, truncated_snapshot_next_to_good_ones, .fini = kill_target)
 	run((char *[]){ ANALYZE, good, NULL }, &r);
 	cr_assert_eq(r.status, 0, "%s", r.err);
 	cr_assert_str_empty(r.err);
+}
+
+/*
+ * The stored form: a damaged index is refused in one line naming it; a
+ * block missing from the store makes the threads that need it partial
+ * (exit 1) while the snapshots around it decode in full.
+ */
+Test(analyze_cli, damaged_store_next_to_good_ones, .fini = kill_target)
+{
+	if (access(SYSTEM_PYTHON, X_OK))
+		cr_skip_test(SYSTEM_PYTHON " is not installed");
+	char dir[128], good[256], bad[256], cmd[1200];
+	snprintf(dir, sizeof(dir), "%s/snaps", scratch);
+	target = start_python(SYSTEM_PYTHON);
+	snapshot(target, dir);
+	snapshot(target, dir);
+	snprintf(good, sizeof(good), "%s/snapshot-000001.tripod", dir);
+	snprintf(bad, sizeof(bad), "%s/snapshot-000002.tripod", dir);
+	struct stat st;
+	cr_assert_eq(stat(bad, &st), 0);
+	snprintf(cmd, sizeof(cmd), "head -c %lld %s > %s.cut && mv %s.cut %s",
+		 (long long)st.st_size / 2, bad, bad, bad, bad);
+	cr_assert_eq(system(cmd), 0);
+	struct result r;
+	run((char *[]){ ANALYZE, dir, NULL }, &r);
+	cr_assert_eq(r.status, 1, "exit %d, stderr %s", r.status, r.err);
+	cr_assert_eq(count_lines(r.err), 1, "stderr: %s", r.err);
+	cr_assert(strstr(r.err, "snapshot-000002.tripod"), "%s", r.err);
+	cr_assert(strstr(r.err, "truncated"), "%s", r.err);
+	cr_assert(strstr(r.out, "Arguments: wait(seconds=600)"), "%s", r.out);
+
+	/* every block gone: the index still opens, nothing decodes */
+	snprintf(cmd, sizeof(cmd), "rm -r %s/blocks", dir);
+	cr_assert_eq(system(cmd), 0);
+	run((char *[]){ ANALYZE, good, NULL }, &r);
+	cr_assert_neq(r.status, 0, "%s", r.out);
+	cr_assert(strstr(r.err, "snapshot-000001.tripod"), "%s", r.err);
+	cr_assert(strstr(r.err, "block store"), "%s", r.err);
 }
 
 Test(analyze_cli, not_a_python_process, .fini = kill_target)

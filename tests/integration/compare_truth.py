@@ -4,8 +4,10 @@ recorded inside the target (fixtures/tripod_fixture.py).
 
 usage: compare_truth.py TRUTH.json ANALYZE.jsonl [DOGSLOW.txt]
 
-ANALYZE.jsonl is `tripod-analyze --format json` of exactly one snapshot;
-DOGSLOW.txt, if given, is `tripod-analyze --no-header` of the same snapshot.
+ANALYZE.jsonl is `tripod-analyze --format json` of snapshots of the parked
+target, one line each, every one compared with the truth (the harness
+takes two: tripod-analyze decodes the second with what it kept from the
+first); DOGSLOW.txt, if given, is `tripod-analyze --no-header` of the first.
 Prints every difference and exits 1 if there is any, 0 otherwise.
 """
 import difflib
@@ -63,11 +65,32 @@ def _diff(expected, got, max_lines=80):
 def main():
     truth = json.load(open(sys.argv[1]))
     lines = [l for l in open(sys.argv[2]) if l.strip()]
-    problems = []
-    if len(lines) != 1:
-        print("expected one JSON line, got %d" % len(lines))
+    if not lines:
+        print("no JSON line")
         return 1
-    snap = json.loads(lines[0])
+    problems = []
+    for i, line in enumerate(lines):
+        found = compare(truth, json.loads(line),
+                        sys.argv[3] if len(sys.argv) > 3 and i == 0 else None)
+        problems += ["snapshot %d: %s" % (i + 1, p) if len(lines) > 1 else p
+                     for p in found]
+    if problems and truth.get("notes"):
+        # e.g. the seed of the random values: how to run it again
+        print("notes: %s" % ", ".join("%s=%s" % kv for kv in
+                                        sorted(truth["notes"].items())))
+    for p in problems:
+        print(p)
+    if not problems:
+        print("ok: %d snapshot%s, %d threads, %d frames match the truth" % (
+            len(lines), "" if len(lines) == 1 else "s",
+            len(truth["threads"]),
+            sum(len(t["frames"]) for t in truth["threads"])))
+    return 1 if problems else 0
+
+
+def compare(truth, snap, dogslow_path):
+    """The differences between one snapshot's JSON record and the truth."""
+    problems = []
 
     if snap.get("pid") != truth["pid"]:
         problems.append("pid %r != %r" % (snap.get("pid"), truth["pid"]))
@@ -164,8 +187,8 @@ def main():
                     problems.append("%s: local %s: type %r != %r" % (
                         fw, name, got[name]["type"], exp["type"]))
 
-    if len(sys.argv) > 3:
-        text = open(sys.argv[3], encoding="utf-8").read()
+    if dogslow_path:
+        text = open(dogslow_path, encoding="utf-8").read()
         samples = text.split(SEPARATOR)
         if samples and samples[-1] == "":
             samples.pop()
@@ -188,17 +211,7 @@ def main():
                         t["ident"], tt["name"],
                         _diff(tt["dogslow_full"], full)))
 
-    if problems and truth.get("notes"):
-        # e.g. the seed of the random values: how to run it again
-        print("notes: %s" % ", ".join("%s=%s" % kv for kv in
-                                        sorted(truth["notes"].items())))
-    for p in problems:
-        print(p)
-    if not problems:
-        print("ok: %d threads, %d frames match the truth" % (
-            len(truth["threads"]),
-            sum(len(t["frames"]) for t in truth["threads"])))
-    return 1 if problems else 0
+    return problems
 
 
 if __name__ == "__main__":

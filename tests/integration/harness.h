@@ -77,12 +77,17 @@ struct scenario_run {
  */
 void harness_start(struct scenario_run *r, const struct interp *in,
 		   const char *script);
-/** tripod-snap one snapshot, tripod-analyze it (json and dogslow). */
+/**
+ * tripod-snap two snapshots, tripod-analyze both (json: the second is
+ * decoded with what tripod-analyze kept from the first) and the first
+ * (dogslow).
+ */
 void harness_snapshot_and_analyze(struct scenario_run *r);
 /** Compare with the truth (tests/integration/compare_truth.py). */
 void harness_compare(struct scenario_run *r, bool dogslow);
 /**
- * gunzip the snapshot, run gdb with the interpreter's pythonX.Y-gdb.py
+ * Export the snapshot to a core (tripod-analyze --export-core), run gdb
+ * with the interpreter's pythonX.Y-gdb.py
  * (`thread apply all py-bt`) and check it lists the same Python frames as
  * tripod-analyze (tests/integration/compare_gdb.py).
  */

@@ -313,8 +313,9 @@ char **list_snapshots(const char *dir, size_t *n)
 	struct dirent *de;
 	while ((de = readdir(d)) && *n < 1024) {
 		size_t len = strlen(de->d_name);
-		if (strncmp(de->d_name, "snapshot-", 9) == 0 && len > 8 &&
-		    strcmp(de->d_name + len - 8, ".core.gz") == 0)
+		if (strncmp(de->d_name, "snapshot-", 9) == 0 &&
+		    ((len > 8 && strcmp(de->d_name + len - 8, ".core.gz") == 0) ||
+		     (len > 7 && strcmp(de->d_name + len - 7, ".tripod") == 0)))
 			v[(*n)++] = strdup(de->d_name);
 	}
 	closedir(d);
@@ -337,7 +338,8 @@ size_t count_other_files(const char *dir)
 	DIR *d = opendir(dir);
 	struct dirent *de;
 	while (d && (de = readdir(d)))
-		total += strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+		total += strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
+			 strcmp(de->d_name, "blocks");
 	if (d)
 		closedir(d);
 	return total - n;
@@ -382,4 +384,15 @@ int run_shell(const char *cmd, char **out)
 	else
 		free(buf);
 	return st;
+}
+
+void export_core(const char *dir, const char *name, const char *out)
+{
+	char *cmd, *text;
+	cr_assert_gt(asprintf(&cmd, "'%s' --export-core '%s/%s' -o '%s' 2>&1",
+			      ANALYZE_BIN, dir, name, out), 0);
+	int st = run_shell(cmd, &text);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s: %s", cmd, text);
+	free(text);
+	free(cmd);
 }

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #define SNAP_BIN TOP_BUILDDIR "/src/tripod-snap"
+#define ANALYZE_BIN TOP_BUILDDIR "/src/tripod-analyze"
 #define TARGET_PARK TOP_BUILDDIR "/tests/snap/target_park"
 #define TARGET_SPAWN TOP_BUILDDIR "/tests/snap/target_spawn"
 
@@ -79,11 +80,13 @@ int snap_finish(pid_t pid, int ms, char **err);
 /** snap_start() + snap_finish(). */
 int snap_run(char *const args[], char *const env[], int ms, char **err);
 
-/** Names of snapshot-*.core.gz files in @dir, sorted, count in *@n. */
+/** Names of snapshot-*.tripod and *.core.gz files in @dir, sorted, count
+ * in *@n. */
 char **list_snapshots(const char *dir, size_t *n);
 void free_list(char **v, size_t n);
 
-/** Entries of @dir other than snapshot-*.core.gz (temporaries left?). */
+/** Entries of @dir other than snapshots and the block store (temporaries
+ * left?). */
 size_t count_other_files(const char *dir);
 
 /** Read a whole file (NUL-terminated); NULL on error. */
@@ -91,5 +94,8 @@ char *read_file(const char *path, size_t *len);
 
 /** Run a shell command, return its wait status; stdout in *@out if set. */
 int run_shell(const char *cmd, char **out);
+
+/** tripod-analyze --export-core @dir/@name -o @out (asserts success). */
+void export_core(const char *dir, const char *name, const char *out);
 
 #endif

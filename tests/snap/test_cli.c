@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/hash.h"
+#include "core/store.h"
 #include "helpers.h"
 
 TestSuite(cli, .timeout = 60);
@@ -155,9 +157,9 @@ Test(cli, pid_count_three_then_leaves_it_running)
 	size_t n;
 	char **v = list_snapshots(dir, &n);
 	cr_assert_eq(n, 3);
-	const char *names[] = { "snapshot-000001.core.gz",
-				"snapshot-000002.core.gz",
-				"snapshot-000003.core.gz" };
+	const char *names[] = { "snapshot-000001.tripod",
+				"snapshot-000002.tripod",
+				"snapshot-000003.tripod" };
 	for (size_t i = 0; i < 3; i++) {
 		cr_assert_str_eq(v[i], names[i]);
 		char path[512];
@@ -168,10 +170,17 @@ Test(cli, pid_count_three_then_leaves_it_running)
 	free_list(v, n);
 	assert_target_runs(&t);
 
-	/* a second run into the same directory goes on numbering */
+	/* the block store: 0700 */
+	char blocks[512];
+	snprintf(blocks, sizeof(blocks), "%s/blocks", dir);
+	cr_assert_eq(mode_of(blocks), 0700);
+
+	/* a second run into the same directory goes on numbering, in
+	 * either form; a single-file snapshot is a gzip'd core, the very
+	 * core tripod-analyze --export-core makes of it */
 	free(err);
 	st = snap_run((char *[]){ "-q", "-n", "1", "-i", "0.1", "-o", dir,
-				  "--pid", pid, NULL },
+				  "--standalone", "--pid", pid, NULL },
 		      NULL, 20000, &err);
 	cr_assert_eq(exit_code(st), 0, "stderr: %s", err);
 	cr_assert_str_eq(err, "");  /* -q */
@@ -179,6 +188,16 @@ Test(cli, pid_count_three_then_leaves_it_running)
 	cr_assert_eq(n, 4);
 	cr_assert_str_eq(v[3], "snapshot-000004.core.gz");
 	free_list(v, n);
+	char *cmd, *out;
+	cr_assert_gt(asprintf(&cmd, "cd '%s' && gunzip -c snapshot-000004.core.gz > g && "
+			      "'%s' --export-core snapshot-000004.core.gz -o e && "
+			      "cmp g e && '%s' --export-core snapshot-000004.core.gz -o e.gz && "
+			      "gunzip -c e.gz | cmp - g && rm g e e.gz && echo same",
+			      dir, ANALYZE_BIN, ANALYZE_BIN), 0);
+	run_shell(cmd, &out);
+	cr_assert_str_eq(out, "same\n");
+	free(out);
+	free(cmd);
 	assert_target_runs(&t);
 	target_kill(&t);
 	free(err);
@@ -395,6 +414,166 @@ Test(cli, already_traced)
 	target_kill(&t);
 	free(err);
 	free(out);
+	remove_tree(dir);
+	free(dir);
+}
+
+/* Distinct blocks the indexes of @dir name; every one must be on disk. */
+static size_t blocks_named(const char *dir)
+{
+	size_t n;
+	char **v = list_snapshots(dir, &n);
+	struct tp_hash *seen = NULL;
+	size_t nseen = 0;
+	for (size_t i = 0; i < n; i++) {
+		char *p;
+		cr_assert_gt(asprintf(&p, "%s/%s", dir, v[i]), 0);
+		struct tp_index *ix;
+		struct tp_error *err = tp_index_load(p, &ix);
+		cr_assert_null(err, "%s", tp_error_message(err));
+		for (uint64_t k = 0; k < ix->nrefs; k++) {
+			struct tp_hash h;
+			memcpy(&h, &ix->refs[k], sizeof(h));
+			bool dup = tp_hash_is_zero(&h);
+			for (size_t j = 0; j < nseen && !dup; j++)
+				dup = tp_hash_eq(&seen[j], &h);
+			if (dup)
+				continue;
+			seen = realloc(seen, (nseen + 1) * sizeof(*seen));
+			seen[nseen++] = h;
+			char hex[TP_HASH_HEX_LEN + 1], *bp;
+			tp_hash_hex(&h, hex);
+			cr_assert_gt(asprintf(&bp, "%s/blocks/%.2s/%s", dir, hex,
+					      hex), 0);
+			cr_assert_eq(access(bp, F_OK), 0, "%s: %s missing", p, bp);
+			free(bp);
+		}
+		tp_index_destroy(ix);
+		free(p);
+	}
+	free(seen);
+	free_list(v, n);
+	return nseen;
+}
+
+static size_t block_files(const char *dir)
+{
+	char *cmd, *out;
+	cr_assert_gt(asprintf(&cmd, "find '%s/blocks' -type f | wc -l", dir), 0);
+	run_shell(cmd, &out);
+	size_t n = strtoul(out, NULL, 10);
+	free(cmd);
+	free(out);
+	return n;
+}
+
+/* Bytes of the snapshot files and block files of @dir (du -b, files only). */
+static uint64_t dir_size(const char *dir)
+{
+	char *cmd, *out;
+	cr_assert_gt(asprintf(&cmd, "find '%s' -type f -printf '%%s\\n' | "
+			      "awk '{ s += $1 } END { print s + 0 }'", dir), 0);
+	run_shell(cmd, &out);
+	uint64_t n = strtoull(out, NULL, 10);
+	free(cmd);
+	free(out);
+	return n;
+}
+
+/* --keep and --max-size after every snapshot; shared blocks stay as long
+ * as a snapshot names them, no longer. */
+Test(cli, keep_and_max_size)
+{
+	struct target t;
+	target_start(&t, (char *[]){ TARGET_PARK, "1", NULL });
+	char *dir = make_tmpdir(), pid[16], *err;
+	snprintf(pid, sizeof(pid), "%d", (int)t.pid);
+	int st = snap_run((char *[]){ "-q", "-n", "6", "-i", "0.1", "--keep",
+				      "3", "-o", dir, "--pid", pid, NULL },
+			  NULL, 20000, &err);
+	cr_assert_eq(exit_code(st), 0, "stderr: %s", err);
+	free(err);
+	size_t n;
+	char **v = list_snapshots(dir, &n);
+	cr_assert_eq(n, 3);
+	cr_assert_str_eq(v[0], "snapshot-000004.tripod");
+	cr_assert_str_eq(v[2], "snapshot-000006.tripod");
+	free_list(v, n);
+	cr_assert_eq(block_files(dir), blocks_named(dir));
+	remove_tree(dir);
+	free(dir);
+
+	/* the size of one snapshot, then room for one and a half */
+	dir = make_tmpdir();
+	st = snap_run((char *[]){ "-q", "-n", "1", "-i", "0.1", "-o", dir,
+				  "--pid", pid, NULL },
+		      NULL, 20000, &err);
+	cr_assert_eq(exit_code(st), 0, "stderr: %s", err);
+	free(err);
+	uint64_t one = dir_size(dir);
+	remove_tree(dir);
+	free(dir);
+	dir = make_tmpdir();
+	char limit[32];
+	snprintf(limit, sizeof(limit), "%llu", (unsigned long long)(one + one / 2));
+	st = snap_run((char *[]){ "-q", "-n", "5", "-i", "0.1", "--max-size",
+				  limit, "-o", dir, "--pid", pid, NULL },
+		      NULL, 20000, &err);
+	cr_assert_eq(exit_code(st), 0, "stderr: %s", err);
+	cr_assert_str_eq(err, "");
+	free(err);
+	/* under the limit (how many fit depends on how much the target
+	 * changed between snapshots; test_store.c checks the count exactly) */
+	cr_assert_leq(dir_size(dir), one + one / 2);
+	v = list_snapshots(dir, &n);
+	cr_assert_geq(n, 1);
+	cr_assert_str_eq(v[n - 1], "snapshot-000005.tripod");
+	free_list(v, n);
+	cr_assert_eq(block_files(dir), blocks_named(dir));
+	/* a limit under one snapshot: the newest stays, said once */
+	st = snap_run((char *[]){ "-n", "2", "-i", "0.1", "--max-size", "1k",
+				  "-o", dir, "--pid", pid, NULL },
+		      NULL, 20000, &err);
+	cr_assert_eq(exit_code(st), 0, "stderr: %s", err);
+	cr_assert(strstr(err, "--max-size is smaller than the newest snapshot"),
+		  "%s", err);
+	cr_assert_null(strstr(strstr(err, "--max-size") + 1, "--max-size"),
+		       "said more than once: %s", err);
+	free(err);
+	v = list_snapshots(dir, &n);
+	cr_assert_eq(n, 1);
+	cr_assert_str_eq(v[0], "snapshot-000007.tripod");
+	free_list(v, n);
+	cr_assert_eq(block_files(dir), blocks_named(dir));
+	assert_target_runs(&t);
+	target_kill(&t);
+	remove_tree(dir);
+	free(dir);
+}
+
+/* Two tripod-snaps cannot write one directory. */
+Test(cli, one_writer_per_directory)
+{
+	struct target t;
+	target_start(&t, (char *[]){ TARGET_PARK, "1", NULL });
+	char *dir = make_tmpdir(), pid[16], *err;
+	snprintf(pid, sizeof(pid), "%d", (int)t.pid);
+	pid_t first = snap_start((char *[]){ "-q", "-i", "0.2", "-o", dir,
+					     "--duration", "2", "--pid", pid,
+					     NULL },
+				 NULL, NULL);
+	usleep(500000);
+	int st = snap_run((char *[]){ "-q", "-n", "1", "-i", "0.1", "-o", dir,
+				      "--pid", pid, NULL },
+			  NULL, 20000, &err);
+	cr_assert_eq(exit_code(st), 1, "stderr: %s", err);
+	cr_assert(strstr(err, "in use by another tripod-snap"), "%s", err);
+	free(err);
+	st = snap_finish(first, 20000, &err);
+	cr_assert_eq(exit_code(st), 0, "stderr: %s", err);
+	free(err);
+	assert_target_runs(&t);
+	target_kill(&t);
 	remove_tree(dir);
 	free(dir);
 }

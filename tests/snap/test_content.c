@@ -25,7 +25,7 @@
 
 TestSuite(content, .init = skip_unless_ptrace, .timeout = 120);
 
-/* A snapshot, unpacked by the real gunzip and opened with libelf. */
+/* A snapshot, exported to a core by tripod-analyze and opened with libelf. */
 struct core {
 	char *dir, *path;   /* the snapshot's directory, the plain core */
 	char *exe;          /* the target's executable, as the kernel names it */
@@ -44,12 +44,8 @@ static void snapshot_of(struct core *c, struct target *t)
 			  NULL, 30000, &err);
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "stderr: %s", err);
 	free(err);
-	char *cmd;
 	cr_assert_gt(asprintf(&c->path, "%s/core", c->dir), 0);
-	cr_assert_gt(asprintf(&cmd, "gunzip -c '%s/snapshot-000001.core.gz' > '%s'",
-			      c->dir, c->path), 0);
-	cr_assert_eq(run_shell(cmd, NULL), 0, "gunzip failed");
-	free(cmd);
+	export_core(c->dir, "snapshot-000001.tripod", c->path);
 	c->exe = realpath(TARGET_PARK, NULL);
 	c->image = read_file(c->path, &c->len);
 	cr_assert_not_null(c->image);
@@ -357,11 +353,13 @@ Test(content, python_interpreter_named)
 			  NULL, 30000, &err);
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "stderr: %s", err);
 	free(err);
-	char *cmd, *note;
+	char *cmd, *note, *core;
+	cr_assert_gt(asprintf(&core, "%s/core", dir), 0);
+	export_core(dir, "snapshot-000001.tripod", core);
 	cr_assert_gt(asprintf(&cmd,
-			      "gunzip -c '%s/snapshot-000001.core.gz' | "
-			      "tr '\\0' '\\n' | grep -a -E '^(interpreter|interpreter_build_id|argv)='",
-			      dir), 0);
+			      "tr '\\0' '\\n' < '%s' | grep -a -E '^(interpreter|interpreter_build_id|argv)='",
+			      core), 0);
+	free(core);
 	run_shell(cmd, &note);
 	free(cmd);
 	cr_assert(strstr(note, "argv=/usr/bin/python3\nargv=-c\nargv=import time; time.sleep(1.5)\n"),
@@ -405,7 +403,7 @@ Test(content, tripod_reader_sees_the_same_memory)
 	struct core c;
 	snapshot_of(&c, &t);
 	char *gz;
-	cr_assert_gt(asprintf(&gz, "%s/snapshot-000001.core.gz", c.dir), 0);
+	cr_assert_gt(asprintf(&gz, "%s/snapshot-000001.tripod", c.dir), 0);
 	struct tp_core *core;
 	struct tp_error *err = tp_core_open(gz, &core);
 	cr_assert_null(err, "%s", tp_error_message(err));

@@ -116,3 +116,51 @@ Test(options, help_needs_nothing_else)
 	cr_assert_null(parse(v, 2, "junk", &o));
 	cr_assert(o.help);
 }
+
+Test(options, retention_and_form)
+{
+	struct tp_snap_options o;
+	char **d = ARGV("--pid", "1");
+	cr_assert_null(parse(d, 3, NULL, &o));
+	cr_assert_eq(o.keep, TP_SNAP_KEEP_ALL);
+	cr_assert_eq(o.max_size, 0);
+	cr_assert(!o.standalone);
+	char **v = ARGV("--keep", "0", "--max-size", "3", "--standalone",
+			"--pid", "1");
+	cr_assert_null(parse(v, 8, NULL, &o));
+	cr_assert_eq(o.keep, 0);
+	cr_assert_eq(o.max_size, 3);
+	cr_assert(o.standalone);
+	static const struct {
+		const char *arg;
+		uint64_t bytes;
+	} sizes[] = {
+		{ "1k", 1024 }, { "1K", 1024 }, { "5M", 5ULL << 20 },
+		{ "2G", 2ULL << 30 }, { "3T", 3ULL << 40 }, { "12345", 12345 },
+	};
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		char *w[] = { "tripod-snap", "--max-size", (char *)sizes[i].arg,
+			      "--pid", "1", NULL };
+		cr_assert_null(parse(w, 5, NULL, &o), "%s", sizes[i].arg);
+		cr_assert_eq(o.max_size, sizes[i].bytes, "%s", sizes[i].arg);
+	}
+	const char *bad_sizes[] = { "0", "-1", "1x", "k", "", "1kk", "1 M",
+				    "99999999999999999999", "20000000T" };
+	for (size_t i = 0; i < sizeof(bad_sizes) / sizeof(bad_sizes[0]); i++) {
+		char *w[] = { "tripod-snap", "--max-size", (char *)bad_sizes[i],
+			      "--pid", "1", NULL };
+		struct tp_error *err = parse(w, 5, NULL, &o);
+		cr_assert_not_null(err, "%s accepted", bad_sizes[i]);
+		cr_assert(strstr(tp_error_message(err), "invalid size"), "%s",
+			  tp_error_message(err));
+		tp_error_destroy(err);
+	}
+	const char *bad_keeps[] = { "-1", "x", "", "1000000", "2.5" };
+	for (size_t i = 0; i < sizeof(bad_keeps) / sizeof(bad_keeps[0]); i++) {
+		char *w[] = { "tripod-snap", "--keep", (char *)bad_keeps[i],
+			      "--pid", "1", NULL };
+		struct tp_error *err = parse(w, 5, NULL, &o);
+		cr_assert_not_null(err, "%s accepted", bad_keeps[i]);
+		tp_error_destroy(err);
+	}
+}

@@ -20,6 +20,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/hash.h"
+#include "core/store.h"
 #include "helpers.h"
 
 TestSuite(stopped, .init = skip_unless_ptrace, .timeout = 120);
@@ -40,12 +42,15 @@ static size_t snapshots_in(const char *dir)
 	return n;
 }
 
-static void gunzip_ok(const char *dir, const char *name)
+/* Every byte of snapshot @name reads back (tripod-analyze exports it). */
+static void whole_ok(const char *dir, const char *name)
 {
-	char *cmd;
-	cr_assert_gt(asprintf(&cmd, "gunzip -t '%s/%s'", dir, name), 0);
-	cr_assert_eq(run_shell(cmd, NULL), 0, "%s/%s is not whole", dir, name);
-	free(cmd);
+	char *tmp = make_tmpdir(), *out;
+	cr_assert_gt(asprintf(&out, "%s/core", tmp), 0);
+	export_core(dir, name, out);
+	remove_tree(tmp);
+	free(tmp);
+	free(out);
 }
 
 /* --pid mode: @sig while frozen; the snapshot completes, the target runs. */
@@ -68,7 +73,7 @@ static void signal_while_frozen_pid(int sig)
 	assert_target_runs(&t);
 	/* acted on after the resume: the snapshot in hand was still written */
 	cr_assert_eq(snapshots_in(dir), 1);
-	gunzip_ok(dir, "snapshot-000001.core.gz");
+	whole_ok(dir, "snapshot-000001.tripod");
 	cr_assert_eq(count_other_files(dir), 0);
 	target_kill(&t);
 	free(err);
@@ -196,7 +201,7 @@ Test(stopped, target_spawns_threads_during_snapshots)
 	cr_assert_eq(exit_code(st), 0, "stderr: %s", err);
 	cr_assert_eq(snapshots_in(dir), 20);
 	cr_assert_eq(count_other_files(dir), 0);
-	gunzip_ok(dir, "snapshot-000020.core.gz");
+	whole_ok(dir, "snapshot-000020.tripod");
 	assert_target_runs(&t);
 	target_kill(&t);
 	free(err);
@@ -228,7 +233,7 @@ Test(stopped, write_error_file_size_limit)
 	setrlimit(RLIMIT_FSIZE, &old);
 	int st = snap_finish(snap, 20000, &err);
 	cr_assert_eq(exit_code(st), 74, "stderr: %s", err);
-	cr_assert(strstr(err, "snapshot-000001.core.gz"), "%s", err);
+	cr_assert(strstr(err, "snapshot-000001.tripod"), "%s", err);
 	cr_assert(strstr(err, "File too large"), "%s", err);
 	cr_assert(has_line(err, 1), "not one line: %s", err);
 	cr_assert_eq(snapshots_in(dir), 0);
@@ -273,7 +278,7 @@ Test(stopped, write_error_disk_full, .fini = unmount_full)
 	target_start(&t, (char *[]){ TARGET_PARK, "2", NULL });
 	char *dir, pid[16], *err, *first;
 	cr_assert_gt(asprintf(&dir, "%s/out", mnt), 0);
-	cr_assert_gt(asprintf(&first, "%s/snapshot-000001.core.gz", dir), 0);
+	cr_assert_gt(asprintf(&first, "%s/snapshot-000001.tripod", dir), 0);
 	snprintf(pid, sizeof(pid), "%d", (int)t.pid);
 	pid_t snap = snap_start((char *[]){ "-q", "-i", "0.5", "-o", dir,
 					    "--pid", pid, NULL },
@@ -296,12 +301,42 @@ Test(stopped, write_error_disk_full, .fini = unmount_full)
 	close(fd);
 	int st = snap_finish(snap, 20000, &err);
 	cr_assert_eq(exit_code(st), 74, "stderr: %s", err);
-	cr_assert(strstr(err, "snapshot-000002.core.gz"), "%s", err);
+	cr_assert(strstr(err, "snapshot-000002.tripod"), "%s", err);
 	cr_assert(strstr(err, "No space left on device"), "%s", err);
 	cr_assert(has_line(err, 1), "not one line: %s", err);
 	cr_assert_eq(snapshots_in(dir), 1);
 	cr_assert_eq(count_other_files(dir), 0);
-	gunzip_ok(dir, "snapshot-000001.core.gz");
+	whole_ok(dir, "snapshot-000001.tripod");
+	/* no temporary block left, and no block the failed snapshot alone
+	 * had stored: every block file is one the first snapshot names */
+	char *out;
+	cr_assert_gt(asprintf(&cmd, "find '%s/blocks' -type f -name '.*' | wc -l",
+			      dir), 0);
+	run_shell(cmd, &out);
+	cr_assert_str_eq(out, "0\n");
+	free(out);
+	free(cmd);
+	struct tp_index *ix;
+	cr_assert_gt(asprintf(&cmd, "%s/snapshot-000001.tripod", dir), 0);
+	struct tp_error *ierr = tp_index_load(cmd, &ix);
+	cr_assert_null(ierr, "%s", tp_error_message(ierr));
+	free(cmd);
+	size_t named = 0;
+	for (uint64_t k = 0; k < ix->nrefs; k++) {
+		struct tp_hash h;
+		memcpy(&h, &ix->refs[k], sizeof(h));
+		bool dup = tp_hash_is_zero(&h);
+		for (uint64_t j = 0; j < k && !dup; j++)
+			dup = tp_hash_eq((const struct tp_hash *)&ix->refs[j], &h);
+		named += !dup;
+	}
+	tp_index_destroy(ix);
+	cr_assert_gt(asprintf(&cmd, "find '%s/blocks' -type f | wc -l", dir), 0);
+	run_shell(cmd, &out);
+	cr_assert_eq(strtoul(out, NULL, 10), named, "%s block files, %zu named",
+		     out, named);
+	free(out);
+	free(cmd);
 	assert_target_runs(&t);
 	target_kill(&t);
 	free(fill);
