@@ -571,6 +571,98 @@ static struct tp_error *values_iter(struct tp_python *py, uint64_t keys,
 	return NULL;
 }
 
+/*
+ * Open-addressing tables (2.7 dicts, sets of every version) claim
+ * mask + 1 slots.  CPython resizes a table to the smallest power of two
+ * above 4 x used (2 x for big ones) and the fill (live and deleted slots)
+ * only grows until the next resize, so a real table has at most about
+ * 8 x fill slots; 16 x leaves room for presized tables.  A mask that is
+ * not a power of two less one, or a table much larger than its fill, is
+ * corrupt: refused before a slot is read, so a garbage mask costs nothing.
+ */
+#define TABLE_MIN_SLOTS 1024     /* any table this small is plausible */
+#define TABLE_SLOTS_PER_FILL 16
+#define TABLE_CHUNK 4096         /* bytes of slots read at once */
+
+static bool table_plausible(int64_t mask, int64_t used, int64_t fill)
+{
+	if (mask < 0 || ((uint64_t)mask & ((uint64_t)mask + 1)) != 0 ||
+	    used < 0 || used > mask + 1 || fill < used || fill > mask + 1)
+		return false;
+	uint64_t slots = (uint64_t)mask + 1;
+	return slots <= TABLE_MIN_SLOTS ||
+	       slots <= (uint64_t)fill * TABLE_SLOTS_PER_FILL;
+}
+
+/*
+ * Call @fn(key, entry) for the first @want slots of @table whose key is
+ * neither NULL nor @dummy (nor, when @dummy_fn says so, a dummy), reading
+ * TABLE_CHUNK bytes at a time: the scan stops once @want are found.
+ */
+typedef bool table_slot_fn(void *arg, const uint8_t *slot);
+
+static struct tp_error *table_scan(struct tp_python *py, uint64_t table,
+				   uint64_t slots, uint64_t esize,
+				   table_slot_fn *fn, void *arg)
+{
+	uint8_t buf[TABLE_CHUNK];
+	size_t per = sizeof(buf) / esize;
+	for (uint64_t i = 0; i < slots;) {
+		size_t n = slots - i < per ? (size_t)(slots - i) : per;
+		struct tp_error *err = py_read(py, table + i * esize, buf,
+					       n * esize);
+		if (err)
+			return err;
+		for (size_t k = 0; k < n; k++)
+			if (!fn(arg, buf + k * esize))
+				return NULL;
+		i += n;
+	}
+	return NULL;
+}
+
+struct py2_dict_scan {
+	uint64_t koff, voff;
+	int64_t left;          /* live items not met yet */
+	py_dict_fn *fn;
+	void *arg;
+};
+
+static bool py2_dict_slot(void *arg, const uint8_t *slot)
+{
+	struct py2_dict_scan *s = arg;
+	uint64_t key, value;
+	memcpy(&key, slot + s->koff, 8);
+	memcpy(&value, slot + s->voff, 8);
+	if (!value)
+		return true; /* empty or deleted */
+	if (!s->fn(s->arg, key, value))
+		return false;
+	return --s->left > 0;
+}
+
+/* 2.7: one table of (hash, key, value), ma_mask + 1 slots. */
+static struct tp_error *py2_dict_iter(struct tp_python *py, uint64_t dict,
+				      int64_t used, py_dict_fn *fn, void *arg)
+{
+	int64_t mask, fill = used;
+	uint64_t table;
+	struct tp_error *err;
+	if ((err = py_read_i64(py, dict + LOFF(py, DICT_MASK), &mask)) ||
+	    (err = py_read_ptr(py, dict + LOFF(py, DICT_TABLE), &table)) ||
+	    (LHAS(py, DICT_FILL) &&
+	     (err = py_read_i64(py, dict + LOFF(py, DICT_FILL), &fill))))
+		return err;
+	if (!table_plausible(mask, used, fill))
+		return tp_error_fault(dict, "bad dict table");
+	if (!used)
+		return NULL;
+	struct py2_dict_scan s = { LOFF(py, DKE_KEY), LOFF(py, DKE_VALUE),
+				   used, fn, arg };
+	return table_scan(py, table, (uint64_t)mask + 1,
+			  LOFF(py, SIZEOF_DICTKEYENTRY), py2_dict_slot, &s);
+}
+
 struct tp_error *py_dict_iter(struct tp_python *py, uint64_t dict,
 			      py_dict_fn *fn, void *arg)
 {
@@ -580,27 +672,8 @@ struct tp_error *py_dict_iter(struct tp_python *py, uint64_t dict,
 		return err;
 	if (used < 0 || used > (int64_t)MAX_ITEMS * 4)
 		return tp_error_fault(dict, "bad dict size");
-	if (LHAS(py, DICT_TABLE)) {
-		/* 2.7 */
-		int64_t mask;
-		uint64_t table;
-		if ((err = py_read_i64(py, dict + LOFF(py, DICT_MASK), &mask)) ||
-		    (err = py_read_ptr(py, dict + LOFF(py, DICT_TABLE), &table)))
-			return err;
-		if (mask < 0 || mask > (int64_t)MAX_ITEMS * 8)
-			return tp_error_fault(dict, "bad dict mask");
-		uint64_t esize = LOFF(py, SIZEOF_DICTKEYENTRY);
-		for (int64_t i = 0; i <= mask; i++) {
-			uint64_t kv[2];
-			if ((err = py_read(py, table + i * esize +
-						       LOFF(py, DKE_KEY),
-					   kv, 16)))
-				return err;
-			if (kv[1] && !fn(arg, kv[0], kv[1]))
-				break;
-		}
-		return NULL;
-	}
+	if (LHAS(py, DICT_TABLE))
+		return py2_dict_iter(py, dict, used, fn, arg);
 	uint64_t keys, values;
 	if ((err = py_read_ptr(py, dict + LOFF(py, DICT_KEYS), &keys)) ||
 	    (err = py_read_ptr(py, dict + LOFF(py, DICT_VALUES), &values)))
@@ -1118,52 +1191,64 @@ static bool is_py2_dummy(struct tp_python *py, uint64_t key)
 	return len == 11 && !memcmp(data, "<dummy key>", 11);
 }
 
+struct set_scan {
+	struct tp_python *py;
+	uint64_t koff;
+	uint64_t *ptrs;
+	size_t n, want;
+};
+
+static bool set_slot(void *arg, const uint8_t *slot)
+{
+	struct set_scan *s = arg;
+	struct tp_python *py = s->py;
+	uint64_t key;
+	memcpy(&key, slot + s->koff, 8);
+	if (!key || key == py->set_dummy)
+		return true;
+	if (!py->set_dummy && py->caps->py2_objects && is_py2_dummy(py, key)) {
+		/* 2.7's dummy is a static str: remember it */
+		py->set_dummy = key;
+		return true;
+	}
+	s->ptrs[s->n++] = key;
+	return s->n < s->want;
+}
+
 static struct tp_error *decode_set(struct tp_python *py, struct dstate *st,
 				   uint64_t addr, enum tp_pyval_kind kind,
 				   const char *type_name, int depth,
 				   struct tp_pyval **ret)
 {
 	struct tp_error *err;
-	int64_t mask, used;
+	int64_t mask, used, fill;
 	uint64_t table;
 	if ((err = py_read_i64(py, addr + LOFF(py, SET_MASK), &mask)) ||
 	    (err = py_read_i64(py, addr + LOFF(py, SET_USED), &used)) ||
 	    (err = py_read_ptr(py, addr + LOFF(py, SET_TABLE), &table)))
 		return err;
-	if (mask < 0 || mask > (int64_t)MAX_ITEMS * 4 || used < 0 ||
-	    used > mask + 1)
+	fill = used;
+	if (LHAS(py, SET_FILL) &&
+	    (err = py_read_i64(py, addr + LOFF(py, SET_FILL), &fill)))
+		return err;
+	if (used > (int64_t)MAX_ITEMS || !table_plausible(mask, used, fill))
 		return tp_error_fault(addr, "bad set");
+	/* the bound first: nothing is allocated or read for a set too long */
 	if (!charge(st, 5 + 3 * (size_t)used))
 		return NULL;
-	uint64_t esize = LOFF(py, SIZEOF_SETENTRY);
-	uint64_t koff = LOFF(py, SETENTRY_KEY);
-	size_t slots = (size_t)mask + 1;
-	uint8_t *raw = malloc(slots * esize);
-	uint64_t *ptrs = malloc(slots * 8);
-	if (!raw || !ptrs) {
-		free(raw);
-		free(ptrs);
+	struct set_scan scan = { py, LOFF(py, SETENTRY_KEY), NULL, 0,
+				 (size_t)used };
+	scan.ptrs = malloc((used ? (size_t)used : 1) * 8);
+	if (!scan.ptrs)
 		return &tp_error_nomem;
-	}
-	if ((err = py_read(py, table, raw, slots * esize))) {
-		free(raw);
-		free(ptrs);
+	if (used && (err = table_scan(py, table, (uint64_t)mask + 1,
+				      LOFF(py, SIZEOF_SETENTRY), set_slot,
+				      &scan))) {
+		free(scan.ptrs);
 		return err;
 	}
-	size_t n = 0;
-	for (size_t i = 0; i < slots; i++) {
-		uint64_t key;
-		memcpy(&key, raw + i * esize + koff, 8);
-		if (!key || key == py->set_dummy)
-			continue;
-		if (!py->set_dummy && py->caps->py2_objects && is_py2_dummy(py, key)) {
-			/* 2.7's dummy is a static str: remember it */
-			py->set_dummy = key;
-			continue;
-		}
-		ptrs[n++] = key;
-	}
-	free(raw);
+	uint64_t *ptrs = scan.ptrs;
+	size_t n = scan.n;
 	struct tp_pyval *v = new_node(py, kind, addr, type_name);
 	struct tp_pyval **items = tp_pyval_arena_alloc(
 		py->arena, (n ? n : 1) * sizeof(*items));
