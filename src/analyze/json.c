@@ -59,6 +59,59 @@ static void json_str_or_null(struct tp_strbuf *out, const char *s)
 		tp_strbuf_puts(out, "null");
 }
 
+/*
+ * A local's attributes (tp_rlocal.attrs): [{"name", "type", "repr"}...],
+ * null when its value is not an instance of a class defined in Python.
+ * A name that is not a str shows its repr.
+ */
+static struct tp_error *json_attributes(const struct tp_pyval *attrs,
+					const struct tp_pyval_opts *vopts,
+					struct tp_strbuf *out)
+{
+	if (!attrs) {
+		tp_strbuf_puts(out, "null");
+		return NULL;
+	}
+	tp_strbuf_putc(out, '[');
+	for (size_t i = 0; i < attrs->u.dict.len; i++) {
+		const struct tp_pyval *k = attrs->u.dict.keys[i];
+		const struct tp_pyval *v = attrs->u.dict.values[i];
+		struct tp_strbuf r = TP_STRBUF_INIT;
+		struct tp_error *err = NULL;
+		if (i)
+			tp_strbuf_puts(out, ", ");
+		tp_strbuf_puts(out, "{\"name\": ");
+		if (k->kind == TP_PV_STR) {
+			for (size_t j = 0; j < k->u.str.len; j++)
+				tp_strbuf_put_utf8(&r, k->u.str.cp[j]);
+		} else if (k->kind == TP_PV_BYTES) {
+			tp_strbuf_append(&r, k->u.bytes.data, k->u.bytes.len);
+		} else {
+			err = tp_pyval_repr(k, vopts, &r);
+		}
+		if (!err)
+			err = tp_strbuf_error(&r);
+		if (err) {
+			tp_strbuf_deinit(&r);
+			return err;
+		}
+		tp_json_string(out, tp_strbuf_str(&r));
+		tp_strbuf_truncate(&r, 0);
+		tp_strbuf_puts(out, ", \"type\": ");
+		tp_json_string(out, tp_pyval_type_name(v));
+		tp_strbuf_puts(out, ", \"repr\": ");
+		if ((err = tp_pyval_repr(v, vopts, &r))) {
+			tp_strbuf_deinit(&r);
+			return err;
+		}
+		tp_json_string(out, tp_strbuf_str(&r));
+		tp_strbuf_deinit(&r);
+		tp_strbuf_putc(out, '}');
+	}
+	tp_strbuf_putc(out, ']');
+	return NULL;
+}
+
 static struct tp_error *json_frame(const struct tp_rframe *f,
 				   const struct tp_render_opts *opts,
 				   struct tp_strbuf *out)
@@ -101,6 +154,9 @@ static struct tp_error *json_frame(const struct tp_rframe *f,
 			}
 			tp_json_string(out, tp_strbuf_str(&r));
 			tp_strbuf_deinit(&r);
+			tp_strbuf_puts(out, ", \"attributes\": ");
+			if ((err = json_attributes(l->attrs, &vopts, out)))
+				return err;
 			tp_strbuf_putc(out, '}');
 		}
 		tp_strbuf_putc(out, ']');

@@ -67,6 +67,8 @@ static void usage(FILE *out)
 		"      --no-header          leave out the per-thread header\n"
 		"      --max-repr=N         longest value text, in characters (default 65536)\n"
 		"      --max-frames=N       frames shown per thread (default 4096)\n"
+		"      --attributes[=DEPTH] print instances with their attributes, DEPTH\n"
+		"                           nested instances deep (default 1)\n"
 		"      --debuginfo-path=P   where to look for separate debug info\n"
 		"                           (libdwfl syntax, e.g. -:.debug:/usr/lib/debug)\n"
 		"      --layout-source=S    where the structure layout comes from: auto\n"
@@ -86,6 +88,9 @@ static void usage(FILE *out)
 		"See tripod-analyze(1).\n",
 		progname, progname);
 }
+
+/* --attributes=DEPTH, at most (values nest at most 200 deep anyway) */
+#define MAX_ATTRIBUTES_DEPTH 100
 
 static bool parse_size(const char *s, size_t *ret)
 {
@@ -325,13 +330,14 @@ int main(int argc, char **argv)
 {
 	enum { OPT_NO_LOCALS = 256, OPT_NO_HEADER, OPT_MAX_REPR,
 	       OPT_MAX_FRAMES, OPT_DEBUGINFO, OPT_DUMP_LAYOUT,
-	       OPT_LAYOUT_SOURCE, OPT_EXPORT_CORE };
+	       OPT_LAYOUT_SOURCE, OPT_EXPORT_CORE, OPT_ATTRIBUTES };
 	static const struct option longopts[] = {
 		{ "format", required_argument, NULL, 'f' },
 		{ "no-locals", no_argument, NULL, OPT_NO_LOCALS },
 		{ "no-header", no_argument, NULL, OPT_NO_HEADER },
 		{ "max-repr", required_argument, NULL, OPT_MAX_REPR },
 		{ "max-frames", required_argument, NULL, OPT_MAX_FRAMES },
+		{ "attributes", optional_argument, NULL, OPT_ATTRIBUTES },
 		{ "debuginfo-path", required_argument, NULL, OPT_DEBUGINFO },
 		{ "dump-layout", no_argument, NULL, OPT_DUMP_LAYOUT },
 		{ "layout-source", required_argument, NULL, OPT_LAYOUT_SOURCE },
@@ -391,6 +397,16 @@ int main(int argc, char **argv)
 			}
 			st.opts.analyze.python.max_frames = v;
 			break;
+		case OPT_ATTRIBUTES:
+			v = 1;
+			if (optarg && (!parse_size(optarg, &v) || v < 1 ||
+				       v > MAX_ATTRIBUTES_DEPTH)) {
+				fprintf(stderr, "%s: --attributes wants a depth from 1 to %d\n",
+					progname, MAX_ATTRIBUTES_DEPTH);
+				return EXIT_USAGE;
+			}
+			st.opts.analyze.python.attributes = (unsigned)v;
+			break;
 		case OPT_DEBUGINFO:
 			st.opts.analyze.debuginfo_path = optarg;
 			break;
@@ -425,6 +441,8 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
+	/* the JSON record carries each instance's attributes (FORMAT.md) */
+	st.opts.analyze.python.local_attributes = st.opts.format == FORMAT_JSON;
 	if (export_core || output) {
 		if (!export_core || !output || !output[0] || optind < argc) {
 			fprintf(stderr, "%s: --export-core SNAPSHOT -o FILE, nothing else\nTry '%s --help'.\n",

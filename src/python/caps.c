@@ -29,44 +29,52 @@
 	.owner_generator = 1
 
 /* What repr() of standard types prints, per version (caps.h). */
-#define REPR_37 .exc_single_arg_form = true, .collections_subclass_name = true
-#define REPR_310 REPR_37, .descriptors_show_callable = true
-#define REPR_312 REPR_310, .odict_repr_is_dict = true
+#define REPR_36 .datetime_fold = true, .structseq_repr_buffer = true
+#define REPR_37 .datetime_fold = true, .exc_single_arg_form = true,           \
+	.collections_subclass_name = true, .timedelta_keyword_repr = true,    \
+	.array_repr_type_name = true
+#define REPR_38 REPR_37
+#define REPR_310 REPR_38, .descriptors_show_callable = true
+#define REPR_311 REPR_310, .enum_flag_class_repr = true
+#define REPR_312 REPR_311, .odict_repr_is_dict = true
+#define REPR_313 REPR_312, .ipv6_mapped_dotted = true,                        \
+	.thread_handle_state = true, .partial_repr_qualname = true
 
 static const struct tp_python_caps known[] = {
 	{ FRAMEOBJ_ROW(2, 7, TP_LINETABLE_LNOTAB_U8), .py2_objects = true,
+	  .structseq_repr_buffer = true,
 	  .gil_fallback = TP_GIL_FALLBACK_CURRENT_TSTATE },
-	{ FRAMEOBJ_ROW(3, 6, TP_LINETABLE_LNOTAB_S8),
+	{ FRAMEOBJ_ROW(3, 6, TP_LINETABLE_LNOTAB_S8), REPR_36,
 	  .namespace_sorted_keys = true,
 	  .gil_fallback = TP_GIL_FALLBACK_CURRENT_TSTATE },
 	{ FRAMEOBJ_ROW(3, 7, TP_LINETABLE_LNOTAB_S8), .runtime_state = true,
-	  REPR_37, .namespace_sorted_keys = true },
+	  REPR_37, .structseq_repr_buffer = true, .namespace_sorted_keys = true },
 	{ FRAMEOBJ_ROW(3, 8, TP_LINETABLE_LNOTAB_S8), .runtime_state = true,
-	  REPR_37, .namespace_sorted_keys = true },
+	  REPR_38, .namespace_sorted_keys = true },
 	{ FRAMEOBJ_ROW(3, 9, TP_LINETABLE_LNOTAB_S8), .runtime_state = true,
-	  REPR_37 },
+	  REPR_38 },
 	{ FRAMEOBJ_ROW(3, 10, TP_LINETABLE_PEP626), .runtime_state = true,
 	  REPR_310,
 	  .lasti_in_code_units = true },
-	{ IFRAME_ROW(11), .optimized_frame_dict = true, REPR_310,
+	{ IFRAME_ROW(11), .optimized_frame_dict = true, REPR_311,
 	  .managed_dict = TP_MANAGED_DICT_TWO_WORDS,
 	  .split_order_before_values = true },
 	{ IFRAME_ROW(12), REPR_312, .optimized_frame_dict = true,
 	  .first_internal_owner = 3,
 	  .managed_dict = TP_MANAGED_DICT_TAGGED_WORD,
 	  .split_order_before_values = true },
-	{ IFRAME_ROW(13), REPR_312, .first_internal_owner = 3,
+	{ IFRAME_ROW(13), REPR_313, .first_internal_owner = 3,
 	  .debug_offsets = true,
 	  .listsort_runs_313 = true,
 	  .pep667_locals = true,
 	  .managed_dict = TP_MANAGED_DICT_INLINE_VALUES },
-	{ IFRAME_ROW(14), REPR_312, .first_internal_owner = 3,
+	{ IFRAME_ROW(14), REPR_313, .first_internal_owner = 3,
 	  .debug_offsets = true,
 	  .listsort_runs_313 = true,
 	  .pep667_locals = true, .tagged_stackrefs = true,
 	  .frozen_source_from_file = true,
 	  .managed_dict = TP_MANAGED_DICT_INLINE_VALUES },
-	{ IFRAME_ROW(15), REPR_312, .first_internal_owner = 3,
+	{ IFRAME_ROW(15), REPR_313, .first_internal_owner = 3,
 	  .debug_offsets = true,
 	  .listsort_runs_313 = true,
 	  .pep667_locals = true, .tagged_stackrefs = true,

@@ -136,6 +136,29 @@ struct tp_python_caps {
 	/** staticmethod and classmethod print "<staticmethod(<function ...>)>"
 	 *  (3.10+); before, object.__repr__. */
 	bool descriptors_show_callable;
+	/** datetime and time objects carry a fold (PEP 495, 3.6+) that
+	 *  their repr shows as ", fold=1". */
+	bool datetime_fold;
+	/** timedelta prints keywords, "timedelta(days=1, seconds=2)"
+	 *  (3.7+); before, "timedelta(1, 2)". */
+	bool timedelta_keyword_repr;
+	/** str() of an IPv4-mapped IPv6Address is "::ffff:1.2.3.4" (3.13+);
+	 *  before, hextets only ("::ffff:102:304"). */
+	bool ipv6_mapped_dotted;
+	/** Whether a Thread has stopped is kept by a _thread._ThreadHandle
+	 *  (3.13+); before, by _is_stopped and the _tstate_lock. */
+	bool thread_handle_state;
+	/** functools.partial's repr names a subclass by module and
+	 *  qualified name (3.13+); before, by tp_name. */
+	bool partial_repr_qualname;
+	/** struct sequences print through a 512-byte buffer, "..." for the
+	 *  fields that do not fit (2.7-3.7); later without a limit. */
+	bool structseq_repr_buffer;
+	/** array.array's repr names a subclass (3.7+); before, "array". */
+	bool array_repr_type_name;
+	/** An enum class derived from enum.Flag prints "<flag 'Name'>"
+	 *  (3.11+); before, "<enum 'Name'>" like every enum class. */
+	bool enum_flag_class_repr;
 };
 
 /**

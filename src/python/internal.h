@@ -108,6 +108,15 @@ struct tp_error *py_str_utf8(struct tp_python *py, uint64_t addr, size_t max,
 struct tp_error *py_value(struct tp_python *py, uint64_t addr,
 			  struct tp_pyval **ret);
 
+/**
+ * The attributes of @value's object (tp_rlocal.attrs) when it is an
+ * instance of a class defined in Python, else *@ret NULL; each attribute
+ * value is decoded and limited on its own (pyattrs.c).  Errors: nomem.
+ */
+struct tp_error *py_local_attributes(struct tp_python *py,
+				     const struct tp_pyval *value,
+				     struct tp_pyval **ret);
+
 /** Begin/end a snapshot's object decoding (memo and arena). */
 void py_objects_reset(struct tp_python *py, struct tp_pyval_arena *arena);
 
@@ -119,6 +128,13 @@ struct tp_error *py_dict_iter(struct tp_python *py, uint64_t dict,
 /** Value addr of str key @name in dict @dict, 0 if absent. */
 struct tp_error *py_dict_get_str(struct tp_python *py, uint64_t dict,
 				 const char *name, uint64_t *ret);
+
+/**
+ * Iterate the attributes an instance keeps in its __dict__ (or inline or
+ * split values): nothing when it has none.
+ */
+struct tp_error *py_instance_dict_iter(struct tp_python *py, uint64_t obj,
+				       py_dict_fn *fn, void *arg);
 
 /** Attribute @name from the instance dict (or inline values) of @obj. */
 struct tp_error *py_instance_attr(struct tp_python *py, uint64_t obj,

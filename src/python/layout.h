@@ -232,7 +232,33 @@ enum tp_layout_kind {
 	X(NS_DICT, OFFSET, "_PyNamespaceObject", "ns_dict")                   \
 	X(MAPPINGPROXY_MAPPING, OFFSET, "mappingproxyobject", "mapping")      \
 	X(DICTVIEW_DICT, OFFSET, "_PyDictViewObject", "dv_dict")              \
-	X(EXC_ARGS, OFFSET, "PyBaseExceptionObject", "args")
+	X(EXC_ARGS, OFFSET, "PyBaseExceptionObject", "args")                  \
+	/* slots, functions' globals, standard-library objects (pystdlib.c,  \
+	 * pyextra.c) */                                                      \
+	X(TP_MEMBERS, OFFSET, "_typeobject", "tp_members")                    \
+	X(MEMBERDESCR_MEMBER, OFFSET, "PyMemberDescrObject", "d_member")      \
+	X(MEMBERDEF_NAME, OFFSET, "PyMemberDef", "name")                      \
+	X(MEMBERDEF_TYPE, OFFSET, "PyMemberDef", "type")                      \
+	X(MEMBERDEF_OFFSET, OFFSET, "PyMemberDef", "offset")                  \
+	X(SIZEOF_MEMBERDEF, SIZE, "PyMemberDef", "")                          \
+	X(FUNC_CODE, OFFSET, "PyFunctionObject", "func_code")                 \
+	X(FUNC_GLOBALS, OFFSET, "PyFunctionObject", "func_globals")           \
+	X(FUNC_DICT, OFFSET, "PyFunctionObject", "func_dict")                 \
+	X(PARTIAL_FN, OFFSET, "partialobject", "fn")                          \
+	X(PARTIAL_ARGS, OFFSET, "partialobject", "args")                      \
+	X(PARTIAL_KW, OFFSET, "partialobject", "kw")                          \
+	X(WEAKREF_OBJECT, OFFSET, "_PyWeakReference", "wr_object")            \
+	X(MEMVIEW_FLAGS, OFFSET, "PyMemoryViewObject", "flags")               \
+	X(LOCK_LOCKED, OFFSET, "lockobject", "locked")                        \
+	X(RLOCK_OWNER, OFFSET, "rlockobject", "rlock_owner")                  \
+	X(RLOCK_COUNT, OFFSET, "rlockobject", "rlock_count")                  \
+	X(LOCK_MUTEX, OFFSET, "lockobject", "lock._bits")                     \
+	X(RLOCK_MUTEX, OFFSET, "rlockobject", "lock.mutex._bits")             \
+	X(RLOCK_THREAD, OFFSET, "rlockobject", "lock.thread")                 \
+	X(RLOCK_LEVEL, OFFSET, "rlockobject", "lock.level")                   \
+	X(PATTERN_PATTERN, OFFSET, "PatternObject", "pattern")                \
+	X(PATTERN_FLAGS, OFFSET, "PatternObject", "flags")                    \
+	X(PATTERN_ISBYTES, OFFSET, "PatternObject", "isbytes")
 
 enum tp_layout_id {
 #define TP_LAYOUT_ENUM(id, kind, types, members) TP_L_##id,

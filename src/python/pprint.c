@@ -437,8 +437,7 @@ static size_t pp_repr(struct pp *p, const struct tp_pyval *v, int level,
 	size_t limit = p->max_repr;
 	bool synthetic = v && (v->flags & TP_PV_SYNTHETIC) &&
 			 tp_pyval_is_container(v->kind);
-	if (v && (v->kind == TP_PV_OBJECT || v->kind == TP_PV_UNREADABLE ||
-		  v->kind == TP_PV_TOOLONG))
+	if (tp_pyval_is_placeholder(v))
 		limit = 0;
 	if (synthetic)
 		limit = fit >= 0 ? (size_t)fit + 1 : 1;

@@ -48,6 +48,19 @@ struct py_obj {
 bool py_charge(struct dstate *st, size_t n);
 /** Whether the value already passed its budget. */
 bool py_overflowed(const struct dstate *st);
+/** Around decoding an instance's attributes (--attributes depth). */
+void py_attr_enter(struct dstate *st);
+void py_attr_leave(struct dstate *st);
+
+/**
+ * --attributes: give the OBJECT node @v of an instance of @type (a heap
+ * type) its attributes (TP_PV_ATTRS) when it has any, else leave it as
+ * it is; *@ret is @v, or NULL when the value overflowed.  A fault while
+ * reading the attributes leaves @v plain.  Errors: nomem.
+ */
+struct tp_error *py_object_attributes(struct tp_python *py, struct dstate *st,
+				      struct tp_pyval *v, uint64_t type,
+				      int depth, struct tp_pyval **ret);
 
 /**
  * Decode @addr, held by an object at nesting depth @depth.  *@ret is NULL

@@ -60,15 +60,9 @@ static bool descriptors_show_callable(const struct tp_python *py)
 static struct tp_error *raw_type_name(struct tp_python *py, uint64_t obj,
 				      const char **ret)
 {
-	uint64_t type, flags;
-	struct tp_error *err;
-	if ((err = py_type_of(py, obj, &type)) ||
-	    (err = py_read_ptr(py, type + LOFF(py, TP_FLAGS), &flags)))
-		return err;
-	if (flags & TPF_HEAPTYPE)
-		return py_type_short_name(py, type, ret);
-	*ret = py_type_name(py, type);
-	return NULL;
+	uint64_t type;
+	struct tp_error *err = py_type_of(py, obj, &type);
+	return err ? err : py_raw_tp_name(py, type, ret);
 }
 
 /*

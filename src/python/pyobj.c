@@ -788,12 +788,11 @@ static struct tp_error *var_dict_ptr(struct tp_python *py, uint64_t obj,
 	return NULL;
 }
 
-struct tp_error *py_instance_attr(struct tp_python *py, uint64_t obj,
-				  const char *name, uint64_t *ret)
+struct tp_error *py_instance_dict_iter(struct tp_python *py, uint64_t obj,
+				       py_dict_fn *fn, void *arg)
 {
 	uint64_t type, flags, dict = 0;
 	struct tp_error *err;
-	*ret = 0;
 	if ((err = py_type_of(py, obj, &type)) ||
 	    (err = type_flags(py, type, &flags)))
 		return err;
@@ -821,8 +820,20 @@ struct tp_error *py_instance_attr(struct tp_python *py, uint64_t obj,
 		} else {
 			dict = word;
 			if (!dict && (flags & TPF_INLINE_VALUES)) {
+				/*
+				 * _PyObject_InlineValues(): at tp_basicsize,
+				 * which 3.13 requires to be sizeof(PyObject)
+				 * and 3.14 lets follow a base's __slots__
+				 */
 				uint8_t valid;
-				values = obj + (uint64_t)LOFF(py, SIZEOF_PYOBJECT);
+				int64_t basic;
+				if ((err = py_read_i64(py, type + LOFF(py, TP_BASICSIZE),
+						       &basic)))
+					return err;
+				if (basic < LOFF(py, SIZEOF_PYOBJECT) ||
+				    basic > (1 << 20))
+					return tp_error_fault(type, "bad tp_basicsize");
+				values = obj + (uint64_t)basic;
 				if ((err = py_read_u8(py, values + LOFF(py, DV_VALID),
 						      &valid)))
 					return err;
@@ -835,10 +846,7 @@ struct tp_error *py_instance_attr(struct tp_python *py, uint64_t obj,
 			if ((err = py_read_ptr(py, type + LOFF(py, HT_CACHED_KEYS),
 					       &keys)))
 				return err;
-			struct lookup_ctx c = { py, name, 0 };
-			err = values_iter(py, keys, values, -1, lookup_cb, &c);
-			*ret = c.found;
-			return err;
+			return values_iter(py, keys, values, -1, fn, arg);
 		}
 	} else {
 		int64_t off;
@@ -855,7 +863,16 @@ struct tp_error *py_instance_attr(struct tp_python *py, uint64_t obj,
 	}
 	if (!dict)
 		return NULL;
-	return py_dict_get_str(py, dict, name, ret);
+	return py_dict_iter(py, dict, fn, arg);
+}
+
+struct tp_error *py_instance_attr(struct tp_python *py, uint64_t obj,
+				  const char *name, uint64_t *ret)
+{
+	struct lookup_ctx c = { py, name, 0 };
+	struct tp_error *err = py_instance_dict_iter(py, obj, lookup_cb, &c);
+	*ret = c.found;
+	return err;
 }
 
 /* ---- type names --------------------------------------------------------- */
@@ -966,6 +983,7 @@ struct dstate {
 	size_t cost;        /* lower bound of the repr length so far */
 	size_t limit;       /* max_repr, or SIZE_MAX */
 	bool overflow;      /* the value is certainly too long */
+	unsigned attr_level; /* instances whose attributes are being read */
 	/* memo entries made during this value, undone on overflow */
 	uint64_t *made;
 	size_t nmade, capmade;
@@ -1754,6 +1772,10 @@ static struct tp_error *decode_inner(struct tp_python *py, struct dstate *st,
 	if (!v)
 		return &tp_error_nomem;
 	charge(st, strlen(tname) + 28);
+	/* --attributes: pyattrs.c */
+	if (st->attr_level < py->opts.attributes && (flags & TPF_HEAPTYPE) &&
+	    !(flags & TPF_TYPE_SUBCLASS) && !st->overflow)
+		return py_object_attributes(py, st, v, type, depth, ret);
 	*ret = v;
 	return NULL;
 }
@@ -1813,6 +1835,16 @@ bool py_charge(struct dstate *st, size_t n)
 bool py_overflowed(const struct dstate *st)
 {
 	return st->overflow;
+}
+
+void py_attr_enter(struct dstate *st)
+{
+	st->attr_level++;
+}
+
+void py_attr_leave(struct dstate *st)
+{
+	st->attr_level--;
 }
 
 struct tp_error *py_decode_child(struct tp_python *py, struct dstate *st,

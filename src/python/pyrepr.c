@@ -183,10 +183,14 @@ struct tp_error *tp_pyval_check(const struct tp_pyval *v)
 	if (!v)
 		return tp_pyval_invalid(v, "NULL");
 	switch (v->kind) {
+	case TP_PV_OBJECT:
+		if (!(v->flags & TP_PV_ATTRS) || !v->u.dict.len ||
+		    (v->u.dict.keys && v->u.dict.values))
+			return NULL;
+		return tp_pyval_invalid(v, "no attributes");
 	case TP_PV_NONE:
 	case TP_PV_BOOL:
 	case TP_PV_FLOAT:
-	case TP_PV_OBJECT:
 	case TP_PV_UNREADABLE:
 	case TP_PV_TOOLONG:
 		return NULL;
@@ -692,6 +696,32 @@ static void repr_composite(struct tp_repr_ctx *c, const struct tp_pyval *v,
 		tp_node_stack_pop(&c->active);
 }
 
+/* "<TYPE object at 0xADDR {'name': value, ...}>" (TP_PV_ATTRS) */
+static void repr_object_attrs(struct tp_repr_ctx *c, const struct tp_pyval *v,
+			      unsigned depth)
+{
+	struct tp_render_out *o = c->out;
+	render_printf(o, "<%s object at 0x%" PRIx64 " {",
+		      tp_pyval_type_name(v), v->addr);
+	if (tp_node_stack_contains(&c->active, v)) {
+		tp_render_puts(o, "...}>");
+		return;
+	}
+	if (!tp_node_stack_push(&c->active, v)) {
+		repr_fail(c, &tp_error_nomem);
+		return;
+	}
+	for (size_t i = 0; i < v->u.dict.len && !tp_repr_ctx_stopped(c); i++) {
+		if (i)
+			tp_render_puts(o, ", ");
+		tp_repr_node(c, v->u.dict.keys[i], depth);
+		tp_render_puts(o, ": ");
+		tp_repr_node(c, v->u.dict.values[i], depth);
+	}
+	tp_render_puts(o, "}>");
+	tp_node_stack_pop(&c->active);
+}
+
 void tp_repr_node(struct tp_repr_ctx *c, const struct tp_pyval *v,
 		  unsigned depth)
 {
@@ -742,6 +772,8 @@ void tp_repr_node(struct tp_repr_ctx *c, const struct tp_pyval *v,
 		return;
 	}
 	case TP_PV_OBJECT:
+		if (v->flags & TP_PV_ATTRS)
+			break;
 		tp_render_object_text(o, v);
 		return;
 	case TP_PV_UNREADABLE:
@@ -763,7 +795,9 @@ void tp_repr_node(struct tp_repr_ctx *c, const struct tp_pyval *v,
 		c->too_deep = true;
 		return;
 	}
-	if (v->kind == TP_PV_DICT)
+	if (v->kind == TP_PV_OBJECT)
+		repr_object_attrs(c, v, depth + 1);
+	else if (v->kind == TP_PV_DICT)
 		repr_dict(c, v, depth + 1);
 	else if (v->kind == TP_PV_COMPOSITE)
 		repr_composite(c, v, depth + 1);
@@ -791,8 +825,7 @@ struct tp_error *tp_pyval_limited(struct tp_pyval_arena *arena,
 		return c.err;
 	if (failed)
 		return &tp_error_nomem;
-	if (!o.over || v->kind == TP_PV_OBJECT ||
-	    v->kind == TP_PV_UNREADABLE || v->kind == TP_PV_TOOLONG)
+	if (!o.over || tp_pyval_is_placeholder(v))
 		return NULL;
 	struct tp_pyval *t = tp_pyval_new(arena, TP_PV_TOOLONG, v->addr,
 					  tp_pyval_type_name(v));
@@ -812,8 +845,7 @@ struct tp_error *tp_pyval_repr(const struct tp_pyval *v,
 	size_t start = sb->len;
 	size_t limit = opts ? opts->max_repr : 0;
 	/* The placeholder kinds are never replaced by another placeholder. */
-	if (v && (v->kind == TP_PV_OBJECT || v->kind == TP_PV_UNREADABLE ||
-		  v->kind == TP_PV_TOOLONG))
+	if (tp_pyval_is_placeholder(v))
 		limit = 0;
 	struct tp_render_out o;
 	tp_render_out_init(&o, sb, limit);

@@ -30,6 +30,8 @@ void tp_python_opts_default(struct tp_python_opts *opts)
 	opts->max_frames = 4096;
 	opts->max_threads = 4096;
 	opts->layout_source = TP_LAYOUT_AUTO;
+	opts->attributes = 0;
+	opts->local_attributes = false;
 }
 
 /* ---- opening ------------------------------------------------------------ */
@@ -658,6 +660,7 @@ static bool local_set(struct local_acc *acc, const char *name,
 	}
 	acc->v[acc->n].name = name;
 	acc->v[acc->n].value = value;
+	acc->v[acc->n].attrs = NULL;
 	acc->n++;
 	return true;
 }
@@ -788,6 +791,11 @@ static struct tp_error *build_locals(struct tp_python *py,
 		if (rf->locals) {
 			memcpy(rf->locals, acc.v, acc.n * sizeof(*rf->locals));
 			rf->nlocals = acc.n;
+			/* for the JSON output (pyattrs.c) */
+			for (size_t i = 0; !err && py->opts.local_attributes &&
+			     i < acc.n; i++)
+				err = py_local_attributes(py, rf->locals[i].value,
+							  &rf->locals[i].attrs);
 		} else if (!err) {
 			err = &tp_error_nomem;
 		}

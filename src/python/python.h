@@ -24,6 +24,18 @@ struct tp_python_opts {
 	size_t max_frames;      /* per thread; default 4096 */
 	size_t max_threads;     /* per interpreter; default 4096 */
 	enum tp_layout_pref layout_source; /* default TP_LAYOUT_AUTO */
+	/*
+	 * --attributes=DEPTH: an instance of a class with a __dict__ or
+	 * __slots__ prints with its attributes, down to DEPTH nested
+	 * instances ("<mod.C object at 0x... {'a': 1}>"); 0 = off (default).
+	 */
+	unsigned attributes;
+	/*
+	 * Give each local whose value is such an instance its attributes,
+	 * one level deep (tp_rlocal.attrs), for the JSON output; default
+	 * false.
+	 */
+	bool local_attributes;
 };
 
 void tp_python_opts_default(struct tp_python_opts *opts);

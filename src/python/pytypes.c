@@ -90,7 +90,8 @@ struct tp_error *py_decode_known(struct tp_python *py, struct dstate *st,
 		struct tp_python *, struct dstate *, const struct py_obj *,
 		struct tp_pyval **, bool *) = {
 		py_decode_funcs, py_decode_collections, py_decode_numbers,
-		py_decode_classes,
+		py_decode_classes, py_decode_stdlib, py_decode_datetime,
+		py_decode_decimal, py_decode_extra,
 	};
 	struct py_obj o = *obj;
 	struct tp_error *err = repr_base(py, &o);
@@ -104,6 +105,9 @@ struct tp_error *py_decode_known(struct tp_python *py, struct dstate *st,
 			 * a type this build or this object does not let us
 			 * print: the object.__repr__ text, as for any other
 			 */
+			if (getenv("TRIPOD_DEBUG_REPR"))
+				fprintf(stderr, "repr of %s: %s\n", o.tname,
+					tp_error_message(err));
 			tp_error_destroy(err);
 			*handled = false;
 			*ret = NULL;
@@ -327,6 +331,14 @@ struct tp_error *py_function_names(struct tp_python *py, uint64_t func,
 	if (py_str_utf8(py, m, 512, module) != NULL)
 		*module = NULL; /* __module__ may be anything */
 	return NULL;
+}
+
+struct tp_error *py_raw_tp_name(struct tp_python *py, uint64_t type,
+				const char **ret)
+{
+	uint64_t p;
+	struct tp_error *err = py_read_ptr(py, type + LOFF(py, TP_NAME), &p);
+	return err ? err : py_read_cstr(py, p, 256, ret);
 }
 
 struct tp_error *py_type_short_name(struct tp_python *py, uint64_t type,

@@ -71,8 +71,94 @@ struct tp_error *py_function_names(struct tp_python *py, uint64_t func,
 /** A NUL-terminated C string of at most @max bytes, copied to the arena. */
 struct tp_error *py_read_cstr(struct tp_python *py, uint64_t addr, size_t max,
 			      const char **ret);
+/**
+ * Py_TYPE(obj)->tp_name as C code prints it with %s: "_thread.lock" for a
+ * type made from a C spec, a class statement's __name__ ("Foo").
+ */
+struct tp_error *py_raw_tp_name(struct tp_python *py, uint64_t type,
+				const char **ret);
 /** _PyType_Name(type): "OrderedDict", a heap type's __name__. */
 struct tp_error *py_type_short_name(struct tp_python *py, uint64_t type,
 				    const char **ret);
+
+/* ---- attributes and plain values (pyattrs.c) ---------------------------- */
+
+/* PyMemberDef types that hold an object (Include/descrobject.h) */
+#define PY_T_OBJECT 6
+#define PY_T_OBJECT_EX 16
+
+/**
+ * getattr(@type, @name) as the class's MRO dicts give it (no descriptor
+ * is run): the first class whose __dict__ has @name; 0 when none has.
+ */
+struct tp_error *py_class_attr(struct tp_python *py, uint64_t type,
+			       const char *name, uint64_t *ret);
+/**
+ * The state an instance keeps under @name: its __dict__ (or inline
+ * values), else a __slots__ member of its class; 0 when it has none (an
+ * unset slot included).  No descriptor or __getattr__ is run.
+ */
+struct tp_error *py_object_attr(struct tp_python *py, uint64_t obj,
+				const char *name, uint64_t *ret);
+/** Whether the object at @addr is a str (2.7: str or unicode). */
+bool py_is_str(struct tp_python *py, uint64_t addr);
+/** Whether the object at @addr is None. */
+bool py_is_none(const struct tp_python *py, uint64_t addr);
+/**
+ * The text of the str at @addr (UTF-8, at most @max code points):
+ * TP_ERR_UNSUPPORTED when it is not a str.
+ */
+struct tp_error *py_str_text(struct tp_python *py, uint64_t addr, size_t max,
+			     const char **ret);
+/**
+ * The value of the int at @addr (2.7: int or long; bool excluded):
+ * TP_ERR_UNSUPPORTED when it is not an int or does not fit in 64 bits.
+ */
+struct tp_error *py_int64(struct tp_python *py, uint64_t addr, int64_t *ret);
+/**
+ * The decimal digits of the int at @addr (2.7: int or long, no "L"), as
+ * the decoder makes them (charged to the value's budget): *@ret NULL when
+ * the value overflowed; TP_ERR_UNSUPPORTED when it is not an int.
+ */
+struct tp_error *py_int_digits(struct tp_python *py, struct dstate *st,
+			       uint64_t addr, int depth, const char **ret);
+/**
+ * @digits (decimal, optional '-') as an unsigned 128-bit number; false when
+ * it is negative or does not fit.
+ */
+bool py_digits_u128(const char *digits, unsigned __int128 *ret);
+/** A TEXT node for @o made of @text (copied), charged to the budget. */
+struct tp_error *py_text_node(struct tp_python *py, struct dstate *st,
+			      const struct py_obj *o, const char *text,
+			      struct tp_pyval **ret);
+/**
+ * repr() of the value node @v as a string in the arena (for reprs that cut
+ * or reshape the text of what they hold: "%.200R").
+ */
+struct tp_error *py_repr_text(struct tp_python *py, const struct tp_pyval *v,
+			      const char **ret);
+/** The function object's globals dict (0 when @func is not a function). */
+struct tp_error *py_function_globals(struct tp_python *py, uint64_t func,
+				     uint64_t *ret);
+
+/* ---- by group (one file each), called by py_decode_known() ------------- */
+
+/** Reprs written in Python, re-done from the object's state (pystdlib.c). */
+struct tp_error *py_decode_stdlib(struct tp_python *py, struct dstate *st,
+				  const struct py_obj *o,
+				  struct tp_pyval **ret, bool *handled);
+/** datetime, zoneinfo (pydatetime.c). */
+struct tp_error *py_decode_datetime(struct tp_python *py, struct dstate *st,
+				    const struct py_obj *o,
+				    struct tp_pyval **ret, bool *handled);
+/** decimal.Decimal, C and 2.7's Python (pydecimal.c). */
+struct tp_error *py_decode_decimal(struct tp_python *py, struct dstate *st,
+				   const struct py_obj *o,
+				   struct tp_pyval **ret, bool *handled);
+/** partial, weakref, memoryview, locks, struct sequences, re, array
+ *  (pyextra.c). */
+struct tp_error *py_decode_extra(struct tp_python *py, struct dstate *st,
+				 const struct py_obj *o,
+				 struct tp_pyval **ret, bool *handled);
 
 #endif /* TRIPOD_PYTHON_PYTYPES_H */

@@ -179,3 +179,9 @@ const char *tp_pyval_type_name(const struct tp_pyval *v)
 	}
 	return "object";
 }
+
+bool tp_pyval_is_placeholder(const struct tp_pyval *v)
+{
+	return v && ((v->kind == TP_PV_OBJECT && !(v->flags & TP_PV_ATTRS)) ||
+		     v->kind == TP_PV_UNREADABLE || v->kind == TP_PV_TOOLONG);
+}

@@ -74,6 +74,14 @@ struct tp_pyval_part {
 /* A container whose pprint sort is list.sort() of 3.13+ (tp_sort_runs). */
 #define TP_PV_SORT313 0x20u
 /*
+ * An OBJECT printed with its attributes (tripod-analyze --attributes):
+ * "<TYPE object at 0xADDR {'name': value, ...}>", u.dict holding the
+ * attribute names (str values) and values in order; met again inside its
+ * own attributes: "<TYPE object at 0xADDR {...}>".  Unlike the other
+ * placeholders it is a repr like any other: --max-repr applies to it.
+ */
+#define TP_PV_ATTRS 0x40u
+/*
  * Bits 8-15: which characters a 3.x str's repr() prints as they are, i.e.
  * the target interpreter's Unicode database: an index in
  * tp_unicode_printables (unicode_tables.h), as
@@ -113,7 +121,8 @@ struct tp_pyval {
 			struct tp_pyval **keys;
 			struct tp_pyval **values;
 			size_t len;
-		} dict;                         /* DICT, in iteration order */
+		} dict;                         /* DICT, in iteration order;
+						   OBJECT with TP_PV_ATTRS */
 		char *text;                     /* TEXT: the whole repr */
 		struct {
 			struct tp_pyval_part *parts;
@@ -175,6 +184,12 @@ char *tp_pyval_arena_strdup(struct tp_pyval_arena *arena, const char *s);
 struct tp_pyval *tp_pyval_new(struct tp_pyval_arena *arena,
 			      enum tp_pyval_kind kind, uint64_t addr,
 			      const char *type_name);
+
+/**
+ * Whether @v is a placeholder that no limit replaces: OBJECT (without
+ * TP_PV_ATTRS), UNREADABLE, TOOLONG.
+ */
+bool tp_pyval_is_placeholder(const struct tp_pyval *v);
 
 /**
  * The type name of @v as object.__repr__ prints it: v->type_name, or the

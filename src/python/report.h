@@ -17,6 +17,13 @@
 struct tp_rlocal {
 	const char *name;
 	struct tp_pyval *value;     /* NULL: unbound (deleted, not yet set) */
+	/*
+	 * With tp_python_opts.local_attributes: the attributes of the value
+	 * when it is an instance with a __dict__ or __slots__, as a DICT
+	 * node (TP_PV_SYNTHETIC: str names, each value limited on its own);
+	 * else NULL.
+	 */
+	struct tp_pyval *attrs;
 };
 
 struct tp_rframe {

@@ -152,6 +152,10 @@ static struct interp *system_interp(struct interp *in, const char *path,
 	{                                                                     \
 		scenario(suite##_interp(), "values_types.py", true);          \
 	}                                                                     \
+	Test(suite, values_of_more_standard_library_types)                    \
+	{                                                                     \
+		scenario(suite##_interp(), "values_stdlib.py", true);         \
+	}                                                                     \
 	Test(suite, random_values)                                            \
 	{                                                                     \
 		scenario(suite##_interp(), "random_values.py", true);         \
