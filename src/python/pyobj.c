@@ -1028,9 +1028,27 @@ static struct tp_error *text_node(struct tp_python *py, uint64_t addr,
 	return NULL;
 }
 
+/*
+ * The memo key of @addr as decoded now.  With --attributes, how an object
+ * prints depends on how many nested instances' attributes may still be
+ * shown (an instance met at the top shows its attributes, the same
+ * instance met at the depth limit does not), so that number is part of
+ * the key: stored in the top byte, which no user-space address uses
+ * (x86-64 keeps them below 2^47).  Without --attributes the key is the
+ * address.
+ */
+static uint64_t memo_key(const struct tp_python *py, const struct dstate *st,
+			 uint64_t addr)
+{
+	uint64_t left = py->opts.attributes > st->attr_level
+				? py->opts.attributes - st->attr_level : 0;
+	return addr ^ (left << 56);
+}
+
 static bool remember(struct tp_python *py, struct dstate *st, uint64_t addr,
 		     struct tp_pyval *v, size_t cost)
 {
+	addr = memo_key(py, st, addr);
 	if (st->nmade == st->capmade) {
 		size_t cap = st->capmade ? st->capmade * 2 : 64;
 		uint64_t *m = realloc(st->made, cap * sizeof(*m));
@@ -1784,7 +1802,8 @@ static struct tp_error *decode(struct tp_python *py, struct dstate *st,
 			       uint64_t addr, int depth,
 			       struct tp_pyval **ret)
 {
-	struct memo_entry *e = memo_find(py, addr);
+	uint64_t key = memo_key(py, st, addr);
+	struct memo_entry *e = memo_find(py, key);
 	if (e) {
 		charge(st, e->cost);
 		*ret = e->val;
@@ -1811,13 +1830,13 @@ static struct tp_error *decode(struct tp_python *py, struct dstate *st,
 		charge(st, strlen(tname) + 30);
 		*ret = v;
 		/* a node remembered before the fault is not the object's */
-		struct memo_entry *stale = memo_find(py, addr);
+		struct memo_entry *stale = memo_find(py, key);
 		if (stale)
 			stale->val = v;
 		return NULL;
 	}
 	/* containers were remembered before their items; others now */
-	struct memo_entry *m = memo_find(py, addr);
+	struct memo_entry *m = memo_find(py, key);
 	if (m && *ret && m->val != *ret)
 		m->val = *ret; /* a renderer gave up after remembering */
 	if (*ret && !m && !remember(py, st, addr, *ret, st->cost - before))

@@ -396,3 +396,67 @@ Test(analyze_cli, unsupported_python_version, .fini = kill_target)
 	cr_assert(strstr(r.err, "unsupported Python 3.16"), "%s", r.err);
 	cr_assert_str_empty(r.out);
 }
+
+Test(analyze_cli, attributes_option_usage)
+{
+	struct result r;
+	run((char *[]){ ANALYZE, "--attributes=0", "x", NULL }, &r);
+	cr_assert_eq(r.status, 64, "--attributes=0: %d", r.status);
+	cr_assert(strstr(r.err, "--attributes wants a depth"), "%s", r.err);
+	run((char *[]){ ANALYZE, "--attributes=deep", "x", NULL }, &r);
+	cr_assert_eq(r.status, 64);
+	run((char *[]){ ANALYZE, "--attributes=101", "x", NULL }, &r);
+	cr_assert_eq(r.status, 64);
+	run((char *[]){ ANALYZE, "--help", NULL }, &r);
+	cr_assert(strstr(r.out, "--attributes[=DEPTH]"), "%s", r.out);
+}
+
+/*
+ * The checker of doc/tripod-analyze.schema.json that every integration
+ * scenario runs its records through accepts a good record and refuses
+ * records spoiled one way each (so that its passing means something).
+ */
+Test(analyze_cli, json_schema_checker_refuses_bad_records)
+{
+	if (access("/usr/bin/python3", X_OK))
+		cr_skip_test("/usr/bin/python3 is not installed");
+	struct result r;
+	run((char *[]){ "/usr/bin/python3",
+			TOP_SRCDIR "/tests/integration/schema_check.py",
+			"--self-test", NULL },
+	    &r);
+	cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+	cr_assert(strstr(r.out, "refuses"), "%s", r.out);
+}
+
+/* The JSON of a real process, with and without --attributes, is what
+ * the schema says. */
+Test(analyze_cli, json_of_a_real_process_matches_the_schema,
+     .fini = kill_target)
+{
+	if (access(SYSTEM_PYTHON, X_OK))
+		cr_skip_test(SYSTEM_PYTHON " is not installed");
+	char dir[128], out[256];
+	snprintf(dir, sizeof(dir), "%s/snaps", scratch);
+	snprintf(out, sizeof(out), "%s/out.jsonl", scratch);
+	target = start_python(SYSTEM_PYTHON);
+	snapshot(target, dir);
+	static char *const variants[][2] = { { NULL, NULL },
+					     { "--attributes=3", NULL } };
+	for (size_t i = 0; i < 2; i++) {
+		struct result r;
+		run((char *[]){ ANALYZE, "--format", "json", dir,
+				variants[i][0], NULL },
+		    &r);
+		cr_assert_eq(r.status, 0, "%s", r.err);
+		FILE *f = fopen(out, "w");
+		cr_assert_not_null(f);
+		fputs(r.out, f);
+		fclose(f);
+		run((char *[]){ "/usr/bin/python3",
+				TOP_SRCDIR "/tests/integration/schema_check.py",
+				out, NULL },
+		    &r);
+		cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+	}
+}

@@ -8,11 +8,14 @@ ANALYZE.jsonl is `tripod-analyze --format json` of snapshots of the parked
 target, one line each, every one compared with the truth (the harness
 takes two: tripod-analyze decodes the second with what it kept from the
 first); DOGSLOW.txt, if given, is `tripod-analyze --no-header` of the first.
+Every record is also checked against doc/tripod-analyze.schema.json.
 Prints every difference and exits 1 if there is any, 0 otherwise.
 """
 import difflib
 import json
 import sys
+
+import schema_check
 
 SEPARATOR = "\n\n" + "-" * 80 + "\n\n"
 FULL_MARK = "Full backtrace with local variables:\n\n"
@@ -69,6 +72,12 @@ def main():
         print("no JSON line")
         return 1
     problems = []
+    # every record must also be what doc/tripod-analyze.schema.json says
+    with open(schema_check.DEFAULT_SCHEMA, encoding="utf-8") as fp:
+        schema = json.load(fp)
+    for i, line in enumerate(lines):
+        problems += ["snapshot %d: schema: %s" % (i + 1, p) for p in
+                     schema_check.validate(json.loads(line), schema, schema)]
     for i, line in enumerate(lines):
         found = compare(truth, json.loads(line),
                         sys.argv[3] if len(sys.argv) > 3 and i == 0 else None)
@@ -186,6 +195,13 @@ def compare(truth, snap, dogslow_path):
                 if got[name]["type"] != exp["type"]:
                     problems.append("%s: local %s: type %r != %r" % (
                         fw, name, got[name]["type"], exp["type"]))
+                if "attributes" in exp and \
+                        got[name].get("attributes") != exp["attributes"]:
+                    problems.append(
+                        "%s: local %s: attributes\n  got      %s\n"
+                        "  expected %s" % (
+                            fw, name, _cut(repr(got[name].get("attributes"))),
+                            _cut(repr(exp["attributes"]))))
 
     if dogslow_path:
         text = open(dogslow_path, encoding="utf-8").read()

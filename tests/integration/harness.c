@@ -440,8 +440,11 @@ void harness_snapshot_and_analyze(struct scenario_run *r)
 	snprintf(dipath, sizeof(dipath), "--debuginfo-path=%s",
 		 r->hide_debuginfo ? r->nodebug : r->debuginfo_dir);
 	char *di = r->hide_debuginfo || r->debuginfo_dir[0] ? dipath : NULL;
+	/* argv ends at the first NULL: the optional ones go last */
+	char *extra = (char *)r->analyze_arg;
 	char *json[] = { TOP_BUILDDIR "/src/tripod-analyze", "--format", "json",
-			 r->snaps, di, NULL };
+			 r->snaps, extra ? extra : di, extra ? di : NULL,
+			 NULL };
 	st = harness_run(json, r->json, r->log, 120);
 	if (st != 0) {
 		char *log = harness_slurp(r->log);
@@ -451,7 +454,7 @@ void harness_snapshot_and_analyze(struct scenario_run *r)
 	char first[400];
 	snprintf(first, sizeof(first), "%s/snapshot-000001.tripod", r->snaps);
 	char *text[] = { TOP_BUILDDIR "/src/tripod-analyze", "--no-header",
-			 first, di, NULL };
+			 first, extra ? extra : di, extra ? di : NULL, NULL };
 	st = harness_run(text, r->text, r->log, 120);
 	if (st != 0) {
 		char *log = harness_slurp(r->log);

@@ -66,6 +66,8 @@ struct scenario_run {
 	char nodebug[300];     /* an empty directory (hide_debuginfo) */
 	bool hide_debuginfo;
 	char debuginfo_dir[4096]; /* --debuginfo-path, "" = default */
+	/* one more tripod-analyze option for both runs, or NULL */
+	const char *analyze_arg;
 };
 
 /**

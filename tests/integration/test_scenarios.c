@@ -57,6 +57,17 @@ static void scenario(struct interp *in, const char *script, bool dogslow)
 	harness_compare(&run, dogslow);
 }
 
+/* A scenario analyzed with one more tripod-analyze option. */
+static void scenario_with(struct interp *in, const char *script,
+			  const char *arg)
+{
+	need_snap();
+	harness_start(&run, in, script);
+	run.analyze_arg = arg;
+	harness_snapshot_and_analyze(&run);
+	harness_compare(&run, true);
+}
+
 static void gdb_check(struct interp *in, const char *script)
 {
 	need_snap();
@@ -155,6 +166,12 @@ static struct interp *system_interp(struct interp *in, const char *path,
 	Test(suite, values_of_more_standard_library_types)                    \
 	{                                                                     \
 		scenario(suite##_interp(), "values_stdlib.py", true);         \
+	}                                                                     \
+	Test(suite, instances_with_their_attributes)                          \
+	{                                                                     \
+		/* the depth attributes.py's truth is recorded for */         \
+		scenario_with(suite##_interp(), "attributes.py",              \
+			      "--attributes=2");                              \
 	}                                                                     \
 	Test(suite, random_values)                                            \
 	{                                                                     \
