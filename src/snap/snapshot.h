@@ -16,6 +16,7 @@
 #include "core/store.h"
 #include "snap/buildid.h"
 #include "snap/capture.h"
+#include "snap/cow.h"
 #include "snap/freeze.h"
 #include "snap/target.h"
 
@@ -46,6 +47,9 @@ struct tp_snap_session {
 	char *subdir;              /* this process's series ("PID"), or NULL */
 	/* Write single-file .core.gz snapshots instead (--standalone). */
 	bool standalone;
+	/* Copy memory while stopped instead of cloning (--capture=copy). */
+	bool stop_and_copy;
+	struct tp_cow cow;
 };
 
 /** A snapshot held in memory between capture and write. */
@@ -56,6 +60,15 @@ struct tp_snap {
 	char *cwd;
 	struct timespec time;          /* when the freeze started (UTC) */
 	uint64_t freeze_us;            /* how long the target was stopped */
+	/*
+	 * The copy-on-write clone whose memory @mem reads (pull segments are
+	 * read from it while the snapshot is written), killed by
+	 * tp_snap_deinit(); 0 for a stop-and-copy snapshot.
+	 */
+	pid_t child, child_nspid;
+	struct tp_cow *cow;            /* the session's, for the release */
+	const char *method;            /* "clone" or "stop-and-copy" */
+	char why_copy[160];            /* why not cloned, "" if asked so */
 };
 
 /**
