@@ -63,6 +63,8 @@ struct tp_error *tp_snap_session_init(struct tp_snap_session *s, pid_t pid,
 	const char *delay = getenv(TP_SNAP_TEST_DELAY_ENV);
 	if (delay)
 		s->test_delay_ms = (unsigned)strtoul(delay, NULL, 10);
+	if ((delay = getenv(TP_SNAP_TEST_CLONE_DELAY_ENV)))
+		s->test_clone_delay_ms = (unsigned)strtoul(delay, NULL, 10);
 	char *series = NULL;
 	if (subdir && asprintf(&series, "%s/%s", dir, subdir) < 0)
 		return &tp_error_nomem;
@@ -96,6 +98,9 @@ void tp_snap_session_deinit(struct tp_snap_session *s)
 	s->store = NULL;
 	tp_snap_target_close(&s->target);
 	tp_buildid_cache_deinit(&s->buildids);
+	/* still seized: the kernel lets them go when tripod-snap exits */
+	free(s->stuck.tids);
+	s->stuck = (struct tp_freeze_stuck){ 0 };
 	free(s->dir);
 	free(s->subdir);
 	s->dir = s->subdir = NULL;
@@ -195,7 +200,8 @@ struct tp_error *tp_snap_capture(struct tp_snap_session *s,
 
 	clock_gettime(CLOCK_REALTIME, &snap->time);
 	uint64_t t0 = mono_us();
-	err = tp_freeze(pid, &snap->freeze);
+	struct tp_freeze_opts fo = { .stuck = &s->stuck };
+	err = tp_freeze_with(pid, &fo, &snap->freeze);
 	if (!err && s->test_delay_ms) {
 		struct timespec d = { s->test_delay_ms / 1000,
 				      (long)(s->test_delay_ms % 1000) * 1000000L };
@@ -239,6 +245,14 @@ struct tp_error *tp_snap_capture(struct tp_snap_session *s,
 	 * memory); a single-file one needs it all first.
 	 */
 	snap->method = snap->child ? "clone" : "stop-and-copy";
+	if (!err && snap->child && s->test_clone_delay_ms) {
+		struct timespec d = {
+			s->test_clone_delay_ms / 1000,
+			(long)(s->test_clone_delay_ms % 1000) * 1000000L
+		};
+		while (nanosleep(&d, &d) < 0 && errno == EINTR)
+			;
+	}
 	if (!err && snap->child) {
 		err = open_pagemap(snap->child, &pagemap_fd);
 		if (!err)

@@ -28,6 +28,8 @@
  * users; not in the man page.
  */
 #define TP_SNAP_TEST_DELAY_ENV "TRIPOD_TEST_FREEZE_DELAY_MS"
+/* Likewise, after the freeze while the copy-on-write clone lives. */
+#define TP_SNAP_TEST_CLONE_DELAY_ENV "TRIPOD_TEST_CLONE_DELAY_MS"
 
 struct tp_snap_session {
 	struct tp_snap_target target;
@@ -35,7 +37,7 @@ struct tp_snap_session {
 	double interval;           /* for the note */
 	unsigned long seq;         /* number of the last snapshot written */
 	struct tp_buildid_cache buildids;
-	unsigned test_delay_ms;
+	unsigned test_delay_ms, test_clone_delay_ms;
 	bool python;               /* the last snapshot written found Python */
 	/*
 	 * The block store of @dir (doc/snapshot-format.md), opened (and
@@ -50,6 +52,8 @@ struct tp_snap_session {
 	/* Copy memory while stopped instead of cloning (--capture=copy). */
 	bool stop_and_copy;
 	struct tp_cow cow;
+	/* threads a freeze could not stop, still ours (freeze.h) */
+	struct tp_freeze_stuck stuck;
 };
 
 /** A snapshot held in memory between capture and write. */
