@@ -389,3 +389,92 @@ Test(freeze, clone_holds_what_a_copy_copies)
 	tp_snap_target_close(&tt);
 	target_kill(&t);
 }
+
+/* What target_sleep wrote when its call returned ("" while it has not). */
+static void sleep_result(const char *path, char *buf, size_t len)
+{
+	buf[0] = 0;
+	FILE *f = fopen(path, "r");
+	if (f) {
+		if (!fgets(buf, (int)len, f))
+			buf[0] = 0;
+		fclose(f);
+	}
+}
+
+/* Wait (up to 10 s) for target_sleep @t to exit 0; its result in @buf. */
+static void sleep_ends(struct target *t, const char *path, char *buf,
+		       size_t len)
+{
+	int st = 0;
+	pid_t p = 0;
+	for (int i = 0; i < 1000 && (p = waitpid(t->pid, &st, WNOHANG)) == 0;
+	     i++)
+		usleep(10000);
+	cr_assert_eq(p, t->pid, "the target is still in its call");
+	t->pid = 0;
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
+	sleep_result(path, buf, len);
+}
+
+/*
+ * A clone made while the target's only thread blocks in @call, with
+ * handlers installed without SA_RESTART.  Signals sent during the freeze
+ * (before the clone's system call runs in that thread) are all delivered
+ * and the call ends in EINTR, as it would have without tripod; with no
+ * signal, the call goes on (it is made again, it does not return the
+ * kernel's restart code).
+ */
+static void clone_keeps_signals(const char *call)
+{
+	char *dir = make_tmpdir(), out[512], res[128];
+	snprintf(out, sizeof(out), "%s/result", dir);
+	for (int with_signals = 0; with_signals < 2; with_signals++) {
+		unlink(out);
+		struct target t;
+		target_start(&t, (char *[]){ TARGET_SLEEP, (char *)call, out,
+					     NULL });
+		usleep(100000);  /* in its call */
+		struct tp_snap_target tt;
+		struct tp_error *err = tp_snap_target_open(t.pid, &tt);
+		cr_assert_null(err, "%s", tp_error_message(err));
+		struct tp_freeze f;
+		err = tp_freeze(t.pid, &f);
+		cr_assert_null(err, "%s", tp_error_message(err));
+		if (with_signals) {
+			kill(t.pid, SIGUSR1);
+			kill(t.pid, SIGUSR2);
+			usleep(20000);
+		}
+		struct tp_cow cow = { 0 };
+		pid_t child, nspid;
+		char why[160] = "";
+		err = tp_cow_clone(&cow, &tt, &f, &child, &nspid, why,
+				   sizeof(why));
+		tp_thaw(&f);
+		tp_freeze_deinit(&f);
+		cr_assert_null(err, "%s", tp_error_message(err));
+		cr_assert_gt(child, 0, "no clone: %s", why);
+		tp_cow_release(&cow, child, nspid);
+		if (!with_signals) {
+			usleep(300000);
+			sleep_result(out, res, sizeof(res));
+			cr_assert_str_empty(res, "%s returned by itself: %s",
+					    call, res);
+			kill(t.pid, SIGUSR1);
+		}
+		sleep_ends(&t, out, res, sizeof(res));
+		char want[128];
+		snprintf(want, sizeof(want), "ret=-1 errno=%d usr1=1 usr2=%d\n",
+			 EINTR, with_signals);
+		cr_assert_str_eq(res, want, "%s, %s signals during the freeze",
+				 call, with_signals ? "two" : "no");
+		tp_snap_target_close(&tt);
+	}
+	remove_tree(dir);
+	free(dir);
+}
+
+Test(freeze, clone_keeps_signals_nanosleep) { clone_keeps_signals("nanosleep"); }
+Test(freeze, clone_keeps_signals_select) { clone_keeps_signals("select"); }
+Test(freeze, clone_keeps_signals_read) { clone_keeps_signals("read"); }
