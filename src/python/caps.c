@@ -32,7 +32,7 @@
 #define REPR_36 .datetime_fold = true, .structseq_repr_buffer = true
 #define REPR_37 .datetime_fold = true, .exc_single_arg_form = true,           \
 	.collections_subclass_name = true, .timedelta_keyword_repr = true,    \
-	.array_repr_type_name = true
+	.array_repr_type_name = true, .frame_repr_location = true
 #define REPR_38 REPR_37
 #define REPR_310 REPR_38, .descriptors_show_callable = true
 #define REPR_311 REPR_310, .enum_flag_class_repr = true

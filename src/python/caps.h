@@ -159,6 +159,9 @@ struct tp_python_caps {
 	/** An enum class derived from enum.Flag prints "<flag 'Name'>"
 	 *  (3.11+); before, "<enum 'Name'>" like every enum class. */
 	bool enum_flag_class_repr;
+	/** A frame object prints "<frame at 0x..., file 'f.py', line 3, code
+	 *  f>" (3.7+); before, object.__repr__. */
+	bool frame_repr_location;
 };
 
 /**

@@ -144,6 +144,16 @@ struct tp_error *py_instance_attr(struct tp_python *py, uint64_t obj,
 struct tp_error *py_int_value(struct tp_python *py, uint64_t addr,
 			      uint64_t *ret, bool *negative);
 
+/**
+ * What frame_repr() shows of the frame object at @fobj: its code's
+ * co_filename object (*@ret_file), co_name as UTF-8 (*@ret_name, in the
+ * arena) and PyFrame_GetLineNumber() (*@ret_line).  Errors: fault (no
+ * code object, unreadable), unsupported (no layout, no line).
+ */
+struct tp_error *py_frame_object_where(struct tp_python *py, uint64_t fobj,
+				       uint64_t *ret_file,
+				       const char **ret_name, int *ret_line);
+
 /** The object.__repr__ name of type @type ("int", "__main__.Foo"). */
 const char *py_type_name(struct tp_python *py, uint64_t type);
 

@@ -205,6 +205,33 @@ static struct tp_error *cell_repr(struct tp_python *py, struct dstate *st,
 		       (unsigned long long)ref);
 }
 
+/*
+ * frame_repr (Objects/frameobject.c, 3.7+): "<frame at %p, file %R, line
+ * %d, code %S>" with the code's co_filename and co_name.
+ */
+static struct tp_error *frame_repr(struct tp_python *py, struct dstate *st,
+				   const struct py_obj *o,
+				   struct tp_pyval **ret)
+{
+	uint64_t file;
+	const char *name, *file_repr;
+	int line;
+	struct tp_pyval *fv;
+	struct tp_error *err = py_frame_object_where(py, o->addr, &file, &name,
+						     &line);
+	if (err)
+		return err;
+	if (!py_is_str(py, file))
+		return tp_error_create(TP_ERR_UNSUPPORTED,
+				       "co_filename is not a str");
+	if ((err = py_decode_child(py, st, file, o->depth, &fv)) || !fv ||
+	    (err = py_repr_text(py, fv, &file_repr)))
+		return err;
+	return py_text(py, st, o, ret, "<frame at 0x%llx, file %s, line %d, "
+		       "code %s>", (unsigned long long)o->addr, file_repr, line,
+		       name);
+}
+
 struct tp_error *py_decode_funcs(struct tp_python *py, struct dstate *st,
 				 const struct py_obj *o, struct tp_pyval **ret,
 				 bool *handled)
@@ -231,7 +258,10 @@ struct tp_error *py_decode_funcs(struct tp_python *py, struct dstate *st,
 		return NULL;
 	const char *n = o->tname;
 	struct tp_error *err = NULL;
-	if (!strcmp(n, "generator")) {
+	if (!strcmp(n, "frame") && py->caps->frame_repr_location) {
+		*handled = true;
+		err = frame_repr(py, st, o, ret);
+	} else if (!strcmp(n, "generator")) {
 		*handled = true;
 		err = generator(py, st, o, "generator", TP_L_GEN_QUALNAME, ret);
 	} else if (!strcmp(n, "coroutine")) {

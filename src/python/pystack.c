@@ -1244,6 +1244,57 @@ struct names_ctx {
 	size_t first, n;
 };
 
+/* ---- frame objects as values ------------------------------------------ */
+
+struct tp_error *py_frame_object_where(struct tp_python *py, uint64_t fobj,
+				       uint64_t *ret_file,
+				       const char **ret_name, int *ret_line)
+{
+	struct tp_error *err;
+	uint64_t code, iframe = 0, instr = 0, ctype;
+	if (iframe_model(py)) {
+		/*
+		 * 3.11+: f_frame points at the interpreter frame, on the
+		 * thread's data stack while it runs, inside the frame
+		 * object once it has returned: read the same way.
+		 */
+		if (!LHAS(py, FO_FRAME))
+			return tp_error_create(TP_ERR_UNSUPPORTED,
+					       "no frame object layout");
+		if ((err = py_read_ptr(py, fobj + LOFF(py, FO_FRAME),
+				       &iframe)))
+			return err;
+		if (!iframe)
+			return tp_error_fault(fobj, "frame object without frame");
+		if ((err = py_read_ptr(py, iframe + LOFF(py, IF_CODE),
+				       &code)) ||
+		    (err = py_read_ptr(py, iframe + LOFF(py, IF_INSTR),
+				       &instr)))
+			return err;
+		if (py->caps->tagged_stackrefs &&
+		    !tp_stackref_object(code, &code))
+			return tp_error_fault(iframe, "frame without code");
+	} else if ((err = py_read_ptr(py, fobj + LOFF(py, FO_CODE), &code))) {
+		return err;
+	}
+	if ((err = py_type_of(py, code, &ctype)))
+		return err;
+	if (ctype != py->target->sym[TP_SYM_PyCode_Type])
+		return tp_error_fault(code, "frame code is not a code object");
+	struct frame_code c;
+	if ((err = read_code(py, code, &c)) ||
+	    (err = py_read_ptr(py, code + LOFF(py, CO_FILENAME), ret_file)))
+		return err;
+	/* PyFrame_GetLineNumber(), as the stack walk computes it */
+	int line = iframe_model(py) ? frame_line(py, &c, iframe, instr)
+				    : frameobj_line(py, &c, fobj);
+	if (line < 0)
+		return tp_error_create(TP_ERR_UNSUPPORTED, "frame without line");
+	*ret_name = c.name;
+	*ret_line = line;
+	return NULL;
+}
+
 static bool names_cb(void *arg, uint64_t key, uint64_t value)
 {
 	struct names_ctx *c = arg;
