@@ -177,6 +177,10 @@ static struct interp *system_interp(struct interp *in, const char *path,
 	{                                                                     \
 		scenario(suite##_interp(), "random_values.py", true);         \
 	}                                                                     \
+	Test(suite, corrupt_values_unreadable)                                \
+	{                                                                     \
+		scenario(suite##_interp(), "corrupt_values.py", true);        \
+	}                                                                     \
 	Test(suite, gdb_subinterpreter_run_by_another_thread)                 \
 	{                                                                     \
 		gdb_foreign_subinterpreter(suite##_interp());                 \
