@@ -258,7 +258,10 @@ enum tp_layout_kind {
 	X(RLOCK_LEVEL, OFFSET, "rlockobject", "lock.level")                   \
 	X(PATTERN_PATTERN, OFFSET, "PatternObject", "pattern")                \
 	X(PATTERN_FLAGS, OFFSET, "PatternObject", "flags")                    \
-	X(PATTERN_ISBYTES, OFFSET, "PatternObject", "isbytes")
+	X(PATTERN_ISBYTES, OFFSET, "PatternObject", "isbytes")                \
+	X(MATCH_STRING, OFFSET, "MatchObject", "string")                      \
+	X(MATCH_PATTERN, OFFSET, "MatchObject", "pattern")                    \
+	X(MATCH_MARK, OFFSET, "MatchObject", "mark")
 
 enum tp_layout_id {
 #define TP_LAYOUT_ENUM(id, kind, types, members) TP_L_##id,

@@ -63,6 +63,18 @@ struct tp_error *py_object_attributes(struct tp_python *py, struct dstate *st,
 				      int depth, struct tp_pyval **ret);
 
 /**
+ * A new str (bytes, when @isbytes) node, not an object of the target,
+ * holding [@start, @end) of the exact str (bytes or bytearray) at @addr:
+ * PyUnicode_Substring() / PyBytes_FromStringAndSize() as re's getslice()
+ * calls them.  3.x only.  Only the slice is read.  Errors: fault (a range
+ * outside the object), unsupported (another type), limit (more than @max
+ * characters), nomem.  Not charged to any budget.
+ */
+struct tp_error *py_slice_node(struct tp_python *py, uint64_t addr,
+			       bool isbytes, int64_t start, int64_t end,
+			       size_t max, struct tp_pyval **ret);
+
+/**
  * Decode @addr, held by an object at nesting depth @depth.  *@ret is NULL
  * (and no error) when the value overflowed; faults inside the child become
  * its own UNREADABLE node.  Errors: nomem only.

@@ -480,6 +480,69 @@ static struct tp_error *pattern_repr(struct tp_python *py, struct dstate *st,
 	return err;
 }
 
+/* ---- re.Match ------------------------------------------------------------ */
+
+/* Longest group 0 read for a match's repr (it is read whole: which quote
+ * its repr takes depends on every character). */
+#define MATCH_SLICE_MAX (1u << 20)
+/* %.50R of match_repr() */
+#define MATCH_REPR_MAX 50
+
+/*
+ * match_repr (3.x): "<%s object; span=(%zd, %zd), match=%.50R>" with
+ * tp_name, mark[0], mark[1] and group 0: getslice() of the searched string
+ * (a str, or bytes when the pattern is a bytes pattern), None when the
+ * string is None.  2.7 has no match_repr (object.__repr__).
+ */
+static struct tp_error *match_repr(struct tp_python *py, struct dstate *st,
+				   const struct py_obj *o,
+				   struct tp_pyval **ret)
+{
+	uint64_t string, pattern;
+	int64_t mark[2];
+	int32_t isbytes;
+	const char *tname, *r = "None";
+	struct tp_error *err;
+	if (!LHAS(py, MATCH_STRING) || !LHAS(py, MATCH_PATTERN) ||
+	    !LHAS(py, MATCH_MARK) || !LHAS(py, PATTERN_ISBYTES))
+		return unsupported("no match layout");
+	if ((err = py_raw_tp_name(py, o->type, &tname)) ||
+	    (err = py_read_ptr(py, o->addr + LOFF(py, MATCH_STRING),
+			       &string)) ||
+	    (err = py_read_ptr(py, o->addr + LOFF(py, MATCH_PATTERN),
+			       &pattern)) ||
+	    (err = py_read(py, o->addr + LOFF(py, MATCH_MARK), mark,
+			   sizeof(mark))))
+		return err;
+	if (!string || !pattern)
+		return unsupported("match without string or pattern");
+	if (!py_is_none(py, string) && mark[0] >= 0) {
+		struct tp_pyval *group0;
+		if ((err = py_read_i32(py, pattern + LOFF(py, PATTERN_ISBYTES),
+				       &isbytes)) ||
+		    (err = py_slice_node(py, string, isbytes != 0, mark[0],
+					 mark[1], MATCH_SLICE_MAX, &group0)) ||
+		    (err = py_repr_text(py, group0, &r)))
+			return err;
+	}
+	struct tp_strbuf sb = TP_STRBUF_INIT;
+	tp_strbuf_printf(&sb, "<%s object; span=(%lld, %lld), match=", tname,
+			 (long long)mark[0], (long long)mark[1]);
+	/* %.50R: the first 50 code points of the repr */
+	size_t cps = 0;
+	for (const unsigned char *p = (const unsigned char *)r; *p; p++) {
+		if ((*p & 0xc0) != 0x80 && cps++ == MATCH_REPR_MAX)
+			break;
+		tp_strbuf_putc(&sb, (char)*p);
+	}
+	tp_strbuf_putc(&sb, '>');
+	err = tp_strbuf_error(&sb);
+	if (!err)
+		err = py_text_node(py, st, o, tp_strbuf_str(&sb), ret);
+	tp_strbuf_deinit(&sb);
+	return err;
+}
+
 /* ---- array.array --------------------------------------------------------- */
 
 static struct tp_pyval *number_node(struct tp_python *py, char code,
@@ -655,6 +718,9 @@ struct tp_error *py_decode_extra(struct tp_python *py, struct dstate *st,
 		return lock_repr(py, st, o, true, ret);
 	if (!strcmp(b, "re.Pattern") || !strcmp(b, "_sre.SRE_Pattern"))
 		return pattern_repr(py, st, o, ret);
+	if ((!strcmp(b, "re.Match") || !strcmp(b, "_sre.SRE_Match")) &&
+	    !py->caps->py2_objects)
+		return match_repr(py, st, o, ret);
 	if (!strcmp(b, "array.array"))
 		return array_repr(py, st, o, ret);
 	bool ss;

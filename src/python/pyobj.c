@@ -155,9 +155,11 @@ static bool memo_put(struct tp_python *py, uint64_t addr,
  * bits of `state` say where the characters are and how wide; 2.7 unicode
  * objects keep Py_UNICODE units behind `str`.
  */
-static struct tp_error *str_codepoints(struct tp_python *py, uint64_t addr,
-				       size_t max, uint32_t **ret,
-				       size_t *ret_len, bool *too_long)
+static struct tp_error *str_range_codepoints(struct tp_python *py,
+					     uint64_t addr, int64_t start,
+					     int64_t end, size_t max,
+					     uint32_t **ret, size_t *ret_len,
+					     bool *too_long)
 {
 	struct tp_error *err;
 	int64_t len;
@@ -207,6 +209,14 @@ static struct tp_error *str_codepoints(struct tp_python *py, uint64_t addr,
 	}
 	if (len < 0)
 		return tp_error_fault(addr, "negative str length");
+	if (end >= 0) {
+		/* only the code points [start, end) of a PEP 393 str */
+		if (!LHAS(py, UNI_STATE) || start < 0 || start > end ||
+		    end > len)
+			return tp_error_fault(addr, "bad str slice");
+		data += (uint64_t)start * kind;
+		len = end - start;
+	}
 	if ((uint64_t)len > max || (uint64_t)len > MAX_STR_READ) {
 		*too_long = true;
 		*ret_len = (size_t)len;
@@ -255,6 +265,14 @@ static struct tp_error *str_codepoints(struct tp_python *py, uint64_t addr,
 	*ret = cp;
 	*ret_len = n;
 	return NULL;
+}
+
+static struct tp_error *str_codepoints(struct tp_python *py, uint64_t addr,
+				       size_t max, uint32_t **ret,
+				       size_t *ret_len, bool *too_long)
+{
+	return str_range_codepoints(py, addr, 0, -1, max, ret, ret_len,
+				    too_long);
 }
 
 /* 2.7 str / 3.x bytes: the bytes of the object. */
@@ -1612,6 +1630,64 @@ static struct tp_error *decode_str(struct tp_python *py, struct dstate *st,
 		st->overflow = true;
 		return NULL;
 	}
+	*ret = v;
+	return NULL;
+}
+
+struct tp_error *py_slice_node(struct tp_python *py, uint64_t addr,
+			       bool isbytes, int64_t start, int64_t end,
+			       size_t max, struct tp_pyval **ret)
+{
+	const uint64_t *sym = py->target->sym;
+	uint64_t type;
+	bool too_long = false;
+	struct tp_error *err = py_type_of(py, addr, &type);
+	if (err)
+		return err;
+	if (py->caps->py2_objects)
+		return tp_error_create(TP_ERR_UNSUPPORTED, "2.x slice");
+	if (!isbytes) {
+		if (type != sym[TP_SYM_PyUnicode_Type])
+			return tp_error_create(TP_ERR_UNSUPPORTED,
+					       "not an exact str");
+		struct tp_pyval *v = new_node(py, TP_PV_STR, 0, "str");
+		if (!v)
+			return &tp_error_nomem;
+		if ((err = str_range_codepoints(py, addr, start, end, max,
+						&v->u.str.cp, &v->u.str.len,
+						&too_long)))
+			return err;
+		if (too_long)
+			return tp_error_create(TP_ERR_LIMIT, "slice too long");
+		*ret = v;
+		return NULL;
+	}
+	int64_t len;
+	uint64_t data;
+	if ((err = py_read_i64(py, addr + LOFF(py, OB_SIZE), &len)))
+		return err;
+	if (type == sym[TP_SYM_PyBytes_Type])
+		data = addr + (uint64_t)LOFF(py, BYTES_SVAL);
+	else if (type == sym[TP_SYM_PyByteArray_Type])
+		err = py_read_ptr(py, addr + LOFF(py, BYTEARRAY_START), &data);
+	else
+		return tp_error_create(TP_ERR_UNSUPPORTED,
+				       "not bytes or bytearray");
+	if (err)
+		return err;
+	if (start < 0 || start > end || end > len)
+		return tp_error_fault(addr, "bad bytes slice");
+	size_t n = (size_t)(end - start);
+	if (n > max || n > MAX_STR_READ)
+		return tp_error_create(TP_ERR_LIMIT, "slice too long");
+	struct tp_pyval *v = new_node(py, TP_PV_BYTES, 0, "bytes");
+	uint8_t *bytes = tp_pyval_arena_alloc(py->arena, n + 1);
+	if (!v || !bytes)
+		return &tp_error_nomem;
+	if (n && (err = py_read(py, data + (uint64_t)start, bytes, n)))
+		return err;
+	v->u.bytes.data = bytes;
+	v->u.bytes.len = n;
 	*ret = v;
 	return NULL;
 }
