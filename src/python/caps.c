@@ -39,6 +39,7 @@
 #define REPR_312 REPR_311, .odict_repr_is_dict = true
 #define REPR_313 REPR_312, .ipv6_mapped_dotted = true,                        \
 	.thread_handle_state = true, .partial_repr_qualname = true
+#define REPR_314 REPR_313, .thread_handle_attr_os = true
 
 static const struct tp_python_caps known[] = {
 	{ FRAMEOBJ_ROW(2, 7, TP_LINETABLE_LNOTAB_U8), .py2_objects = true,
@@ -68,13 +69,13 @@ static const struct tp_python_caps known[] = {
 	  .listsort_runs_313 = true,
 	  .pep667_locals = true,
 	  .managed_dict = TP_MANAGED_DICT_INLINE_VALUES },
-	{ IFRAME_ROW(14), REPR_313, .first_internal_owner = 3,
+	{ IFRAME_ROW(14), REPR_314, .first_internal_owner = 3,
 	  .debug_offsets = true,
 	  .listsort_runs_313 = true,
 	  .pep667_locals = true, .tagged_stackrefs = true,
 	  .frozen_source_from_file = true,
 	  .managed_dict = TP_MANAGED_DICT_INLINE_VALUES },
-	{ IFRAME_ROW(15), REPR_313, .first_internal_owner = 3,
+	{ IFRAME_ROW(15), REPR_314, .first_internal_owner = 3,
 	  .debug_offsets = true,
 	  .listsort_runs_313 = true,
 	  .pep667_locals = true, .tagged_stackrefs = true,

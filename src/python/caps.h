@@ -148,6 +148,9 @@ struct tp_python_caps {
 	/** Whether a Thread has stopped is kept by a _thread._ThreadHandle
 	 *  (3.13+); before, by _is_stopped and the _tstate_lock. */
 	bool thread_handle_state;
+	/** The Thread attribute holding that handle is _os_thread_handle
+	 *  (3.14+); before, _handle. */
+	bool thread_handle_attr_os;
 	/** functools.partial's repr names a subclass by module and
 	 *  qualified name (3.13+); before, by tp_name. */
 	bool partial_repr_qualname;

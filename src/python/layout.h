@@ -261,7 +261,9 @@ enum tp_layout_kind {
 	X(PATTERN_ISBYTES, OFFSET, "PatternObject", "isbytes")                \
 	X(MATCH_STRING, OFFSET, "MatchObject", "string")                      \
 	X(MATCH_PATTERN, OFFSET, "MatchObject", "pattern")                    \
-	X(MATCH_MARK, OFFSET, "MatchObject", "mark")
+	X(MATCH_MARK, OFFSET, "MatchObject", "mark")                          \
+	X(THANDLE_HANDLE, OFFSET, "PyThreadHandleObject", "handle")           \
+	X(THANDLE_EXITING, OFFSET, "ThreadHandle", "thread_is_exiting")
 
 enum tp_layout_id {
 #define TP_LAYOUT_ENUM(id, kind, types, members) TP_L_##id,

@@ -640,8 +640,39 @@ static struct tp_error *lock_held(struct tp_python *py, uint64_t lock,
  * "stopped", then " daemon", then " %s" % self._ident.  Stopped: 2.7
  * self.__stopped; 3.6-3.12 self._is_stopped, or what is_alive() finds
  * first: a started thread whose _tstate_lock is no longer held.  3.13+
- * asks a _ThreadHandle object (not read here).
+ * asks self._handle.is_done() (3.14+: self._os_thread_handle): the
+ * _thread._ThreadHandle's C handle has
+ * its thread_is_exiting event set (_PyEvent_IsSet: the byte is
+ * _Py_LOCKED, 1).
  */
+static struct tp_error *handle_done(struct tp_python *py, uint64_t thread,
+				    bool *ret)
+{
+	uint64_t hobj, htype, handle;
+	const char *tn;
+	uint8_t ev;
+	struct tp_error *err;
+	if (!LHAS(py, THANDLE_HANDLE) || !LHAS(py, THANDLE_EXITING))
+		return unsupported("no thread handle layout");
+	const char *attr = py->caps->thread_handle_attr_os ? "_os_thread_handle"
+							   : "_handle";
+	if ((err = need_attr(py, thread, attr, &hobj)) ||
+	    (err = py_type_of(py, hobj, &htype)) ||
+	    (err = py_raw_tp_name(py, htype, &tn)))
+		return err;
+	if (strcmp(tn, "_thread._ThreadHandle"))
+		return unsupported("not a _ThreadHandle");
+	if ((err = py_read_ptr(py, hobj + LOFF(py, THANDLE_HANDLE),
+			       &handle)))
+		return err;
+	if (!handle)
+		return unsupported("_ThreadHandle without handle");
+	if ((err = py_read_u8(py, handle + LOFF(py, THANDLE_EXITING), &ev)))
+		return err;
+	*ret = ev == 1;
+	return NULL;
+}
+
 static struct tp_error *thread_repr(struct tp_python *py, struct dstate *st,
 				    const struct py_obj *o,
 				    struct tp_pyval **ret)
@@ -651,8 +682,7 @@ static struct tp_error *thread_repr(struct tp_python *py, struct dstate *st,
 	uint64_t started, ident;
 	bool is_set, stopped, daemon;
 	struct tp_error *err;
-	if (py->caps->thread_handle_state)
-		return unsupported("thread state in a _ThreadHandle");
+	bool handle = py->caps->thread_handle_state;
 	if ((err = class_name(py, o, &name)) ||
 	    (err = attr_text(py, o->addr, py2 ? "_Thread__name" : "_name",
 			     &tname)) ||
@@ -660,16 +690,17 @@ static struct tp_error *thread_repr(struct tp_python *py, struct dstate *st,
 			     &started)) ||
 	    (err = attr_bool(py, started, py2 ? "_Event__flag" : "_flag",
 			     &is_set)) ||
-	    (err = attr_bool(py, o->addr,
-			     py2 ? "_Thread__stopped" : "_is_stopped",
-			     &stopped)) ||
+	    (err = handle ? handle_done(py, o->addr, &stopped)
+			  : attr_bool(py, o->addr,
+				      py2 ? "_Thread__stopped" : "_is_stopped",
+				      &stopped)) ||
 	    (err = attr_bool(py, o->addr,
 			     py2 ? "_Thread__daemonic" : "_daemonic",
 			     &daemon)) ||
 	    (err = need_attr(py, o->addr, py2 ? "_Thread__ident" : "_ident",
 			     &ident)))
 		return err;
-	if (!py2 && !stopped && is_set) {
+	if (!py2 && !handle && !stopped && is_set) {
 		uint64_t lock;
 		bool held = true;
 		if ((err = py_object_attr(py, o->addr, "_tstate_lock", &lock)))
