@@ -263,7 +263,10 @@ enum tp_layout_kind {
 	X(MATCH_PATTERN, OFFSET, "MatchObject", "pattern")                    \
 	X(MATCH_MARK, OFFSET, "MatchObject", "mark")                          \
 	X(THANDLE_HANDLE, OFFSET, "PyThreadHandleObject", "handle")           \
-	X(THANDLE_EXITING, OFFSET, "ThreadHandle", "thread_is_exiting")
+	X(THANDLE_EXITING, OFFSET, "ThreadHandle", "thread_is_exiting")       \
+	X(TEXTIO_BUFFER, OFFSET, "textio", "buffer")                          \
+	X(TEXTIO_ENCODING, OFFSET, "textio", "encoding")                      \
+	X(BUFFERED_RAW, OFFSET, "buffered", "raw")
 
 enum tp_layout_id {
 #define TP_LAYOUT_ENUM(id, kind, types, members) TP_L_##id,

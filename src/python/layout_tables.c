@@ -256,6 +256,9 @@ static const struct tp_layout_table_entry table_2_7[] = {
 	{ "MATCH_MARK", 80 },
 	{ "THANDLE_HANDLE", TP_LAYOUT_ABSENT },
 	{ "THANDLE_EXITING", TP_LAYOUT_ABSENT },
+	{ "TEXTIO_BUFFER", TP_LAYOUT_ABSENT },
+	{ "TEXTIO_ENCODING", TP_LAYOUT_ABSENT },
+	{ "BUFFERED_RAW", TP_LAYOUT_ABSENT },
 };
 
 /* Python 3.6: 3.6.15, build-id 6d853d1016a951ac13d69174b9a33ac9639c3a22 */
@@ -468,6 +471,9 @@ static const struct tp_layout_table_entry table_3_6[] = {
 	{ "MATCH_MARK", 80 },
 	{ "THANDLE_HANDLE", TP_LAYOUT_ABSENT },
 	{ "THANDLE_EXITING", TP_LAYOUT_ABSENT },
+	{ "TEXTIO_BUFFER", 32 },
+	{ "TEXTIO_ENCODING", 40 },
+	{ "BUFFERED_RAW", 16 },
 };
 
 /* Python 3.7: 3.7.16, build-id edcca1179f608e68bf531649c8046e6c3508c5f9 */
@@ -680,6 +686,9 @@ static const struct tp_layout_table_entry table_3_7[] = {
 	{ "MATCH_MARK", 80 },
 	{ "THANDLE_HANDLE", TP_LAYOUT_ABSENT },
 	{ "THANDLE_EXITING", TP_LAYOUT_ABSENT },
+	{ "TEXTIO_BUFFER", 32 },
+	{ "TEXTIO_ENCODING", 40 },
+	{ "BUFFERED_RAW", 16 },
 };
 
 /* Python 3.8: 3.8.18, build-id ff2a4988bea9e9bbbb8004eb6e74cc0792734c3b */
@@ -892,6 +901,9 @@ static const struct tp_layout_table_entry table_3_8[] = {
 	{ "MATCH_MARK", 80 },
 	{ "THANDLE_HANDLE", TP_LAYOUT_ABSENT },
 	{ "THANDLE_EXITING", TP_LAYOUT_ABSENT },
+	{ "TEXTIO_BUFFER", 32 },
+	{ "TEXTIO_ENCODING", 40 },
+	{ "BUFFERED_RAW", 16 },
 };
 
 /* Python 3.9: 3.9.18, build-id 8a6cadea533dd782615a0f14a75b5aef248a10d4 */
@@ -1104,6 +1116,9 @@ static const struct tp_layout_table_entry table_3_9[] = {
 	{ "MATCH_MARK", 80 },
 	{ "THANDLE_HANDLE", TP_LAYOUT_ABSENT },
 	{ "THANDLE_EXITING", TP_LAYOUT_ABSENT },
+	{ "TEXTIO_BUFFER", 32 },
+	{ "TEXTIO_ENCODING", 40 },
+	{ "BUFFERED_RAW", 16 },
 };
 
 /* Python 3.10: 3.10.13, build-id ece57af647dd10ee274f46d757d62a5eab42c418 */
@@ -1316,6 +1331,9 @@ static const struct tp_layout_table_entry table_3_10[] = {
 	{ "MATCH_MARK", 80 },
 	{ "THANDLE_HANDLE", TP_LAYOUT_ABSENT },
 	{ "THANDLE_EXITING", TP_LAYOUT_ABSENT },
+	{ "TEXTIO_BUFFER", 32 },
+	{ "TEXTIO_ENCODING", 40 },
+	{ "BUFFERED_RAW", 16 },
 };
 
 /* Python 3.11: 3.11.7, build-id 49daf84ed369fe589b73ea876f2591cd4c3588bb */
@@ -1528,6 +1546,9 @@ static const struct tp_layout_table_entry table_3_11[] = {
 	{ "MATCH_MARK", 80 },
 	{ "THANDLE_HANDLE", TP_LAYOUT_ABSENT },
 	{ "THANDLE_EXITING", TP_LAYOUT_ABSENT },
+	{ "TEXTIO_BUFFER", 32 },
+	{ "TEXTIO_ENCODING", 40 },
+	{ "BUFFERED_RAW", 16 },
 };
 
 /* Python 3.12: 3.12.1, build-id f9d5c82f5f2c22df68c1d49c944ef3dee5103dcc */
@@ -1740,6 +1761,9 @@ static const struct tp_layout_table_entry table_3_12[] = {
 	{ "MATCH_MARK", 80 },
 	{ "THANDLE_HANDLE", TP_LAYOUT_ABSENT },
 	{ "THANDLE_EXITING", TP_LAYOUT_ABSENT },
+	{ "TEXTIO_BUFFER", 32 },
+	{ "TEXTIO_ENCODING", 40 },
+	{ "BUFFERED_RAW", 16 },
 };
 
 /* Python 3.13: 3.13.0, build-id d11d13fb0f82d32f3da1221ffd551ab179afb423 */
@@ -1952,6 +1976,9 @@ static const struct tp_layout_table_entry table_3_13[] = {
 	{ "MATCH_MARK", 80 },
 	{ "THANDLE_HANDLE", 16 },
 	{ "THANDLE_EXITING", 57 },
+	{ "TEXTIO_BUFFER", 32 },
+	{ "TEXTIO_ENCODING", 40 },
+	{ "BUFFERED_RAW", 16 },
 };
 
 /* Python 3.14: 3.14.10, build-id cccda113240f3ba4c016991793a62dc0cfe01613 */
@@ -2164,6 +2191,9 @@ static const struct tp_layout_table_entry table_3_14[] = {
 	{ "MATCH_MARK", 80 },
 	{ "THANDLE_HANDLE", 16 },
 	{ "THANDLE_EXITING", 57 },
+	{ "TEXTIO_BUFFER", 32 },
+	{ "TEXTIO_ENCODING", 40 },
+	{ "BUFFERED_RAW", 16 },
 };
 
 /* Python 3.15: 3.15.2, build-id d41ac9e28ff414f10df5da23fb051683a7b4adcf */
@@ -2376,6 +2406,9 @@ static const struct tp_layout_table_entry table_3_15[] = {
 	{ "MATCH_MARK", 80 },
 	{ "THANDLE_HANDLE", 16 },
 	{ "THANDLE_EXITING", 57 },
+	{ "TEXTIO_BUFFER", 32 },
+	{ "TEXTIO_ENCODING", 40 },
+	{ "BUFFERED_RAW", 16 },
 };
 
 const struct tp_layout_table tp_layout_tables[] = {

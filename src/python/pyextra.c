@@ -543,6 +543,119 @@ static struct tp_error *match_repr(struct tp_python *py, struct dstate *st,
 	return err;
 }
 
+/* ---- io ------------------------------------------------------------------ */
+
+/* The type name (tp_name) of the object at @addr. */
+static struct tp_error *tp_name_of(struct tp_python *py, uint64_t addr,
+				   const char **ret)
+{
+	uint64_t type;
+	struct tp_error *err = py_type_of(py, addr, &type);
+	return err ? err : py_raw_tp_name(py, type, ret);
+}
+
+static bool is_buffered(const char *tn)
+{
+	return !strcmp(tn, "_io.BufferedReader") ||
+	       !strcmp(tn, "_io.BufferedWriter") ||
+	       !strcmp(tn, "_io.BufferedRandom");
+}
+
+/*
+ * repr(buffered.name), or NULL when there is none: the name getter of a
+ * buffered object returns its raw object's "name", which a FileIO keeps in
+ * its __dict__ (open() puts it there).  Any other raw object may compute
+ * its name: unknown.
+ */
+static struct tp_error *buffered_name(struct tp_python *py,
+				      struct dstate *st, uint64_t buffered,
+				      int depth, const char **ret)
+{
+	uint64_t raw, name;
+	const char *tn;
+	struct tp_error *err;
+	*ret = NULL;
+	if (!LHAS(py, BUFFERED_RAW))
+		return unsupported("no buffered layout");
+	if ((err = py_read_ptr(py, buffered + LOFF(py, BUFFERED_RAW),
+			       &raw)))
+		return err;
+	if (!raw)
+		return unsupported("buffered object without raw");
+	if ((err = tp_name_of(py, raw, &tn)))
+		return err;
+	if (strcmp(tn, "_io.FileIO"))
+		return unsupported("raw object is not a FileIO");
+	if ((err = py_instance_attr(py, raw, "name", &name)) || !name)
+		return err;
+	if ((err = child_text(py, st, name, depth, ret)) || !*ret)
+		return err ? err : unsupported("name too long");
+	return NULL;
+}
+
+/*
+ * buffered_repr: "<%s name=%R>" (tp_name, self.name), "<%s>" without a
+ * name.  textiowrapper_repr: "<_io.TextIOWrapper", " name=%R" (the
+ * buffer's name), " mode=%R" (3.x: the "mode" that open() puts in its
+ * __dict__), " encoding=%R>", each of name and mode left out when the
+ * attribute is missing.
+ */
+static struct tp_error *io_repr(struct tp_python *py, struct dstate *st,
+				const struct py_obj *o, bool text,
+				struct tp_pyval **ret)
+{
+	const char *name, *tn, *mode = NULL, *encoding = NULL;
+	uint64_t buffered = o->addr;
+	struct tp_error *err;
+	if ((err = tp_name_of(py, o->addr, &tn)))
+		return err;
+	/* a subclass: some versions print a fixed "<_io.TextIOWrapper" */
+	if (strcmp(tn, o->base_name))
+		return unsupported("io subclass");
+	if (text) {
+		uint64_t enc, m = 0;
+		const char *btn;
+		if (!LHAS(py, TEXTIO_BUFFER) || !LHAS(py, TEXTIO_ENCODING))
+			return unsupported("no textio layout");
+		if ((err = py_read_ptr(py, o->addr + LOFF(py, TEXTIO_BUFFER),
+				       &buffered)) ||
+		    (err = py_read_ptr(py, o->addr + LOFF(py, TEXTIO_ENCODING),
+				       &enc)))
+			return err;
+		if (!buffered || !enc)
+			return unsupported("textio detached or not initialized");
+		if ((err = tp_name_of(py, buffered, &btn)))
+			return err;
+		if (!is_buffered(btn))
+			return unsupported("textio buffer is not buffered");
+		if (!py->caps->py2_objects &&
+		    (err = py_instance_attr(py, o->addr, "mode", &m)))
+			return err;
+		if (m && ((err = child_text(py, st, m, o->depth, &mode)) ||
+			  !mode))
+			return err;
+		if ((err = child_text(py, st, enc, o->depth, &encoding)) ||
+		    !encoding)
+			return err;
+	}
+	if ((err = buffered_name(py, st, buffered, o->depth, &name)))
+		return err;
+	struct tp_strbuf sb = TP_STRBUF_INIT;
+	tp_strbuf_printf(&sb, "<%s", tn);
+	if (name)
+		tp_strbuf_printf(&sb, " name=%s", name);
+	if (mode)
+		tp_strbuf_printf(&sb, " mode=%s", mode);
+	if (encoding)
+		tp_strbuf_printf(&sb, " encoding=%s", encoding);
+	tp_strbuf_putc(&sb, '>');
+	err = tp_strbuf_error(&sb);
+	if (!err)
+		err = py_text_node(py, st, o, tp_strbuf_str(&sb), ret);
+	tp_strbuf_deinit(&sb);
+	return err;
+}
+
 /* ---- array.array --------------------------------------------------------- */
 
 static struct tp_pyval *number_node(struct tp_python *py, char code,
@@ -721,6 +834,10 @@ struct tp_error *py_decode_extra(struct tp_python *py, struct dstate *st,
 	if ((!strcmp(b, "re.Match") || !strcmp(b, "_sre.SRE_Match")) &&
 	    !py->caps->py2_objects)
 		return match_repr(py, st, o, ret);
+	if (!strcmp(b, "_io.TextIOWrapper"))
+		return io_repr(py, st, o, true, ret);
+	if (is_buffered(b))
+		return io_repr(py, st, o, false, ret);
 	if (!strcmp(b, "array.array"))
 		return array_repr(py, st, o, ret);
 	bool ss;
