@@ -29,7 +29,8 @@
 	.owner_generator = 1
 
 /* What repr() of standard types prints, per version (caps.h). */
-#define REPR_36 .datetime_fold = true, .structseq_repr_buffer = true
+#define REPR_36 .datetime_fold = true, .structseq_repr_buffer = true,        \
+	.flag_decompose = 1
 #define REPR_37 .datetime_fold = true, .exc_single_arg_form = true,           \
 	.collections_subclass_name = true, .timedelta_keyword_repr = true,    \
 	.array_repr_type_name = true, .frame_repr_location = true
@@ -49,13 +50,14 @@ static const struct tp_python_caps known[] = {
 	  .namespace_sorted_keys = true,
 	  .gil_fallback = TP_GIL_FALLBACK_CURRENT_TSTATE },
 	{ FRAMEOBJ_ROW(3, 7, TP_LINETABLE_LNOTAB_S8), .runtime_state = true,
-	  REPR_37, .structseq_repr_buffer = true, .namespace_sorted_keys = true },
+	  REPR_37, .structseq_repr_buffer = true, .namespace_sorted_keys = true,
+	  .flag_decompose = 1 },
 	{ FRAMEOBJ_ROW(3, 8, TP_LINETABLE_LNOTAB_S8), .runtime_state = true,
-	  REPR_38, .namespace_sorted_keys = true },
+	  REPR_38, .namespace_sorted_keys = true, .flag_decompose = 1 },
 	{ FRAMEOBJ_ROW(3, 9, TP_LINETABLE_LNOTAB_S8), .runtime_state = true,
-	  REPR_38 },
+	  REPR_38, .flag_decompose = 2 },
 	{ FRAMEOBJ_ROW(3, 10, TP_LINETABLE_PEP626), .runtime_state = true,
-	  REPR_310,
+	  REPR_310, .flag_decompose = 2,
 	  .lasti_in_code_units = true },
 	{ IFRAME_ROW(11), .optimized_frame_dict = true, REPR_311,
 	  .managed_dict = TP_MANAGED_DICT_TWO_WORDS,

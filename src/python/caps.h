@@ -162,6 +162,12 @@ struct tp_python_caps {
 	/** An enum class derived from enum.Flag prints "<flag 'Name'>"
 	 *  (3.11+); before, "<enum 'Name'>" like every enum class. */
 	bool enum_flag_class_repr;
+	/** How Flag.__repr__ composes a member without a name from the
+	 *  others (enum._decompose): 1, 3.6-3.8, every named or power-of-two
+	 *  entry of _value2member_map_ in its order; 2, 3.9-3.10, the
+	 *  members in definition order, then the power-of-two entries for the
+	 *  bits left; 0, later versions name every member. */
+	unsigned char flag_decompose;
 	/** A frame object prints "<frame at 0x..., file 'f.py', line 3, code
 	 *  f>" (3.7+); before, object.__repr__. */
 	bool frame_repr_location;
