@@ -198,7 +198,7 @@ struct tp_error *py_text_node(struct tp_python *py, struct dstate *st,
 	struct tp_pyval *v = py_new_node(py, TP_PV_TEXT, o->addr, o->tname);
 	if (!v || !(v->u.text = tp_pyval_arena_strdup(py->arena, text)))
 		return &tp_error_nomem;
-	if (!py_charge(st, strlen(text)))
+	if (!py_charge_text(st, o, py_utf8_cps(text)))
 		return NULL;
 	*ret = v;
 	return NULL;

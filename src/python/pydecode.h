@@ -38,6 +38,8 @@ struct py_obj {
 	 */
 	uint64_t base;
 	const char *base_name;
+	/* the value's budget spent when the object's decoding began */
+	size_t cost0;
 };
 
 /**
@@ -46,6 +48,21 @@ struct py_obj {
  * renderer then stops and returns NULL without a node.
  */
 bool py_charge(struct dstate *st, size_t n);
+/**
+ * Charge the text @o's repr is made of, @n code points, in place of what
+ * reading the objects it was made from charged (they are read, not
+ * printed, or printed within that text): a repr that is text prints no
+ * more than that.  False as py_charge().
+ */
+bool py_charge_text(struct dstate *st, const struct py_obj *o, size_t n);
+/** Code points of the UTF-8 text @s (what --max-repr counts). */
+static inline size_t py_utf8_cps(const char *s)
+{
+	size_t n = 0;
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
 /** Whether the value already passed its budget. */
 bool py_overflowed(const struct dstate *st);
 /** Around decoding an instance's attributes (--attributes depth). */

@@ -1733,7 +1733,9 @@ static struct tp_error *decode_bytes(struct tp_python *py, struct dstate *st,
 	}
 	if (err)
 		return err;
-	if (too_long || !charge(st, v->u.bytes.len + 3)) {
+	/* b'' around 3.x bytes, '' around a 2.7 str: a lower bound */
+	size_t quotes = py->caps->py2_objects && kind == TP_PV_BYTES ? 2 : 3;
+	if (too_long || !charge(st, v->u.bytes.len + quotes)) {
 		st->overflow = true;
 		return NULL;
 	}
@@ -1837,7 +1839,8 @@ static struct tp_error *decode_inner(struct tp_python *py, struct dstate *st,
 				  ret);
 
 	/* standard-library types: pydecode.h */
-	struct py_obj o = { addr, type, flags, repr_fn, tname, depth, 0, NULL };
+	struct py_obj o = { addr, type, flags, repr_fn, tname, depth, 0, NULL,
+			    st->cost };
 	bool handled = false;
 	err = py_decode_known(py, st, &o, ret, &handled);
 	if (handled || err)
@@ -1924,6 +1927,19 @@ static struct tp_error *decode(struct tp_python *py, struct dstate *st,
 
 bool py_charge(struct dstate *st, size_t n)
 {
+	return charge(st, n);
+}
+
+bool py_charge_text(struct dstate *st, const struct py_obj *o, size_t n)
+{
+	/*
+	 * What the reads charged was bounded by the limit when it was
+	 * charged (an overflow among them stays an overflow); the value's
+	 * text replaces it, so a short repr made from long reads (a Thread's
+	 * ident, a frame's file name read twice) is not counted too long.
+	 */
+	if (!st->overflow && st->cost > o->cost0)
+		st->cost = o->cost0;
 	return charge(st, n);
 }
 

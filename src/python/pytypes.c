@@ -138,10 +138,11 @@ struct tp_error *py_text(struct tp_python *py, struct dstate *st,
 	struct tp_pyval *v = py_new_node(py, TP_PV_TEXT, o->addr, o->tname);
 	if (v)
 		v->u.text = tp_pyval_arena_strdup(py->arena, text);
+	size_t cps = py_utf8_cps(text);
 	free(text);
 	if (!v || !v->u.text)
 		return &tp_error_nomem;
-	if (!py_charge(st, (size_t)n))
+	if (!py_charge_text(st, o, cps))
 		return NULL;
 	*ret = v;
 	return NULL;

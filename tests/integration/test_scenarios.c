@@ -177,6 +177,12 @@ static struct interp *system_interp(struct interp *in, const char *path,
 	{                                                                     \
 		scenario(suite##_interp(), "random_values.py", true);         \
 	}                                                                     \
+	Test(suite, max_repr_per_local_in_module_frames)                      \
+	{                                                                     \
+		/* the limit maxrepr_module.py's truth is recorded for */     \
+		scenario_with(suite##_interp(), "maxrepr_module.py",          \
+			      "--max-repr=50");                               \
+	}                                                                     \
 	Test(suite, corrupt_values_unreadable)                                \
 	{                                                                     \
 		scenario(suite##_interp(), "corrupt_values.py", true);        \
