@@ -562,31 +562,35 @@ static bool is_buffered(const char *tn)
 }
 
 /*
- * repr(buffered.name), or NULL when there is none: the name getter of a
- * buffered object returns its raw object's "name", which a FileIO keeps in
- * its __dict__ (open() puts it there).  Any other raw object may compute
- * its name: unknown.
+ * repr(obj.name), or NULL when there is none, for the objects whose name
+ * is known without running code: a FileIO or BytesIO keeps it in its
+ * __dict__ (open() puts a FileIO's there; a BytesIO has none unless set),
+ * and a buffered object's name getter returns its raw object's.  Any
+ * other object may compute its name: unknown.
  */
-static struct tp_error *buffered_name(struct tp_python *py,
-				      struct dstate *st, uint64_t buffered,
-				      int depth, const char **ret)
+static struct tp_error *io_name(struct tp_python *py, struct dstate *st,
+				uint64_t obj, int depth, const char **ret)
 {
-	uint64_t raw, name;
+	uint64_t name;
 	const char *tn;
 	struct tp_error *err;
 	*ret = NULL;
-	if (!LHAS(py, BUFFERED_RAW))
-		return unsupported("no buffered layout");
-	if ((err = py_read_ptr(py, buffered + LOFF(py, BUFFERED_RAW),
-			       &raw)))
+	if ((err = tp_name_of(py, obj, &tn)))
 		return err;
-	if (!raw)
-		return unsupported("buffered object without raw");
-	if ((err = tp_name_of(py, raw, &tn)))
-		return err;
-	if (strcmp(tn, "_io.FileIO"))
-		return unsupported("raw object is not a FileIO");
-	if ((err = py_instance_attr(py, raw, "name", &name)) || !name)
+	if (is_buffered(tn)) {
+		if (!LHAS(py, BUFFERED_RAW))
+			return unsupported("no buffered layout");
+		if ((err = py_read_ptr(py, obj + LOFF(py, BUFFERED_RAW),
+				       &obj)))
+			return err;
+		if (!obj)
+			return unsupported("buffered object without raw");
+		if ((err = tp_name_of(py, obj, &tn)))
+			return err;
+	}
+	if (strcmp(tn, "_io.FileIO") && strcmp(tn, "_io.BytesIO"))
+		return unsupported("name of another io object");
+	if ((err = py_instance_attr(py, obj, "name", &name)) || !name)
 		return err;
 	if ((err = child_text(py, st, name, depth, ret)) || !*ret)
 		return err ? err : unsupported("name too long");
@@ -596,7 +600,7 @@ static struct tp_error *buffered_name(struct tp_python *py,
 /*
  * buffered_repr: "<%s name=%R>" (tp_name, self.name), "<%s>" without a
  * name.  textiowrapper_repr: "<_io.TextIOWrapper", " name=%R" (the
- * buffer's name), " mode=%R" (3.x: the "mode" that open() puts in its
+ * buffer's name, io_name()), " mode=%R" (3.x: the "mode" that open() puts in its
  * __dict__), " encoding=%R>", each of name and mode left out when the
  * attribute is missing.
  */
@@ -614,7 +618,6 @@ static struct tp_error *io_repr(struct tp_python *py, struct dstate *st,
 		return unsupported("io subclass");
 	if (text) {
 		uint64_t enc, m = 0;
-		const char *btn;
 		if (!LHAS(py, TEXTIO_BUFFER) || !LHAS(py, TEXTIO_ENCODING))
 			return unsupported("no textio layout");
 		if ((err = py_read_ptr(py, o->addr + LOFF(py, TEXTIO_BUFFER),
@@ -624,10 +627,6 @@ static struct tp_error *io_repr(struct tp_python *py, struct dstate *st,
 			return err;
 		if (!buffered || !enc)
 			return unsupported("textio detached or not initialized");
-		if ((err = tp_name_of(py, buffered, &btn)))
-			return err;
-		if (!is_buffered(btn))
-			return unsupported("textio buffer is not buffered");
 		if (!py->caps->py2_objects &&
 		    (err = py_instance_attr(py, o->addr, "mode", &m)))
 			return err;
@@ -638,7 +637,7 @@ static struct tp_error *io_repr(struct tp_python *py, struct dstate *st,
 		    !encoding)
 			return err;
 	}
-	if ((err = buffered_name(py, st, buffered, o->depth, &name)))
+	if ((err = io_name(py, st, buffered, o->depth, &name)))
 		return err;
 	struct tp_strbuf sb = TP_STRBUF_INIT;
 	tp_strbuf_printf(&sb, "<%s", tn);
