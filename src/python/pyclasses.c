@@ -352,17 +352,20 @@ static struct tp_error *enum_repr(struct tp_python *py, struct dstate *st,
 		return err;
 	if (flag && name_obj == none && value && py->caps->flag_decompose)
 		return flag_combination_repr(py, st, o, ret);
-	if (!name_obj || name_obj == none || !value)
+	/* 3.11+ Flag.__repr__: "<%s: %s>" for a member without a name */
+	bool unnamed = flag && name_obj == none && !py->caps->flag_decompose;
+	if (!name_obj || (name_obj == none && !unnamed) || !value)
 		return tp_error_create(TP_ERR_UNSUPPORTED, "enum without name");
 	uint64_t vtype = 0;
 	if (vrepr && vrepr != none && (err = py_type_of(py, vrepr, &vtype)))
 		return err;
 	if (vtype && strcmp(py_type_name(py, vtype), "wrapper_descriptor"))
 		return tp_error_create(TP_ERR_UNSUPPORTED, "own _value_repr_");
-	if ((err = py_str_utf8(py, name_obj, 4096, &name)) ||
+	name = NULL;
+	if ((!unnamed && (err = py_str_utf8(py, name_obj, 4096, &name))) ||
 	    (err = py_type_short_name(py, o->type, &cls)))
 		return err;
-	size_t len = strlen(cls) + strlen(name) + 5;
+	size_t len = strlen(cls) + (name ? strlen(name) + 1 : 0) + 4;
 	if (!py_charge(st, len))
 		return NULL;
 	struct tp_pyval *c = py_composite(py, o, 2, NULL), *v;
@@ -371,7 +374,10 @@ static struct tp_error *enum_repr(struct tp_python *py, struct dstate *st,
 	if ((err = py_decode_child(py, st, value, o->depth, &v)) || !v)
 		return err;
 	struct tp_strbuf sb = TP_STRBUF_INIT;
-	tp_strbuf_printf(&sb, "<%s.%s: ", cls, name);
+	if (name)
+		tp_strbuf_printf(&sb, "<%s.%s: ", cls, name);
+	else
+		tp_strbuf_printf(&sb, "<%s: ", cls);
 	size_t k = 0;
 	bool ok = !sb.failed && py_part(py, c, &k, tp_strbuf_str(&sb), v) &&
 		  py_part(py, c, &k, ">", NULL);
