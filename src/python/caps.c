@@ -82,6 +82,7 @@ static const struct tp_python_caps known[] = {
 	  .listsort_runs_313 = true,
 	  .pep667_locals = true, .tagged_stackrefs = true,
 	  .frozen_source_from_file = true, .pprint_dict_views = true,
+	  .member_after_items = 16,
 	  .bytearray_quotes_as_bytes = true,
 	  .managed_dict = TP_MANAGED_DICT_INLINE_VALUES },
 };

@@ -168,6 +168,10 @@ struct tp_python_caps {
 	 *  members in definition order, then the power-of-two entries for the
 	 *  bits left; 0, later versions name every member. */
 	unsigned char flag_decompose;
+	/** The PyMemberDef flag (_Py_AFTER_ITEMS, 3.15+: 16) of a __slots__
+	 *  member of a tuple subclass, kept after the items: its offset
+	 *  then counts from the end of Py_SIZE(obj) items; 0 before. */
+	int member_after_items;
 	/** A frame object prints "<frame at 0x..., file 'f.py', line 3, code
 	 *  f>" (3.7+); before, object.__repr__. */
 	bool frame_repr_location;

@@ -240,6 +240,7 @@ enum tp_layout_kind {
 	X(MEMBERDEF_NAME, OFFSET, "PyMemberDef", "name")                      \
 	X(MEMBERDEF_TYPE, OFFSET, "PyMemberDef", "type")                      \
 	X(MEMBERDEF_OFFSET, OFFSET, "PyMemberDef", "offset")                  \
+	X(MEMBERDEF_FLAGS, OFFSET, "PyMemberDef", "flags")                    \
 	X(SIZEOF_MEMBERDEF, SIZE, "PyMemberDef", "")                          \
 	X(FUNC_CODE, OFFSET, "PyFunctionObject", "func_code")                 \
 	X(FUNC_GLOBALS, OFFSET, "PyFunctionObject", "func_globals")           \

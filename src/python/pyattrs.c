@@ -71,6 +71,26 @@ static struct tp_error *member_value(struct tp_python *py, uint64_t obj,
 				       (int)mtype);
 	if (off < 0 || off > (1 << 20))
 		return tp_error_fault(def, "bad member offset");
+	int32_t mflags = 0;
+	if (py->caps->member_after_items && LHAS(py, MEMBERDEF_FLAGS) &&
+	    (err = py_read_i32(py, def + LOFF(py, MEMBERDEF_FLAGS), &mflags)))
+		return err;
+	if (mflags & py->caps->member_after_items) {
+		/* a slot of a tuple subclass: after the object's items */
+		uint64_t otype;
+		int64_t n, item;
+		if (!LHAS(py, TP_ITEMSIZE))
+			return tp_error_create(TP_ERR_UNSUPPORTED,
+					       "no tp_itemsize");
+		if ((err = py_type_of(py, obj, &otype)) ||
+		    (err = py_read_i64(py, obj + LOFF(py, OB_SIZE), &n)) ||
+		    (err = py_read_i64(py, otype + LOFF(py, TP_ITEMSIZE),
+				       &item)))
+			return err;
+		if (n < 0 || n > (1 << 26) || item < 0 || item > 64)
+			return tp_error_fault(obj, "bad variable-size object");
+		off += n * item;
+	}
 	if ((err = py_read_ptr(py, obj + (uint64_t)off, ret)))
 		return err;
 	if (!*ret && mtype == PY_T_OBJECT)
