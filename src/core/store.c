@@ -154,15 +154,19 @@ static struct tp_error *index_parse(struct tp_index *ix)
 		return ix_error(path, "not a tripod snapshot index (bad magic)");
 	if (size < INDEX_HEADER_SIZE + TRAILER_SIZE)
 		return ix_error(path, "snapshot index truncated");
+	/*
+	 * The checksum first: a flipped bit in the version field is damage,
+	 * not a newer format (every version ends in this trailer).
+	 */
+	struct tp_hash want = tp_hash128(b, size - TRAILER_SIZE), have;
+	memcpy(have.b, b + size - TRAILER_SIZE, 16);
+	if (!tp_hash_eq(&want, &have))
+		return ix_error(path, "snapshot index damaged or truncated (checksum mismatch)");
 	uint32_t version = get32(b + 8);
 	if (version != INDEX_VERSION)
 		return tp_error_create(TP_ERR_UNSUPPORTED,
 				       "%s: snapshot index format version %" PRIu32 " (this tripod reads version %u)",
 				       path, version, INDEX_VERSION);
-	struct tp_hash want = tp_hash128(b, size - TRAILER_SIZE), have;
-	memcpy(have.b, b + size - TRAILER_SIZE, 16);
-	if (!tp_hash_eq(&want, &have))
-		return ix_error(path, "snapshot index damaged or truncated (checksum mismatch)");
 	if (get32(b + 12) != INDEX_HEADER_SIZE)
 		return ix_error(path, "snapshot index: bad header size");
 	ix->block_size = get32(b + 16);
@@ -241,7 +245,7 @@ struct tp_error *tp_index_load(const char *path, struct tp_index **ret)
 		return &tp_error_nomem;
 	}
 	struct tp_error *err = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	struct stat sb;
 	if (fd < 0 || fstat(fd, &sb) < 0) {
 		err = tp_error_os(errno, path, "cannot open snapshot index");
@@ -320,9 +324,18 @@ struct tp_error *tp_store_read_block(int dirfd, const struct tp_hash *h,
 	}
 	char name[36];
 	block_name(h, name);
-	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO planted in the store must not hang the reader */
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK |
+				     O_NOCTTY);
 	if (fd < 0)
 		return tp_error_os(errno, NULL, "cannot open block %s", name);
+	struct stat bsb;
+	if (fstat(fd, &bsb) < 0 || !S_ISREG(bsb.st_mode)) {
+		close(fd);
+		return tp_error_create(TP_ERR_FORMAT,
+				       "block %s damaged (not a regular file)",
+				       name);
+	}
 	size_t cap = BLOCK_HEADER_SIZE + ZSTD_COMPRESSBOUND(TP_STORE_BLOCK_SIZE);
 	unsigned char *buf = malloc(cap + 1);
 	struct tp_error *err = NULL;

@@ -72,6 +72,9 @@ struct tp_rsnapshot {
 	const char *cwd;
 	pid_t pid;
 	pid_t ppid;                 /* parent process id, 0 if unknown */
+	long long uid, gid;         /* the process's user and group, -1 if
+				       unknown (which source files it could
+				       read: source.h) */
 	int64_t freeze_us;          /* how long the target was stopped, -1 if
 				       unknown (not a tripod snapshot) */
 	const char **argv;
@@ -80,6 +83,12 @@ struct tp_rsnapshot {
 	const char *layout_source;  /* "dwarf" */
 	struct tp_rthread *threads; /* main thread first, then by tid */
 	size_t nthreads;
+	/*
+	 * Why the report is incomplete beyond its threads' own errors (a
+	 * thread list that loops or ends unreadable, a snapshot cut short),
+	 * one line, or NULL.
+	 */
+	const char *error;
 	struct tp_pyval_arena *arena;
 };
 
