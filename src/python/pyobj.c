@@ -152,6 +152,23 @@ static bool memo_put(struct tp_python *py, uint64_t addr,
 /* ---- strings ------------------------------------------------------------ */
 
 /*
+ * A text too long to read whole is still checked against the snapshot: its
+ * last byte must be readable.  A length the process scribbled on (2^40
+ * characters) then makes the object unreadable, not "really long": it
+ * cannot be there.  One read, whatever the length.
+ */
+static struct tp_error *probe_end(struct tp_python *py, uint64_t data,
+				  uint64_t len, uint64_t width)
+{
+	if (!len)
+		return NULL;
+	if (len > UINT64_MAX / width || data + len * width < data)
+		return tp_error_fault(data, "text extends past the address space");
+	uint8_t b;
+	return py_read_u8(py, data + len * width - 1, &b);
+}
+
+/*
  * Code points of a str object.  3.3+ (PEP 393): the kind, compact and ascii
  * bits of `state` say where the characters are and how wide; 2.7 unicode
  * objects keep Py_UNICODE units behind `str`.
@@ -209,6 +226,8 @@ static struct tp_error *str_codepoints(struct tp_python *py, uint64_t addr,
 	if (len < 0)
 		return tp_error_fault(addr, "negative str length");
 	if ((uint64_t)len > max || (uint64_t)len > MAX_STR_READ) {
+		if ((err = probe_end(py, data, (uint64_t)len, kind)))
+			return err;
 		*too_long = true;
 		*ret_len = (size_t)len;
 		*ret = NULL;
@@ -271,6 +290,9 @@ static struct tp_error *bytes_data(struct tp_python *py, uint64_t addr,
 	if (len < 0)
 		return tp_error_fault(addr, "negative bytes length");
 	if ((uint64_t)len > max || (uint64_t)len > MAX_STR_READ) {
+		if ((err = probe_end(py, addr + LOFF(py, BYTES_SVAL),
+				     (uint64_t)len, 1)))
+			return err;
 		*too_long = true;
 		*ret_len = (size_t)len;
 		return NULL;
@@ -1589,6 +1611,8 @@ static struct tp_error *decode_bytes(struct tp_python *py, struct dstate *st,
 		if (len < 0)
 			return tp_error_fault(addr, "bad bytearray");
 		if ((uint64_t)len > room || (uint64_t)len > MAX_STR_READ) {
+			if ((err = probe_end(py, data, (uint64_t)len, 1)))
+				return err;
 			too_long = true;
 		} else {
 			v->u.bytes.len = (size_t)len;

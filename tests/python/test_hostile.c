@@ -98,14 +98,27 @@ Test(hostile, type_pointer_to_garbage)
 	free(r);
 }
 
-/* A str claiming 2^40 characters: too long, never read nor allocated. */
+/*
+ * A str claiming 2^40 characters: it cannot be in the snapshot, so it is
+ * unreadable (one read of its last byte), never read nor allocated whole;
+ * a str that is really there but long is "really long".
+ */
 Test(hostile, str_with_huge_length)
 {
 	world(3, 12, 1000);
 	uint64_t str = synth_str(&S, "short");
 	synth_w64(&S, str + (uint64_t)SOFF(&S, UNI_LENGTH), 1ULL << 40);
+	unsigned long before = S.reads;
 	struct tp_pyval *v = value(str);
-	cr_assert_eq(v->kind, TP_PV_TOOLONG);
+	cr_assert_eq(v->kind, TP_PV_UNREADABLE, "kind %d", v->kind);
+	cr_assert_lt(S.reads - before, 32);
+	char text[5000];
+	memset(text, 'a', sizeof(text) - 1);
+	text[sizeof(text) - 1] = '\0';
+	cr_assert_eq(value(synth_str(&S, text))->kind, TP_PV_TOOLONG);
+	uint64_t b = synth_bytes(&S, "xy", 2);
+	synth_w64(&S, b + (uint64_t)SOFF(&S, OB_SIZE), 1ULL << 40);
+	cr_assert_eq(value(b)->kind, TP_PV_UNREADABLE);
 }
 
 /*
