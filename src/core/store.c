@@ -154,10 +154,8 @@ static struct tp_error *index_parse(struct tp_index *ix)
 		return ix_error(path, "not a tripod snapshot index (bad magic)");
 	if (size < INDEX_HEADER_SIZE + TRAILER_SIZE)
 		return ix_error(path, "snapshot index truncated");
-	/*
-	 * The checksum first: a flipped bit in the version field is damage,
-	 * not a newer format (every version ends in this trailer).
-	 */
+	/* The checksum first: a damaged version field is damage, not a
+	 * newer format (every version ends with this trailer). */
 	struct tp_hash want = tp_hash128(b, size - TRAILER_SIZE), have;
 	memcpy(have.b, b + size - TRAILER_SIZE, 16);
 	if (!tp_hash_eq(&want, &have))
