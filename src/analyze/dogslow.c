@@ -384,13 +384,23 @@ static void partial_line(struct tp_strbuf *out, const char *indent,
 	tp_strbuf_putc(out, ')');
 }
 
-/* The stack's own partial lines, before its first frame (if any). */
+/*
+ * The stack's own partial lines, before its first frame (if any); for a
+ * thread state that is not a running thread, what it is.
+ */
 static void stack_partial(const struct tp_rsnapshot *snap,
 			  const struct tp_rthread *t, bool first_sample,
 			  struct tp_strbuf *out)
 {
 	bool any = false;
+	/* not a thread that ran: say what it is instead of an empty stack */
+	if (t->state) {
+		tp_strbuf_printf(out, "  (%s)", t->state);
+		any = true;
+	}
 	if (first_sample && snap->error) {
+		if (any)
+			tp_strbuf_putc(out, '\n');
 		partial_line(out, "  ", "snapshot incomplete", snap->error);
 		any = true;
 	}

@@ -1295,6 +1295,45 @@ static bool names_cb(void *arg, uint64_t key, uint64_t value)
 	return true;
 }
 
+/*
+ * A thread state made for a thread that has not started yet.  The thread
+ * creating it makes it (threading.Thread.start()); the new thread records
+ * its own ids in it when it first runs.  Until then it has no frames and
+ * holds its creator's ids (2.7-3.11: thread_id and native_thread_id are
+ * set to the caller's at creation) or none (3.12+: thread_id 0 until the
+ * state is bound).  Reported as it is, it was a second thread with the
+ * creator's tid and name and no frames.  Among the thread states of one
+ * interpreter, @first .. @n: one with no frames and no error whose ident
+ * is 0 or another's (the other one with frames, or the older one: a new
+ * state goes to the head of the list) is marked as starting, its borrowed
+ * ids cleared.
+ */
+static void starting_threads(struct tp_python *py, struct tp_rthread *v,
+			     size_t first, size_t n)
+{
+	for (size_t i = first; i < n; i++) {
+		struct tp_rthread *t = &v[i];
+		if (t->nframes || t->error || !t->has_ident)
+			continue;
+		const struct tp_rthread *creator = NULL;
+		for (size_t j = first; j < n && t->ident && !creator; j++)
+			if (j != i && v[j].has_ident && !v[j].state &&
+			    v[j].ident == t->ident && (v[j].nframes || j > i))
+				creator = &v[j];
+		if (t->ident && !creator)
+			continue;
+		if (creator)
+			t->state = arena_fmt(py, "starting: thread state made by thread %llu, not run yet",
+					     (unsigned long long)creator->ident);
+		else
+			t->state = "starting: thread state not bound to a thread yet";
+		t->has_ident = false;
+		t->ident = 0;
+		t->tid = 0;
+		t->is_main = false;
+	}
+}
+
 /* Thread names from threading._active (and _limbo is not needed). */
 static void thread_names(struct tp_python *py, uint64_t interp,
 			 struct tp_rthread *threads, size_t first, size_t n)
@@ -1497,6 +1536,7 @@ struct tp_error *tp_python_walk(struct tp_python *py,
 				break;
 			}
 		}
+		starting_threads(py, acc.v, first, acc.n);
 		thread_names(py, interp, acc.v, first, acc.n);
 		if (incomplete)
 			break;

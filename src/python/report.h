@@ -62,6 +62,13 @@ struct tp_rthread {
 	size_t nframes;
 	bool truncated;             /* frame cap reached */
 	const char *error;          /* walk stopped early because of this */
+	/*
+	 * NULL for a thread that runs (or ran) Python code; else what this
+	 * thread state is instead: "starting: ..." for one that a thread
+	 * made for a new thread that has not run yet (it has no frames, and
+	 * its ids are its creator's or none: tid 0, no ident, no name).
+	 */
+	const char *state;
 };
 
 struct tp_rsnapshot {

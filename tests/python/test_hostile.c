@@ -393,3 +393,72 @@ Test(hostile, dogslow_says_where_it_is_partial)
 	tp_strbuf_deinit(&out);
 	free(snap);
 }
+
+/*
+ * A thread state made by threading.Thread.start() for a thread that has
+ * not run yet: no frames, and its creator's ids (3.11: thread_id and
+ * native_thread_id are the caller's) or none (3.12+: thread_id 0 until
+ * bound).  It is reported once as what it is, never as a second copy of
+ * its creator (an http.server snapshot showed two "MainThread" records
+ * with the same tid, one without frames).  New states are at the list's
+ * head.
+ */
+static void starting_thread_state(unsigned minor, bool creators_ids)
+{
+	world(3, minor, 65536);
+	synth_set_current_frame(&S, one_frame("main"));
+	uint64_t creator_ident = 0, creator_tid = 0;
+	cr_assert_null(py_read_ptr(S.py, S.tstate + (uint64_t)SOFF(&S, TS_THREAD_ID),
+				   &creator_ident));
+	cr_assert_null(py_read_ptr(S.py, S.tstate + (uint64_t)SOFF(&S, TS_NATIVE_THREAD_ID),
+				   &creator_tid));
+	cr_assert_neq(creator_ident, 0);
+	uint64_t ts = synth_alloc(&S, 4096), cf = synth_alloc(&S, 64);
+	synth_w64(&S, ts + (uint64_t)SOFF(&S, TS_NEXT), S.tstate);
+	synth_w64(&S, ts + (uint64_t)SOFF(&S, TS_INTERP), S.interp);
+	if (LHAS(S.py, TS_CFRAME))
+		synth_w64(&S, ts + (uint64_t)SOFF(&S, TS_CFRAME), cf);
+	if (creators_ids) {
+		synth_w64(&S, ts + (uint64_t)SOFF(&S, TS_THREAD_ID), creator_ident);
+		synth_w64(&S, ts + (uint64_t)SOFF(&S, TS_NATIVE_THREAD_ID),
+			  creator_tid);
+	}
+	synth_w64(&S, S.interp + (uint64_t)SOFF(&S, IS_TSTATE_HEAD), ts);
+	struct tp_rsnapshot *snap = walk();
+	cr_assert_eq(snap->nthreads, 2);
+	cr_assert_null(snap->error);
+	int running = -1, starting = -1;
+	for (int i = 0; i < 2; i++) {
+		if (snap->threads[i].state)
+			starting = i;
+		else
+			running = i;
+	}
+	cr_assert(running >= 0 && starting >= 0, "both %s",
+		  running < 0 ? "starting" : "running");
+	const struct tp_rthread *r = &snap->threads[running],
+				*s = &snap->threads[starting];
+	cr_assert_eq(r->nframes, 1);
+	cr_assert(r->has_ident && r->ident == creator_ident);
+	cr_assert_eq((uint64_t)r->tid, creator_tid);
+	cr_assert_eq(s->nframes, 0);
+	cr_assert_null(s->error);
+	cr_assert(!s->has_ident && !s->tid && !s->is_main && !s->name);
+	cr_assert(!strncmp(s->state, "starting", 8), "%s", s->state);
+	/* both renderers say what it is */
+	struct tp_strbuf out = TP_STRBUF_INIT;
+	struct tp_render_opts o = { .header = true, .locals = true,
+				    .max_repr = 65536 };
+	cr_assert_null(tp_render_dogslow(snap, &o, NULL, &out));
+	cr_assert(strstr(tp_strbuf_str(&out), "\n  (starting: "), "%s",
+		  tp_strbuf_str(&out));
+	tp_strbuf_deinit(&out);
+	cr_assert_null(tp_render_json(snap, &o, &out));
+	cr_assert(strstr(tp_strbuf_str(&out), "\"state\": \"starting"), "%s",
+		  tp_strbuf_str(&out));
+	tp_strbuf_deinit(&out);
+	free(snap);
+}
+
+Test(hostile, starting_thread_state_3_11) { starting_thread_state(11, true); }
+Test(hostile, starting_thread_state_3_12) { starting_thread_state(12, false); }
