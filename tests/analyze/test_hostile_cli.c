@@ -448,3 +448,99 @@ Test(hostile_cli, leftovers_of_a_killed_run_are_removed)
 		cr_assert_neq(access(path, F_OK), 0, "%s is still there", path);
 	}
 }
+
+/* ---- one record per thread state ------------------------------------------ */
+
+/*
+ * A thread state made for a thread that has not run yet: the process makes
+ * one itself (PyThreadState_New through ctypes, as threading.Thread.start()
+ * does before the new thread runs) and parks.  Its ids are the main
+ * thread's (before 3.12; from 3.12 PyThreadState_New binds it to the
+ * caller too).  The report has the main thread once -- the ident and name
+ * the process itself recorded -- and the other state once, as starting;
+ * nothing is partial.
+ */
+static void new_thread_state(const char *python)
+{
+	if (access(python, X_OK))
+		cr_skip_test("%s is not installed", python);
+	char ready[128], dir[128];
+	snprintf(ready, sizeof(ready), "%s/ident", scratch);
+	snprintf(dir, sizeof(dir), "%s/snaps", scratch);
+	char code[1024];
+	snprintf(code, sizeof(code),
+		 "import ctypes, threading, time\n"
+		 "api = ctypes.pythonapi\n"
+		 "api.PyInterpreterState_Head.restype = ctypes.c_void_p\n"
+		 "api.PyThreadState_New.restype = ctypes.c_void_p\n"
+		 "api.PyThreadState_New.argtypes = [ctypes.c_void_p]\n"
+		 "assert api.PyThreadState_New(api.PyInterpreterState_Head())\n"
+		 "t = threading.current_thread()\n"
+		 "ident = getattr(threading, 'get_ident', None) or threading._get_ident\n"
+		 "open('%s.tmp', 'w').write('%%d %%s' %% (ident(), t.name))\n"
+		 "import os; os.rename('%s.tmp', '%s')\n"
+		 "def wait(seconds):\n    time.sleep(seconds)\n"
+		 "wait(600)\n", ready, ready, ready);
+	target = fork();
+	cr_assert(target >= 0);
+	if (target == 0) {
+		int fd = open("/dev/null", O_WRONLY);
+		dup2(fd, 1);
+		execl(python, python, "-c", code, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 200 && access(ready, F_OK); i++)
+		usleep(50000);
+	FILE *f = fopen(ready, "r");
+	cr_assert_not_null(f, "%s did not start", python);
+	unsigned long long ident = 0;
+	char name[64] = "";
+	cr_assert_eq(fscanf(f, "%llu %63s", &ident, name), 2);
+	fclose(f);
+	snapshot(target, dir, false);
+	struct result r;
+	run_for((char *[]){ ANALYZE, "--format", "json", dir, NULL }, 60, &r);
+	cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+	char key[96];
+	snprintf(key, sizeof(key), "\"ident\": %llu,", ident);
+	int idents = 0, names = 0, starting = 0, threads = 0;
+	for (const char *p = r.out; (p = strstr(p, key)); p++)
+		idents++;
+	snprintf(key, sizeof(key), "\"name\": \"%s\"", name);
+	for (const char *p = r.out; (p = strstr(p, key)); p++)
+		names++;
+	for (const char *p = r.out; (p = strstr(p, "\"state\": \"starting")); p++)
+		starting++;
+	for (const char *p = r.out; (p = strstr(p, "{\"tid\": ")); p++)
+		threads++;
+	cr_assert_eq(threads, 2, "%s", r.out);
+	cr_assert_eq(idents, 1, "%s", r.out);
+	cr_assert_eq(names, 1, "%s", r.out);
+	cr_assert_eq(starting, 1, "%s", r.out);
+	run_for((char *[]){ ANALYZE, dir, NULL }, 60, &r);
+	cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+	cr_assert(strstr(r.out, "\n  (starting: "), "%s", r.out);
+}
+
+Test(hostile_cli, thread_state_not_run_yet_3_11)
+{
+	new_thread_state(SYSTEM_PYTHON);
+}
+
+Test(hostile_cli, thread_state_not_run_yet_2_7)
+{
+	const char *home = getenv("HOME");
+	char py[256];
+	snprintf(py, sizeof(py), "%s/.pyenv/versions/2.7.18/bin/python2.7",
+		 home ? home : "/root");
+	new_thread_state(py);
+}
+
+Test(hostile_cli, thread_state_not_run_yet_3_12)
+{
+	const char *home = getenv("HOME");
+	char py[256];
+	snprintf(py, sizeof(py), "%s/.pyenv/versions/3.12.1/bin/python3.12",
+		 home ? home : "/root");
+	new_thread_state(py);
+}
