@@ -229,6 +229,8 @@ struct tp_error *tp_snap_capture(struct tp_snap_session *s,
 	pagemap_fd = -1;
 	tp_thaw(&snap->freeze);
 	snap->freeze_us = mono_us() - t0;
+	if (snap->child)
+		tp_cow_name(&s->cow, snap->child);
 	/*
 	 * Killed during the freeze: the copy may have found no memory at all
 	 * (a dying process drops its address space while still listed).
