@@ -152,7 +152,6 @@ enum tp_layout_kind {
 	X(DICT_VALUES, OFFSET, "PyDictObject", "ma_values")                    \
 	X(DICT_MASK, OFFSET, "PyDictObject", "ma_mask")                        \
 	X(DICT_TABLE, OFFSET, "PyDictObject", "ma_table")                      \
-	X(DICT_FILL, OFFSET, "PyDictObject", "ma_fill")                        \
 	X(DK_SIZE, OFFSET, "_dictkeysobject", "dk_size")                       \
 	X(DK_LOG2_SIZE, OFFSET, "_dictkeysobject", "dk_log2_size")             \
 	X(DK_LOG2_INDEX_BYTES, OFFSET, "_dictkeysobject",                      \
@@ -174,7 +173,6 @@ enum tp_layout_kind {
 	X(SET_MASK, OFFSET, "PySetObject", "mask")                             \
 	X(SET_TABLE, OFFSET, "PySetObject", "table")                           \
 	X(SET_USED, OFFSET, "PySetObject", "used")                             \
-	X(SET_FILL, OFFSET, "PySetObject", "fill")                             \
 	X(SIZEOF_SETENTRY, SIZE, "setentry", "")                               \
 	X(SETENTRY_KEY, OFFSET, "setentry", "key")                             \
 	/* numbers */                                                          \

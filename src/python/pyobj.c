@@ -143,12 +143,30 @@ static bool memo_put(struct tp_python *py, uint64_t addr,
 			e->addr = addr;
 			e->val = val;
 			e->cost = cost;
+			e->toolong = false;
 			return true;
 		}
 	}
 }
 
 /* ---- strings ------------------------------------------------------------ */
+
+/*
+ * A text too long to read whole is still checked against the snapshot: its
+ * last byte must be readable.  A length the process scribbled on (2^40
+ * characters) then makes the object unreadable, not "really long": it
+ * cannot be there.  One read, whatever the length.
+ */
+static struct tp_error *probe_end(struct tp_python *py, uint64_t data,
+				  uint64_t len, uint64_t width)
+{
+	if (!len)
+		return NULL;
+	if (len > UINT64_MAX / width || data + len * width < data)
+		return tp_error_fault(data, "text extends past the address space");
+	uint8_t b;
+	return py_read_u8(py, data + len * width - 1, &b);
+}
 
 /*
  * Code points of a str object.  3.3+ (PEP 393): the kind, compact and ascii
@@ -218,6 +236,8 @@ static struct tp_error *str_range_codepoints(struct tp_python *py,
 		len = end - start;
 	}
 	if ((uint64_t)len > max || (uint64_t)len > MAX_STR_READ) {
+		if ((err = probe_end(py, data, (uint64_t)len, kind)))
+			return err;
 		*too_long = true;
 		*ret_len = (size_t)len;
 		*ret = NULL;
@@ -288,6 +308,9 @@ static struct tp_error *bytes_data(struct tp_python *py, uint64_t addr,
 	if (len < 0)
 		return tp_error_fault(addr, "negative bytes length");
 	if ((uint64_t)len > max || (uint64_t)len > MAX_STR_READ) {
+		if ((err = probe_end(py, addr + LOFF(py, BYTES_SVAL),
+				     (uint64_t)len, 1)))
+			return err;
 		*too_long = true;
 		*ret_len = (size_t)len;
 		return NULL;
@@ -404,7 +427,8 @@ static struct tp_error *long_digits(struct tp_python *py, uint64_t addr,
 		if ((err = py_read_i64(py, addr + LOFF(py, OB_SIZE), &size)))
 			return err;
 		*negative = size < 0;
-		ndigits = size < 0 ? (uint64_t)-size : (uint64_t)size;
+		/* unsigned negation: -INT64_MIN is undefined in int64_t */
+		ndigits = size < 0 ? 0 - (uint64_t)size : (uint64_t)size;
 	}
 	if (ndigits > max_digits) {
 		*too_long = true;
@@ -453,15 +477,25 @@ struct tp_error *py_int_value(struct tp_python *py, uint64_t addr,
 	uint32_t *digits;
 	size_t n;
 	bool too_long;
-	if ((err = long_digits(py, addr, 4, &digits, &n, negative, &too_long)))
-		return err;
-	uint64_t v = 0;
 	int shift = py->digit_shift;
-	if (too_long || (size_t)shift * n > 64 + (size_t)shift)
+	/* 64 bits take at most ceil(64 / shift) digits: 3 of 30, 5 of 15 */
+	size_t max_digits = (64 + (size_t)shift - 1) / (size_t)shift;
+	if ((err = long_digits(py, addr, max_digits, &digits, &n, negative,
+			       &too_long)))
+		return err;
+	if (too_long)
 		return tp_error_create(TP_ERR_LIMIT, "int too big");
-	for (size_t i = n; i-- > 0;)
+	uint64_t v = 0;
+	uint32_t dmask = (1u << shift) - 1;
+	for (size_t i = n; i-- > 0;) {
+		/* the bits shifted out must be zero, else it needs > 64 */
+		if (v >> (64 - shift))
+			return tp_error_create(TP_ERR_LIMIT, "int too big");
+		if (digits[i] & ~dmask)
+			return tp_error_fault(addr, "bad int digit");
 		v = (v << shift) | digits[i];
-	*ret = *negative ? (uint64_t)-(int64_t)v : v;
+	}
+	*ret = *negative ? 0 - v : v;
 	return NULL;
 }
 
@@ -589,98 +623,6 @@ static struct tp_error *values_iter(struct tp_python *py, uint64_t keys,
 	return NULL;
 }
 
-/*
- * Open-addressing tables (2.7 dicts, sets of every version) claim
- * mask + 1 slots.  CPython resizes a table to the smallest power of two
- * above 4 x used (2 x for big ones) and the fill (live and deleted slots)
- * only grows until the next resize, so a real table has at most about
- * 8 x fill slots; 16 x leaves room for presized tables.  A mask that is
- * not a power of two less one, or a table much larger than its fill, is
- * corrupt: refused before a slot is read, so a garbage mask costs nothing.
- */
-#define TABLE_MIN_SLOTS 1024     /* any table this small is plausible */
-#define TABLE_SLOTS_PER_FILL 16
-#define TABLE_CHUNK 4096         /* bytes of slots read at once */
-
-static bool table_plausible(int64_t mask, int64_t used, int64_t fill)
-{
-	if (mask < 0 || ((uint64_t)mask & ((uint64_t)mask + 1)) != 0 ||
-	    used < 0 || used > mask + 1 || fill < used || fill > mask + 1)
-		return false;
-	uint64_t slots = (uint64_t)mask + 1;
-	return slots <= TABLE_MIN_SLOTS ||
-	       slots <= (uint64_t)fill * TABLE_SLOTS_PER_FILL;
-}
-
-/*
- * Call @fn(key, entry) for the first @want slots of @table whose key is
- * neither NULL nor @dummy (nor, when @dummy_fn says so, a dummy), reading
- * TABLE_CHUNK bytes at a time: the scan stops once @want are found.
- */
-typedef bool table_slot_fn(void *arg, const uint8_t *slot);
-
-static struct tp_error *table_scan(struct tp_python *py, uint64_t table,
-				   uint64_t slots, uint64_t esize,
-				   table_slot_fn *fn, void *arg)
-{
-	uint8_t buf[TABLE_CHUNK];
-	size_t per = sizeof(buf) / esize;
-	for (uint64_t i = 0; i < slots;) {
-		size_t n = slots - i < per ? (size_t)(slots - i) : per;
-		struct tp_error *err = py_read(py, table + i * esize, buf,
-					       n * esize);
-		if (err)
-			return err;
-		for (size_t k = 0; k < n; k++)
-			if (!fn(arg, buf + k * esize))
-				return NULL;
-		i += n;
-	}
-	return NULL;
-}
-
-struct py2_dict_scan {
-	uint64_t koff, voff;
-	int64_t left;          /* live items not met yet */
-	py_dict_fn *fn;
-	void *arg;
-};
-
-static bool py2_dict_slot(void *arg, const uint8_t *slot)
-{
-	struct py2_dict_scan *s = arg;
-	uint64_t key, value;
-	memcpy(&key, slot + s->koff, 8);
-	memcpy(&value, slot + s->voff, 8);
-	if (!value)
-		return true; /* empty or deleted */
-	if (!s->fn(s->arg, key, value))
-		return false;
-	return --s->left > 0;
-}
-
-/* 2.7: one table of (hash, key, value), ma_mask + 1 slots. */
-static struct tp_error *py2_dict_iter(struct tp_python *py, uint64_t dict,
-				      int64_t used, py_dict_fn *fn, void *arg)
-{
-	int64_t mask, fill = used;
-	uint64_t table;
-	struct tp_error *err;
-	if ((err = py_read_i64(py, dict + LOFF(py, DICT_MASK), &mask)) ||
-	    (err = py_read_ptr(py, dict + LOFF(py, DICT_TABLE), &table)) ||
-	    (LHAS(py, DICT_FILL) &&
-	     (err = py_read_i64(py, dict + LOFF(py, DICT_FILL), &fill))))
-		return err;
-	if (!table_plausible(mask, used, fill))
-		return tp_error_fault(dict, "bad dict table");
-	if (!used)
-		return NULL;
-	struct py2_dict_scan s = { LOFF(py, DKE_KEY), LOFF(py, DKE_VALUE),
-				   used, fn, arg };
-	return table_scan(py, table, (uint64_t)mask + 1,
-			  LOFF(py, SIZEOF_DICTKEYENTRY), py2_dict_slot, &s);
-}
-
 struct tp_error *py_dict_iter(struct tp_python *py, uint64_t dict,
 			      py_dict_fn *fn, void *arg)
 {
@@ -690,8 +632,47 @@ struct tp_error *py_dict_iter(struct tp_python *py, uint64_t dict,
 		return err;
 	if (used < 0 || used > (int64_t)MAX_ITEMS * 4)
 		return tp_error_fault(dict, "bad dict size");
-	if (LHAS(py, DICT_TABLE))
-		return py2_dict_iter(py, dict, used, fn, arg);
+	if (LHAS(py, DICT_TABLE)) {
+		/* 2.7 */
+		int64_t mask;
+		uint64_t table;
+		if ((err = py_read_i64(py, dict + LOFF(py, DICT_MASK), &mask)) ||
+		    (err = py_read_ptr(py, dict + LOFF(py, DICT_TABLE), &table)))
+			return err;
+		if (mask < 0 || mask > (int64_t)MAX_ITEMS * 8 ||
+		    ((uint64_t)mask & ((uint64_t)mask + 1)))
+			return tp_error_fault(dict, "bad dict mask");
+		/*
+		 * The table is read a chunk at a time, and only until the
+		 * `used` live items are found: a table left large by
+		 * deletions costs what it holds, and a mask the target
+		 * scribbled on ends at the first chunk not in the snapshot.
+		 */
+		uint64_t esize = LOFF(py, SIZEOF_DICTKEYENTRY);
+		uint64_t koff = LOFF(py, DKE_KEY), voff = LOFF(py, DKE_VALUE);
+		if (esize < koff + 8 || esize < voff + 8 || esize > 64)
+			return tp_error_fault(dict, "bad dict entry size");
+		uint8_t buf[4096];
+		size_t per = sizeof(buf) / esize, slots = (size_t)mask + 1;
+		int64_t live = 0;
+		for (size_t i = 0; i < slots && live < used; i += per) {
+			size_t n = slots - i < per ? slots - i : per;
+			if ((err = py_read(py, table + i * esize, buf,
+					   n * esize)))
+				return err;
+			for (size_t k = 0; k < n && live < used; k++) {
+				uint64_t key, value;
+				memcpy(&key, buf + k * esize + koff, 8);
+				memcpy(&value, buf + k * esize + voff, 8);
+				if (!value)
+					continue;
+				live++;
+				if (!fn(arg, key, value))
+					return NULL;
+			}
+		}
+		return NULL;
+	}
 	uint64_t keys, values;
 	if ((err = py_read_ptr(py, dict + LOFF(py, DICT_KEYS), &keys)) ||
 	    (err = py_read_ptr(py, dict + LOFF(py, DICT_VALUES), &values)))
@@ -933,8 +914,12 @@ static const char *compute_type_name(struct tp_python *py, uint64_t type)
 {
 	uint64_t flags, tp_name;
 	const char *name = NULL;
-	if (is_fault(type_flags(py, type, &flags)))
+	struct tp_error *ferr = type_flags(py, type, &flags);
+	if (ferr) {
+		/* a fault or out of memory: the type has no name we can give */
+		tp_error_destroy(ferr);
 		return NULL;
+	}
 	if (flags & TPF_HEAPTYPE) {
 		uint64_t q = 0, dict = 0, mod = 0;
 		const char *qual = NULL, *module = NULL;
@@ -1015,6 +1000,18 @@ static bool charge(struct dstate *st, size_t n)
 	}
 	st->cost += n;
 	return true;
+}
+
+/*
+ * The least a container's repr adds around its @n items, each of which
+ * charges its own repr: @base for the brackets ("[]", "{}"), and @per
+ * characters per item minus the ", " the last item goes without (", "
+ * for a list, ": " and ", " for a dict).  Charging an item's minimum here
+ * as well would count it twice and call a repr too long that is not.
+ */
+static size_t sep_cost(size_t base, size_t per, size_t n)
+{
+	return base + (n ? per * n - 2 : 0);
 }
 
 static struct tp_error *decode(struct tp_python *py, struct dstate *st,
@@ -1105,7 +1102,8 @@ static struct tp_error *decode_seq(struct tp_python *py, struct dstate *st,
 		return err;
 	if (n < 0 || n > (int64_t)MAX_ITEMS)
 		return tp_error_fault(addr, "bad size");
-	if (!charge(st, 2 + 3 * (size_t)n))
+	size_t cost = sep_cost(2, 2, (size_t)n);
+	if (!charge(st, cost))
 		return NULL;
 	if (kind == TP_PV_LIST) {
 		if ((err = py_read_ptr(py, addr + LOFF(py, LIST_ITEM),
@@ -1129,7 +1127,7 @@ static struct tp_error *decode_seq(struct tp_python *py, struct dstate *st,
 		return &tp_error_nomem;
 	}
 	v->u.seq.items = items;
-	if (!remember(py, st, addr, v, 2 + 3 * (size_t)n)) {
+	if (!remember(py, st, addr, v, cost)) {
 		free(ptrs);
 		return &tp_error_nomem;
 	}
@@ -1184,8 +1182,9 @@ static struct tp_error *decode_dict(struct tp_python *py, struct dstate *st,
 		return err;
 	if (used < 0 || used > (int64_t)MAX_ITEMS)
 		return tp_error_fault(addr, "bad dict size");
-	/* "{k: v, ...}": at least 6 characters per item */
-	if (!charge(st, 2 + 6 * (size_t)used))
+	/* "{k: v, ...}": ": " per item, ", " between them */
+	size_t cost = sep_cost(2, 4, (size_t)used);
+	if (!charge(st, cost))
 		return NULL;
 	struct collect c = { .limit = (size_t)used + 1 };
 	err = py_dict_iter(py, addr, collect_cb, &c);
@@ -1202,7 +1201,7 @@ static struct tp_error *decode_dict(struct tp_python *py, struct dstate *st,
 	struct tp_pyval **vals = tp_pyval_arena_alloc(py->arena,
 						      (n ? n : 1) * sizeof(*vals));
 	if (!v || !keys || !vals ||
-	    (own && !remember(py, st, addr, v, 2 + 6 * (size_t)used))) {
+	    (own && !remember(py, st, addr, v, cost))) {
 		free(c.kv);
 		return &tp_error_nomem;
 	}
@@ -1245,29 +1244,8 @@ static bool is_py2_dummy(struct tp_python *py, uint64_t key)
 	return len == 11 && !memcmp(data, "<dummy key>", 11);
 }
 
-struct set_scan {
-	struct tp_python *py;
-	uint64_t koff;
-	uint64_t *ptrs;
-	size_t n, want;
-};
-
-static bool set_slot(void *arg, const uint8_t *slot)
-{
-	struct set_scan *s = arg;
-	struct tp_python *py = s->py;
-	uint64_t key;
-	memcpy(&key, slot + s->koff, 8);
-	if (!key || key == py->set_dummy)
-		return true;
-	if (!py->set_dummy && py->caps->py2_objects && is_py2_dummy(py, key)) {
-		/* 2.7's dummy is a static str: remember it */
-		py->set_dummy = key;
-		return true;
-	}
-	s->ptrs[s->n++] = key;
-	return s->n < s->want;
-}
+/* Slots of a set's hash table read at once (bounds the buffer, not the work) */
+#define SET_CHUNK 256
 
 static struct tp_error *decode_set(struct tp_python *py, struct dstate *st,
 				   uint64_t addr, enum tp_pyval_kind kind,
@@ -1275,38 +1253,60 @@ static struct tp_error *decode_set(struct tp_python *py, struct dstate *st,
 				   struct tp_pyval **ret)
 {
 	struct tp_error *err;
-	int64_t mask, used, fill;
+	int64_t mask, used;
 	uint64_t table;
 	if ((err = py_read_i64(py, addr + LOFF(py, SET_MASK), &mask)) ||
 	    (err = py_read_i64(py, addr + LOFF(py, SET_USED), &used)) ||
 	    (err = py_read_ptr(py, addr + LOFF(py, SET_TABLE), &table)))
 		return err;
-	fill = used;
-	if (LHAS(py, SET_FILL) &&
-	    (err = py_read_i64(py, addr + LOFF(py, SET_FILL), &fill)))
-		return err;
-	if (used > (int64_t)MAX_ITEMS || !table_plausible(mask, used, fill))
+	if (mask < 0 || mask > (int64_t)MAX_ITEMS * 4 || used < 0 ||
+	    used > mask + 1 || ((uint64_t)mask & ((uint64_t)mask + 1)))
 		return tp_error_fault(addr, "bad set");
-	/* the bound first: nothing is allocated or read for a set too long */
-	if (!charge(st, 5 + 3 * (size_t)used))
+	/* "{a, b}"; an empty set prints "set()" */
+	size_t cost = used ? sep_cost(2, 2, (size_t)used) : 5;
+	if (!charge(st, cost))
 		return NULL;
-	struct set_scan scan = { py, LOFF(py, SETENTRY_KEY), NULL, 0,
-				 (size_t)used };
-	scan.ptrs = malloc((used ? (size_t)used : 1) * 8);
-	if (!scan.ptrs)
+	/*
+	 * The table may be far larger than the set (a set does not shrink
+	 * when items are discarded), and its size is the target's word: only
+	 * `used` pointers are kept, already charged to the budget, and the
+	 * table is read a chunk at a time until they are all found.  A table
+	 * that is not in the snapshot ends at its first chunk.
+	 */
+	uint64_t esize = LOFF(py, SIZEOF_SETENTRY);
+	uint64_t koff = LOFF(py, SETENTRY_KEY);
+	if (esize < koff + 8 || esize > 64)
+		return tp_error_fault(addr, "bad set entry size");
+	size_t slots = (size_t)mask + 1;
+	uint8_t raw[SET_CHUNK * 64];
+	uint64_t *ptrs = malloc((used ? (size_t)used : 1) * 8);
+	if (!ptrs)
 		return &tp_error_nomem;
-	if (used && (err = table_scan(py, table, (uint64_t)mask + 1,
-				      LOFF(py, SIZEOF_SETENTRY), set_slot,
-				      &scan))) {
-		free(scan.ptrs);
-		return err;
+	size_t n = 0;
+	for (size_t i = 0; i < slots && n < (size_t)used; i += SET_CHUNK) {
+		size_t k = slots - i < SET_CHUNK ? slots - i : SET_CHUNK;
+		if ((err = py_read(py, table + i * esize, raw, k * esize))) {
+			free(ptrs);
+			return err;
+		}
+		for (size_t j = 0; j < k && n < (size_t)used; j++) {
+			uint64_t key;
+			memcpy(&key, raw + j * esize + koff, 8);
+			if (!key || key == py->set_dummy)
+				continue;
+			if (!py->set_dummy && py->caps->py2_objects &&
+			    is_py2_dummy(py, key)) {
+				/* 2.7's dummy is a static str: remember it */
+				py->set_dummy = key;
+				continue;
+			}
+			ptrs[n++] = key;
+		}
 	}
-	uint64_t *ptrs = scan.ptrs;
-	size_t n = scan.n;
 	struct tp_pyval *v = new_node(py, kind, addr, type_name);
 	struct tp_pyval **items = tp_pyval_arena_alloc(
 		py->arena, (n ? n : 1) * sizeof(*items));
-	if (!v || !items || !remember(py, st, addr, v, 5 + 3 * (size_t)used)) {
+	if (!v || !items || !remember(py, st, addr, v, cost)) {
 		free(ptrs);
 		return &tp_error_nomem;
 	}
@@ -1490,8 +1490,12 @@ static struct tp_error *classic_class(struct tp_python *py, uint64_t cls,
 		*module = "?";
 		if ((err = py_dict_get_str(py, dict, "__module__", &mod)))
 			return err;
-		uint64_t type;
-		if (mod && !py_type_of(py, mod, &type) &&
+		uint64_t type = 0;
+		struct tp_error *terr = mod ? py_type_of(py, mod, &type) : NULL;
+		if (terr == &tp_error_nomem)
+			return terr;
+		tp_error_destroy(terr);
+		if (mod && !terr &&
 		    type == py->target->sym[TP_SYM_PyString_Type] &&
 		    (err = py_str_utf8(py, mod, 4096, module)))
 			return err;
@@ -1719,6 +1723,8 @@ static struct tp_error *decode_bytes(struct tp_python *py, struct dstate *st,
 		if (len < 0)
 			return tp_error_fault(addr, "bad bytearray");
 		if ((uint64_t)len > room || (uint64_t)len > MAX_STR_READ) {
+			if ((err = probe_end(py, data, (uint64_t)len, 1)))
+				return err;
 			too_long = true;
 		} else {
 			v->u.bytes.len = (size_t)len;
@@ -1883,6 +1889,10 @@ static struct tp_error *decode(struct tp_python *py, struct dstate *st,
 {
 	uint64_t key = memo_key(py, st, addr);
 	struct memo_entry *e = memo_find(py, key);
+	if (e && e->toolong) {
+		st->overflow = true;
+		return NULL;
+	}
 	if (e) {
 		charge(st, e->cost);
 		*ret = e->val;
@@ -1900,8 +1910,12 @@ static struct tp_error *decode(struct tp_python *py, struct dstate *st,
 		tp_error_destroy(err);
 		uint64_t type = 0;
 		const char *tname = "object";
-		if (!is_fault(py_type_of(py, addr, &type)))
+		struct tp_error *terr = py_type_of(py, addr, &type);
+		if (terr == &tp_error_nomem)
+			return terr;
+		if (!terr)
 			tname = py_type_name(py, type);
+		tp_error_destroy(terr);
 		struct tp_pyval *v = new_node(py, TP_PV_UNREADABLE, addr,
 					      tname);
 		if (!v)
@@ -2022,8 +2036,11 @@ struct tp_error *py_value(struct tp_python *py, uint64_t addr,
 			tname = py_type_name(py, type);
 		tp_error_destroy(terr);
 		struct tp_pyval *v = new_node(py, TP_PV_TOOLONG, addr, tname);
-		if (!v)
+		uint64_t key = memo_key(py, &st, addr);
+		if (!v || !memo_put(py, key, v, 0))
 			err = &tp_error_nomem;
+		else
+			memo_find(py, key)->toolong = true;
 		*ret = v;
 	}
 	free(st.made);

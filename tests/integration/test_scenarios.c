@@ -183,7 +183,7 @@ static struct interp *system_interp(struct interp *in, const char *path,
 		scenario_with(suite##_interp(), "maxrepr_module.py",          \
 			      "--max-repr=50");                               \
 	}                                                                     \
-	Test(suite, corrupt_values_unreadable)                                \
+	Test(suite, corrupt_values)                                           \
 	{                                                                     \
 		scenario(suite##_interp(), "corrupt_values.py", true);        \
 	}                                                                     \
