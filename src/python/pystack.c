@@ -322,6 +322,8 @@ static struct tp_error *python_bind(struct tp_python *py)
 			RF(PyLong_Type, long_), RF(PyInt_Type, int_),
 			RF(PyFloat_Type, float_), RF(PyUnicode_Type, unicode),
 			RF(PyBytes_Type, bytes), RF(PyByteArray_Type, bytearray),
+			/* 2.7: PyBytes_Type is a macro for PyString_Type */
+			RF(PyString_Type, bytes),
 			RF(PyTuple_Type, tuple), RF(PyList_Type, list),
 			RF(PyDict_Type, dict), RF(PyFunction_Type, function),
 			RF(PyModule_Type, module), RF(PyCode_Type, code),

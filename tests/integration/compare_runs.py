@@ -3,9 +3,9 @@
 builds of one interpreter (an unmodified binary and a copy rewritten by
 patchelf): the same threads (by name), each with the same frames (file,
 function, line) and the same locals (name, type, repr).  What differs from
-one process to the next is left out: pids, thread idents and native ids,
-object addresses in reprs ("at 0x..."), the scratch directory of the run,
-the argv.
+one process to the next is left out: pids, thread idents and native ids
+(also inside reprs: a Thread's shows its ident), object addresses in
+reprs ("at 0x..."), the scratch directory of the run, the argv.
 
 usage: compare_runs.py A.jsonl B.jsonl
 Prints every difference and exits 1 if there is any, 0 otherwise.
@@ -18,8 +18,12 @@ ADDRESS = re.compile(r"0x[0-9a-f]+")
 SCRATCH = re.compile(r"/tripod-test-[^/'\"]*")
 
 
-def normal(text):
-    return SCRATCH.sub("/SCRATCH", ADDRESS.sub("0x?", text))
+def normal(text, idents):
+    text = SCRATCH.sub("/SCRATCH", ADDRESS.sub("0x?", text))
+    # a Thread's repr shows its ident
+    for ident in idents:
+        text = text.replace(ident, "IDENT")
+    return text
 
 
 def threads(path):
@@ -28,11 +32,13 @@ def threads(path):
         sys.exit("%s: expected one JSON line, got %d" % (path, len(lines)))
     snap = json.loads(lines[0])
     out = {}
+    idents = set(str(t["ident"]) for t in snap.get("threads", [])
+                 if t.get("ident"))
     for t in snap.get("threads", []):
         frames = []
         for f in t.get("frames", []):
             frames.append((f.get("file"), f.get("function"), f.get("line"),
-                           [(l["name"], l.get("type"), normal(l["repr"]))
+                           [(l["name"], l.get("type"), normal(l["repr"], idents))
                             for l in f.get("locals", [])]))
         key = (t.get("name"), t.get("interpreter") or 0)
         out.setdefault(key, []).append(frames)
