@@ -92,6 +92,9 @@ static void usage(FILE *out)
 		"                           only snapshots taken in this range (UTC,\n"
 		"                           YYYY-MM-DDTHH:MM:SS[.fff][Z])\n"
 		"      --title=TEXT         title of the svg and html views\n"
+		"      --tasks=HOW          asyncio tasks in the dogslow report: full (a block\n"
+		"                           per task, the default), tree (the awaited-by\n"
+		"                           tree, compact), none\n"
 		"      --no-locals          leave out arguments and local variables\n"
 		"      --no-header          leave out the per-thread header\n"
 		"      --max-repr=N         longest value text, in characters (default 65536)\n"
@@ -485,7 +488,8 @@ int main(int argc, char **argv)
 	enum { OPT_NO_LOCALS = 256, OPT_NO_HEADER, OPT_MAX_REPR,
 	       OPT_MAX_FRAMES, OPT_DEBUGINFO, OPT_DUMP_LAYOUT,
 	       OPT_LAYOUT_SOURCE, OPT_EXPORT_CORE, OPT_BY_THREAD, OPT_THREADS,
-	       OPT_SUMMARY, OPT_DIFF, OPT_SINCE, OPT_UNTIL, OPT_TITLE };
+	       OPT_SUMMARY, OPT_DIFF, OPT_SINCE, OPT_UNTIL, OPT_TITLE,
+	       OPT_TASKS };
 	static const struct option longopts[] = {
 		{ "format", required_argument, NULL, 'f' },
 		{ "no-locals", no_argument, NULL, OPT_NO_LOCALS },
@@ -504,6 +508,7 @@ int main(int argc, char **argv)
 		{ "since", required_argument, NULL, OPT_SINCE },
 		{ "until", required_argument, NULL, OPT_UNTIL },
 		{ "title", required_argument, NULL, OPT_TITLE },
+		{ "tasks", required_argument, NULL, OPT_TASKS },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -573,6 +578,19 @@ int main(int argc, char **argv)
 			break;
 		case OPT_TITLE:
 			st.opts.title = optarg;
+			break;
+		case OPT_TASKS:
+			if (!strcmp(optarg, "full"))
+				st.opts.render.tasks = TP_TASKS_FULL;
+			else if (!strcmp(optarg, "tree"))
+				st.opts.render.tasks = TP_TASKS_TREE;
+			else if (!strcmp(optarg, "none"))
+				st.opts.render.tasks = TP_TASKS_HIDE;
+			else {
+				fprintf(stderr, "%s: --tasks is full, tree or none, not '%s'\n",
+					progname, optarg);
+				return EXIT_USAGE;
+			}
 			break;
 		case OPT_NO_LOCALS:
 			st.opts.render.locals = false;

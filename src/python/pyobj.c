@@ -748,8 +748,21 @@ struct tp_error *py_instance_attr(struct tp_python *py, uint64_t obj,
 		} else {
 			dict = word;
 			if (!dict && (flags & TPF_INLINE_VALUES)) {
+				/*
+				 * _PyObject_InlineValues(): right after the
+				 * type's basic size -- the object header for
+				 * plain classes, more for subclasses of C
+				 * types (asyncio's _GatheringFuture, 3.14).
+				 */
 				uint8_t valid;
-				values = obj + (uint64_t)LOFF(py, SIZEOF_PYOBJECT);
+				int64_t basic = LOFF(py, SIZEOF_PYOBJECT);
+				if (LHAS(py, TP_BASICSIZE) &&
+				    (err = py_read_i64(py, type + LOFF(py, TP_BASICSIZE),
+						       &basic)))
+					return err;
+				if (basic <= 0 || basic > (1 << 20))
+					return tp_error_fault(type, "bad tp_basicsize");
+				values = obj + (uint64_t)basic;
 				if ((err = py_read_u8(py, values + LOFF(py, DV_VALID),
 						      &valid)))
 					return err;

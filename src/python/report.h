@@ -72,21 +72,18 @@ struct tp_rthread {
 struct tp_rtask {
 	uint64_t address;           /* the Task object */
 	const char *name;           /* get_name(), NULL before 3.8 */
-	/*
-	 * "pending", "running" (its thread runs it now), "done",
-	 * "cancelled", "failed" (done with an exception); NULL unknown.
-	 */
+	/* "pending", "running" (its thread runs it now); NULL unknown.
+	 * Tasks that are done are left out, as asyncio.all_tasks() does. */
 	const char *state;
 	uint64_t loop;              /* its event loop, 0 if unknown */
-	/* the tasks awaiting this one (directly, or through a future,
-	 * gather or a TaskGroup it belongs to), by address */
+	/* the tasks awaiting this one (directly, or through gather or the
+	 * TaskGroup that made it), by address */
 	uint64_t *awaited_by;
 	size_t nawaited_by;
-	/* what the innermost frame awaits when it is no coroutine: the
-	 * future or other awaitable as repr() prints it, or NULL */
+	/* what the innermost frame awaits when it is no coroutine, future
+	 * or task, or NULL */
 	struct tp_pyval *awaiting;
 	bool in_cycle;              /* awaited-by edges lead back to it */
-	bool eager;                 /* started eagerly (3.12+) */
 	struct tp_rframe *frames;   /* outermost first */
 	size_t nframes;
 	bool truncated;

@@ -27,6 +27,7 @@
 #include "config.h"
 
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -91,6 +92,41 @@ static void gdb_foreign_subinterpreter(struct interp *in)
 	gdb_check(in, "subinterp_foreign.py");
 }
 
+/*
+ * 3.14+: CPython's own view of the live target's tasks -- python -m
+ * asyncio pstree (the awaited-by tree; with @cycle, the await cycles it
+ * refuses to draw) and the table of python -m asyncio ps -- must be
+ * tripod's (tests/integration/compare_pstree.py).
+ */
+static void pstree_check(struct interp *in, bool cycle)
+{
+	need_snap();
+	if (!harness_version_between(in, "3.14", "3.99"))
+		cr_skip_test("python -m asyncio pstree exists from 3.14 (this is %s)",
+			     in->version);
+	if (cycle)
+		unsetenv("TRIPOD_ASYNCIO_NO_CYCLE");
+	else
+		setenv("TRIPOD_ASYNCIO_NO_CYCLE", "1", 1);
+	harness_start(&run, in, "asyncio_tasks.py");
+	unsetenv("TRIPOD_ASYNCIO_NO_CYCLE");
+	harness_snapshot_and_analyze(&run);
+	char pid[32], out[400];
+	snprintf(pid, sizeof(pid), "%d", (int)run.pid);
+	snprintf(out, sizeof(out), "%s/compare-pstree.txt", run.dir);
+	char *argv[] = { "/usr/bin/python3",
+			 TOP_SRCDIR "/tests/integration/compare_pstree.py",
+			 in->path, pid, run.json, NULL };
+	int st = harness_run(argv, out, out, 300);
+	char *text = harness_slurp(out);
+	if (st == 77)
+		cr_skip_test("%s", text ? text : "asyncio.tools cannot run");
+	cr_assert_eq(st, 0, "asyncio pstree/ps and tripod disagree (%s):\n%s",
+		     run.dir, text ? text : "");
+	cr_log_info("%s", text ? text : "");
+	free(text);
+}
+
 #define INTERP_PYENV(suite, ver)                                              \
 	static struct interp *suite##_interp(void)                            \
 	{                                                                     \
@@ -148,6 +184,15 @@ static struct interp *system_interp(struct interp *in, const char *path,
 	SCENARIO(suite, frame_locals_beyond_variables, "frame_locals.py",     \
 		 true)                                                        \
 	SCENARIO(suite, subinterpreters, "subinterp.py", true)                \
+	SCENARIO(suite, asyncio_tasks, "asyncio_tasks.py", true)              \
+	Test(suite, asyncio_tree_equals_pstree)                               \
+	{                                                                     \
+		pstree_check(suite##_interp(), false);                        \
+	}                                                                     \
+	Test(suite, asyncio_cycles_equal_pstree)                              \
+	{                                                                     \
+		pstree_check(suite##_interp(), true);                         \
+	}                                                                     \
 	Test(suite, values_of_standard_library_types)                         \
 	{                                                                     \
 		scenario(suite##_interp(), "values_types.py", true);          \
