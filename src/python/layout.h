@@ -241,6 +241,8 @@ enum tp_layout_kind {
 	X(TASK_CORO, OFFSET, "TaskObj", "task_coro")                          \
 	X(TASK_NAME, OFFSET, "TaskObj", "task_name")                          \
 	X(TASK_NODE, OFFSET, "TaskObj", "task_node")                          \
+	X(TASK_CALLBACK0, OFFSET, "TaskObj", "task_callback0")                \
+	X(TASK_CALLBACKS, OFFSET, "TaskObj", "task_callbacks")                \
 	X(FUTITER_FUTURE, OFFSET, "futureiterobject", "future")               \
 	X(WEAKREF_OBJECT, OFFSET, "_PyWeakReference", "wr_object")            \
 	X(GEN_FRAME, OFFSET, "PyGenObject", "gi_frame")                       \

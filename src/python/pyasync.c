@@ -26,7 +26,8 @@
  * Who awaits whom (each task's awaited_by): a task awaits what its chain
  * ends with, or its fut_waiter: a task, or a gather's future (whose
  * children it then awaits), and a TaskGroup's parent task awaits the
- * group's tasks (what CPython 3.14 records as awaited-by too).
+ * group's tasks (what CPython 3.14 records as awaited-by too): the
+ * TaskGroup made each of them with its _on_task_done as a done callback.
  *
  * The C Task's fields come from the layout record (DWARF of the _asyncio
  * module); tasks of the Python implementation (asyncio.tasks._PyTask, or
@@ -705,59 +706,73 @@ static struct tp_error *awaits_future(struct aio *a, struct edges *e,
 	return err;
 }
 
-struct tg_ctx {
-	struct aio *a;
-	struct edges *e;
-	struct tp_rtask *tasks;
-	size_t n;
-	uint64_t parent;
-};
-
-static bool tg_child(void *arg, uint64_t key)
+/* The TaskGroup whose bound method @cb is (its __self__), or 0. */
+static uint64_t callback_group(struct aio *a, uint64_t cb)
 {
-	struct tg_ctx *c = arg;
-	if (!find_task(c->tasks, c->n, key))
-		return true;
-	return edge_add(c->e, key, c->parent);
-}
-
-/* A TaskGroup's parent task awaits each of the group's tasks. */
-static struct tp_error *taskgroup_edges(struct aio *a, struct edges *e,
-					struct tp_rtask *tasks, size_t n,
-					uint64_t tg)
-{
-	uint64_t parent = 0, set = 0;
-	struct tp_error *err = py_attr_opt(a, tg, "_parent_task", &parent);
-	if (!err)
-		err = py_attr_opt(a, tg, "_tasks", &set);
-	if (err || !parent || !set || !find_task(tasks, n, parent))
-		return err;
-	struct tg_ctx c = { a, e, tasks, n, parent };
-	return set_iter(a, set, tg_child, &c);
-}
-
-/* TaskGroups among the locals of the tasks' frames (the `self` of
- * TaskGroup.__aexit__, the `tg` of `async with TaskGroup() as tg`). */
-static struct tp_error *find_taskgroups(struct aio *a,
-					const struct tp_rframe *frames,
-					size_t nframes, struct addr_vec *tgs)
-{
-	for (size_t i = 0; i < nframes; i++) {
-		for (size_t k = 0; k < frames[i].nlocals; k++) {
-			const struct tp_pyval *v = frames[i].locals[k].value;
-			if (!v || !v->addr || vec_has(tgs, v->addr))
-				continue;
-			uint64_t type;
-			struct tp_error *err = py_type_of(a->py, v->addr, &type);
-			if (err == &tp_error_nomem)
-				return err;
-			if (!err && derives(a, type, a->taskgroup) &&
-			    !vec_push(tgs, v->addr))
-				return &tp_error_nomem;
-			tp_error_destroy(err);
-		}
+	struct tp_python *py = a->py;
+	uint64_t type, self = 0, stype;
+	struct tp_error *err = py_type_of(py, cb, &type);
+	if (!err && type == py->target->sym[TP_SYM_PyTuple_Type]) {
+		/* (callback, context) */
+		err = py_read_ptr(py, cb + LOFF(py, TUPLE_ITEM), &cb);
+		if (!err)
+			err = py_type_of(py, cb, &type);
 	}
-	return NULL;
+	if (!err && type_named(a, type, "method") && LHAS(py, METHOD_SELF))
+		err = py_read_ptr(py, cb + LOFF(py, METHOD_SELF), &self);
+	if (!err && self)
+		err = py_type_of(py, self, &stype);
+	bool tg = !err && self && derives(a, stype, a->taskgroup);
+	tp_error_destroy(err);
+	return tg ? self : 0;
+}
+
+/*
+ * A task made by a TaskGroup has the group's _on_task_done among its
+ * done callbacks (C tasks: callback0 and the callbacks list; Python
+ * tasks: _callbacks); the group's _parent_task awaits it.
+ */
+static struct tp_error *taskgroup_parent(struct aio *a, uint64_t task,
+					 uint64_t *ret)
+{
+	struct tp_python *py = a->py;
+	struct tp_error *err;
+	uint64_t type, first = 0, list = 0;
+	*ret = 0;
+	if ((err = py_type_of(py, task, &type)))
+		return err;
+	if (is_c_task(a, type)) {
+		if (!LHAS(py, TASK_CALLBACK0) || !LHAS(py, TASK_CALLBACKS))
+			return NULL;
+		if ((err = py_read_ptr(py, task + LOFF(py, TASK_CALLBACK0),
+				       &first)) ||
+		    (err = py_read_ptr(py, task + LOFF(py, TASK_CALLBACKS),
+				       &list)))
+			return err;
+	} else if ((err = py_attr_opt(a, task, "_callbacks", &list))) {
+		return err;
+	}
+	uint64_t tg = first ? callback_group(a, first) : 0;
+	uint64_t ltype, items = 0;
+	int64_t len = 0;
+	if (!tg && list && list != a->none) {
+		if ((err = py_type_of(py, list, &ltype)))
+			return err;
+		if (ltype == py->target->sym[TP_SYM_PyList_Type] &&
+		    !(err = py_read_i64(py, list + LOFF(py, OB_SIZE), &len)))
+			err = py_read_ptr(py, list + LOFF(py, LIST_ITEM), &items);
+		if (err)
+			return err;
+	}
+	for (int64_t i = 0; !tg && i < len && i < MAX_TASKS; i++) {
+		uint64_t cb;
+		if ((err = py_read_ptr(py, items + (uint64_t)i * 8, &cb)))
+			return err;
+		tg = callback_group(a, cb);
+	}
+	if (tg)
+		err = py_attr_opt(a, tg, "_parent_task", ret);
+	return err;
 }
 
 /* Does following awaited_by from @start lead back to it? */
@@ -798,16 +813,16 @@ static struct tp_error *link_tasks(struct aio *a, struct tp_rtask *tasks,
 				   size_t n, const struct task_state *ts)
 {
 	struct edges e = { 0 };
-	struct addr_vec tgs = { 0 };
 	struct tp_error *err = NULL;
 	for (size_t i = 0; i < n && !err; i++)
 		err = awaits_future(a, &e, tasks, n, tasks[i].address,
 				    ts[i].awaited, 0);
-	for (size_t i = 0; i < n && !err && a->taskgroup; i++)
-		err = find_taskgroups(a, tasks[i].frames, tasks[i].nframes,
-				      &tgs);
-	for (size_t i = 0; i < tgs.n && !err; i++) {
-		err = taskgroup_edges(a, &e, tasks, n, tgs.v[i]);
+	for (size_t i = 0; i < n && !err && a->taskgroup; i++) {
+		uint64_t parent;
+		err = taskgroup_parent(a, tasks[i].address, &parent);
+		if (!err && parent && find_task(tasks, n, parent) &&
+		    !edge_add(&e, tasks[i].address, parent))
+			err = &tp_error_nomem;
 		if (err && err != &tp_error_nomem) {
 			note(a, err, "TaskGroup");
 			err = NULL;
@@ -834,7 +849,6 @@ static struct tp_error *link_tasks(struct aio *a, struct tp_rtask *tasks,
 		tasks[i].in_cycle = in_cycle(tasks, n, i);
 	free(e.child);
 	free(e.parent);
-	free(tgs.v);
 	return err;
 }
 

@@ -27,6 +27,9 @@ usage:
       progress on a terminal ([COUNT/COUNT], a rate), none otherwise
   check_views.py diff TRUTH1 TRUTH2 DIFF
       --diff between the two phases is what the two truths differ by
+  check_views.py tree TRUTH TREE
+      --tasks tree: each task hangs under the tasks the scenario made
+      await it, cycles marked, with the recorded coroutine frames
 Exits 1 with the differences printed, 0 when all is as expected.
 """
 import html
@@ -645,11 +648,72 @@ def check_diff(args):
     return problems
 
 
+TASK_LINE = re.compile(r"^(?P<prefix>[ \u2502\u251c\u2514\u2500]*)"
+                       r"Task (?P<name>'.*?'|at 0x[0-9a-f]+) \((?P<rest>.*)\)$")
+
+
+def check_tree(args):
+    """Parse the tree: a task line's parent is the nearest task line above
+    it that is less indented (its first column); the frame lines under a
+    task line are its frames."""
+    truth = json.load(open(args[0]))
+    names = dict((t["id"], "'%s'" % t["name"] if t["name"] is not None
+                  else "at 0x%x" % t["id"]) for t in truth["tasks"])
+    want_edges = set()
+    for t in truth["tasks"]:
+        for p in t["awaited_by"]:
+            want_edges.add((names[t["id"]], names[p]))
+    want_frames = dict((names[t["id"]], [
+        "%s %s:%d" % (f.get("qualname") or f["function"], f["file"],
+                      f["line"]) for f in t["frames"]])
+        for t in truth["tasks"])
+    edges, frames, stack, problems = set(), {}, [], []
+    cur = None
+    in_cycle = set()
+    for line in open(args[1], encoding="utf-8").read().split("\n"):
+        m = TASK_LINE.match(line)
+        if m:
+            col = len(m.group("prefix"))
+            while stack and stack[-1][0] >= col:
+                stack.pop()
+            name = m.group("name")
+            if stack:
+                edges.add((name, stack[-1][1]))
+            if "in an await cycle" in m.group("rest"):
+                in_cycle.add(name)
+            stack.append((col, name))
+            cur = name if name not in frames else None
+            if cur:
+                frames[cur] = []
+            continue
+        text = line.strip(" \u2502")
+        if cur and text and not text.startswith("("):
+            frames[cur].append(text)
+        elif not text:
+            cur = None
+    if edges != want_edges:
+        problems.append("edges: tree only %s, scenario only %s" % (
+            sorted(edges - want_edges), sorted(want_edges - edges)))
+    want_cycle = set(names[t["id"]] for t in truth["tasks"] if t["in_cycle"])
+    if in_cycle != want_cycle:
+        problems.append("cycles %s, expected %s" % (sorted(in_cycle),
+                                                   sorted(want_cycle)))
+    for name, fr in sorted(want_frames.items()):
+        if frames.get(name) != fr:
+            problems.append("task %s: frames %r, recorded %r" % (
+                name, frames.get(name), fr))
+    if not problems:
+        print("ok: %d tasks, %d awaited-by edges, %d in cycles" % (
+            len(frames), len(edges), len(in_cycle)))
+    return problems
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     fn = {"collapsed": check_collapsed, "summary": check_summary,
           "svg": check_svg, "html": check_html, "browser": check_browser,
-          "progress": check_progress, "diff": check_diff}[cmd]
+          "progress": check_progress, "diff": check_diff,
+          "tree": check_tree}[cmd]
     problems = fn(args)
     if problems == 77:
         return 77

@@ -276,6 +276,18 @@ Test(views, diff_between_two_recorded_phases)
 	check("diff", (char *[]){ "diff", run.truth, truth2, out, NULL });
 }
 
+Test(views, task_tree_as_the_scenario_built_it)
+{
+	harness_start(&run, pick_interp(), "asyncio_tasks.py");
+	snap(run.snaps, 1);
+	char tree[400], first[500];
+	path(tree, sizeof(tree), "tree.txt");
+	snprintf(first, sizeof(first), "%s/snapshot-000001.tripod", run.snaps);
+	analyze_ok(tree, (char *[]){ "--no-header", "--no-locals", "--tasks",
+				     "tree", first, NULL });
+	check("tree", (char *[]){ "tree", run.truth, tree, NULL });
+}
+
 Test(views, usage_errors_exit_64)
 {
 	char out[] = "/tmp/tripod-views-usage-XXXXXX";
