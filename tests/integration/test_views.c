@@ -288,6 +288,38 @@ Test(views, task_tree_as_the_scenario_built_it)
 	check("tree", (char *[]){ "tree", run.truth, tree, NULL });
 }
 
+/* The views of an asyncio program: its tasks are stacks as its threads
+ * are (a row each in the timeline, a "Task NAME" root in the folds). */
+Test(views, views_hold_the_asyncio_tasks)
+{
+	harness_start(&run, pick_interp(), "asyncio_tasks.py");
+	snap(run.snaps, 3);
+	char jsonl[400], col[400], page[400];
+	path(jsonl, sizeof(jsonl), "all.jsonl");
+	path(col, sizeof(col), "collapsed-by-thread.txt");
+	path(page, sizeof(page), "page.html");
+	analyze_ok(jsonl, (char *[]){ "--format", "json", run.snaps, NULL });
+	analyze_ok(col, (char *[]){ "--format", "collapsed", "--by-thread",
+				    run.snaps, NULL });
+	analyze_ok(page, (char *[]){ "--format", "html", run.snaps, NULL });
+	/* the records hold the tasks the target recorded */
+	char cmp[400];
+	path(cmp, sizeof(cmp), "compare.txt");
+	char *c[] = { "/usr/bin/python3",
+		      TOP_SRCDIR "/tests/integration/compare_truth.py",
+		      run.truth, jsonl, NULL };
+	int st = harness_run(c, cmp, cmp, 60);
+	char *text = harness_slurp(cmp);
+	cr_assert_eq(st, 0, "the records differ from the truth:\n%s",
+		     text ? text : "");
+	free(text);
+	check("collapsed-tasks",
+	      (char *[]){ "collapsed", jsonl, col, "--by-thread", NULL });
+	check("html-tasks", (char *[]){ "html", page, jsonl, NULL });
+	check("browser-tasks", (char *[]){ "browser", page, jsonl, run.dir,
+					   NULL });
+}
+
 Test(views, usage_errors_exit_64)
 {
 	char out[] = "/tmp/tripod-views-usage-XXXXXX";
