@@ -295,6 +295,35 @@ def compare_tasks(truth, snap):
     return problems
 
 
+def _task_line_problems(first, key, tt, truth):
+    """The Task line: "Task KEY (STATE, awaited by P1, P2, in an await
+    cycle)", its state, awaiting tasks and cycle mark as the truth has
+    them (the order of the awaiting tasks is free)."""
+    head = "Task %s (" % key
+    if not first.startswith(head) or not first.endswith(")"):
+        return ["dogslow: task %s: line %r" % (key, first)]
+    parts = first[len(head):-1].split(", ")
+    problems = []
+    if parts[0] != tt["state"]:
+        problems.append("dogslow: task %s: state %r != %r" % (
+            key, parts[0], tt["state"]))
+    parts = parts[1:]
+    cycle = bool(parts) and parts[-1] == "in an await cycle"
+    if cycle:
+        parts = parts[:-1]
+    if cycle != tt["in_cycle"]:
+        problems.append("dogslow: task %s: in an await cycle: %r" % (
+            key, cycle))
+    if parts and parts[0].startswith("awaited by "):
+        parts[0] = parts[0][len("awaited by "):]
+    keys = dict((t["id"], _task_key(t)) for t in truth["tasks"])
+    want = sorted(keys[p] for p in tt["awaited_by"])
+    if sorted(parts) != want:
+        problems.append("dogslow: task %s: awaited by %s, expected %s" % (
+            key, sorted(parts), want))
+    return problems
+
+
 def compare_task_samples(truth, samples):
     """The Dogslow blocks of the tasks: "Task 'name' (...)" then the
     traceback; its full part must be dogslow's own over the frames."""
@@ -310,6 +339,7 @@ def compare_task_samples(truth, samples):
         if tt is None:
             problems.append("dogslow: block of an unknown task %r" % first)
             continue
+        problems += _task_line_problems(first, key, tt, truth)
         if FULL_MARK not in sample:
             problems.append("dogslow: task %s: no full backtrace" % key)
             continue
