@@ -213,7 +213,9 @@
     var n = 0;
     cells.forEach(function (row) {
       row.forEach(function (c) {
-        var hit = term !== '' && c.stack && stackMatches(c.stack);
+        /* a boolean: toggle(name, undefined) would flip the class of a
+         * cell whose thread or task is absent from that snapshot */
+        var hit = term !== '' && !!c.stack && stackMatches(c.stack);
         c.td.classList.toggle('hit', hit);
         c.td.classList.toggle('miss', term !== '' && !hit);
         if (hit) n++;

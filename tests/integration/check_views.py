@@ -25,6 +25,8 @@ usage:
       JSON record; a screenshot goes to OUTDIR/page.png
   check_views.py progress ANALYZE DIR COUNT
       progress on a terminal ([COUNT/COUNT], a rate), none otherwise
+  check_views.py summary-records JSONL SUMMARY
+      --summary of moving snapshots: its counts are those of the records
   check_views.py diff TRUTH1 TRUTH2 DIFF
       --diff between the two phases is what the two truths differ by
   check_views.py tree TRUTH TREE
@@ -224,6 +226,63 @@ def check_summary(args):
                         % sorted(extra))
     if not problems:
         print("ok: %d threads over %d snapshots" % (len(truth["threads"]), n))
+    return problems
+
+
+TOP = 10  # rows per table, as the man page says
+
+
+def check_summary_records(args):
+    """--summary of snapshots that move (no parked truth): each section's
+    counts are those of the JSON records of the same snapshots -- samples
+    per thread or task, those without Python frames, and the top innermost
+    frames and functions with their shares."""
+    recs = records(args[0])
+    n = len(recs)
+    header, got = parse_summary(args[1])
+    problems = []
+    if not header.startswith("%d snapshot%s" % (n, "" if n == 1 else "s")):
+        problems.append("header %r, expected %d snapshots" % (header, n))
+    ALL = "All threads and tasks"
+    want = {}
+    for rec in recs:
+        for label, st in stacks(rec):
+            for key in (ALL, label):
+                w = want.setdefault(key, {"samples": 0, "frames": {},
+                                          "functions": {}})
+                w["samples"] += 1
+                if st["frames"]:
+                    inner = st["frames"][-1]
+                    for table, lab in (("frames", frame_label(inner)),
+                                       ("functions", function_label(inner))):
+                        w[table][lab] = w[table].get(lab, 0) + 1
+    for key in sorted(set(want) | set(got)):
+        w, g = want.get(key), got.get(key)
+        if w is None or g is None:
+            problems.append("section %r: %s" % (
+                key, "not in the records" if w is None else "missing"))
+            continue
+        if g["samples"] != w["samples"]:
+            problems.append("%s: %d samples, the records have %d" % (
+                key, g["samples"], w["samples"]))
+        for table in ("frames", "functions"):
+            rows = sorted(w[table].items(), key=lambda kv: (-kv[1], kv[0]))
+            exp = [(c, round(100.0 * c / w["samples"], 1), l)
+                   for l, c in rows[:TOP]]
+            # ties at the cut may be ordered either way: compare the
+            # counts in order, and the labels above the last count
+            gotc = [(c, sh) for c, sh, _ in g[table]]
+            if gotc != [(c, sh) for c, sh, _ in exp]:
+                problems.append("%s: innermost %s %r, the records say %r" % (
+                    key, table, g[table], exp))
+                continue
+            last = exp[-1][0] if exp else None
+            if [r for r in g[table] if r[0] != last] != \
+                    [r for r in exp if r[0] != last]:
+                problems.append("%s: innermost %s %r, the records say %r" % (
+                    key, table, g[table], exp))
+    if not problems:
+        print("ok: %d sections over %d snapshots" % (len(got), n))
     return problems
 
 
@@ -711,6 +770,7 @@ def check_tree(args):
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     fn = {"collapsed": check_collapsed, "summary": check_summary,
+          "summary-records": check_summary_records,
           "svg": check_svg, "html": check_html, "browser": check_browser,
           "progress": check_progress, "diff": check_diff,
           "tree": check_tree}[cmd]

@@ -274,6 +274,17 @@ Test(views, diff_between_two_recorded_phases)
 	path(out, sizeof(out), "diff.txt");
 	analyze_ok(out, (char *[]){ "--diff", f1, f2, NULL });
 	check("diff", (char *[]){ "diff", run.truth, truth2, out, NULL });
+
+	/* the page of both: a thread of one phase is absent from the other's
+	 * column, and a search marks no absent cell */
+	char both[400], page[400];
+	path(both, sizeof(both), "both.jsonl");
+	path(page, sizeof(page), "phases.html");
+	analyze_ok(both, (char *[]){ "--format", "json", f1, f2, NULL });
+	analyze_ok(page, (char *[]){ "--format", "html", f1, f2, NULL });
+	check("html-phases", (char *[]){ "html", page, both, NULL });
+	check("browser-phases",
+	      (char *[]){ "browser", page, both, run.dir, NULL });
 }
 
 Test(views, task_tree_as_the_scenario_built_it)
@@ -318,6 +329,58 @@ Test(views, views_hold_the_asyncio_tasks)
 	check("html-tasks", (char *[]){ "html", page, jsonl, NULL });
 	check("browser-tasks", (char *[]){ "browser", page, jsonl, run.dir,
 					   NULL });
+}
+
+/*
+ * Issue 12's "done when": the views of a 100-snapshot directory of a
+ * program at work (an asyncio server and its clients, a thread rendering
+ * pydoc), each checked against the JSON records of the same snapshots.
+ */
+#define NBUSY 100
+Test(views, hundred_snapshots_of_a_program_at_work, .timeout = 600)
+{
+	harness_start(&run, pick_interp(), "busy_program.py");
+	char go[400];
+	snprintf(go, sizeof(go), "%s.go", run.truth);
+	int fd = open(go, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	cr_assert_geq(fd, 0, "%s: %s", go, strerror(errno));
+	close(fd);
+	/* at work: the pydoc thread has started */
+	sleep(1);
+	snap(run.snaps, NBUSY);
+	char jsonl[400], c1[400], c2[400], svg[400], page[400], sum[400],
+		count[16];
+	path(jsonl, sizeof(jsonl), "all.jsonl");
+	path(c1, sizeof(c1), "collapsed.txt");
+	path(c2, sizeof(c2), "collapsed-by-thread.txt");
+	path(svg, sizeof(svg), "flame.svg");
+	path(page, sizeof(page), "page.html");
+	path(sum, sizeof(sum), "summary.txt");
+	analyze_ok(jsonl, (char *[]){ "--format", "json", run.snaps, NULL });
+	char *text = harness_slurp(jsonl);
+	cr_assert_not_null(text);
+	int n = 0;
+	for (const char *q = text; *q; q++)
+		n += *q == '\n';
+	free(text);
+	cr_assert_eq(n, NBUSY, "%d records of %d snapshots", n, NBUSY);
+	analyze_ok(c1, (char *[]){ "--format", "collapsed", run.snaps, NULL });
+	analyze_ok(c2, (char *[]){ "--format", "collapsed", "--by-thread",
+				   run.snaps, NULL });
+	analyze_ok(svg, (char *[]){ "--format", "svg", run.snaps, NULL });
+	analyze_ok(page, (char *[]){ "--format", "html", run.snaps, NULL });
+	analyze_ok(sum, (char *[]){ "--summary", run.snaps, NULL });
+	check("collapsed", (char *[]){ "collapsed", jsonl, c1, NULL });
+	check("collapsed-by-thread",
+	      (char *[]){ "collapsed", jsonl, c2, "--by-thread", NULL });
+	check("svg", (char *[]){ "svg", svg, c1, NULL });
+	check("html", (char *[]){ "html", page, jsonl, NULL });
+	check("summary",
+	      (char *[]){ "summary-records", jsonl, sum, NULL });
+	check("browser", (char *[]){ "browser", page, jsonl, run.dir, NULL });
+	snprintf(count, sizeof(count), "%d", NBUSY);
+	check("progress", (char *[]){ "progress", ANALYZE, run.snaps, count,
+				      NULL });
 }
 
 Test(views, usage_errors_exit_64)
