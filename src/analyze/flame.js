@@ -100,3 +100,4 @@
   });
   if (matched) matched.addEventListener('click', function () { search(''); });
   window.tripodFlame = { search: search, zoom: zoom, unzoom: unzoom };
+})();

@@ -25,6 +25,8 @@ usage:
       JSON record; a screenshot goes to OUTDIR/page.png
   check_views.py progress ANALYZE DIR COUNT
       progress on a terminal ([COUNT/COUNT], a rate), none otherwise
+  check_views.py svg-browser SVG COLLAPSED DIR
+      the SVG in headless Chromium: zoom by clicking, reset, search
   check_views.py summary-records JSONL SUMMARY
       --summary of moving snapshots: its counts are those of the records
   check_views.py diff TRUTH1 TRUTH2 DIFF
@@ -354,6 +356,162 @@ def check_svg(args):
         problems.append("no <script> (zoom and search)")
     if not problems:
         print("ok: %d frames, %d samples" % (len(frames), total))
+    return problems
+
+
+SVG_TEST_SCRIPT = r"""<script><![CDATA[
+(function () {
+  var result = {};
+  try {
+    var frames = Array.prototype.slice.call(document.querySelectorAll('g.f'));
+    function state() {
+      return frames.map(function (f) {
+        return [f.style.display !== 'none', f.classList.contains('parent'),
+                +f.querySelector('rect').getAttribute('width'),
+                f.querySelector('rect').getAttribute('fill')];
+      });
+    }
+    frames[%(target)d].dispatchEvent(new MouseEvent('click', { bubbles: true }));
+    result.zoomed = state();
+    document.getElementById('tripod-reset').dispatchEvent(
+      new MouseEvent('click', { bubbles: true }));
+    result.reset = state();
+    window.prompt = function () { return %(term)s; };
+    document.getElementById('tripod-search').dispatchEvent(
+      new MouseEvent('click', { bubbles: true }));
+    result.searched = state();
+    result.matched = document.getElementById('tripod-matched').textContent;
+  } catch (e) {
+    result.error = String(e && e.stack || e);
+  }
+  var t = document.createElementNS('http://www.w3.org/2000/svg', 'text');
+  t.id = 'tripod-test-result';
+  t.textContent = JSON.stringify(result);
+  document.documentElement.appendChild(t);
+})();
+]]></script>
+"""
+
+
+def svg_frames(root):
+    """The flame graph's frames in document order: (depth, x, width,
+    label, path), the path rebuilt from the data attributes."""
+    frames = []
+    for g in root.iter(SVG_NS + "g"):
+        if g.get("class") == "f":
+            frames.append((int(g.get("data-d")), int(g.get("data-x")),
+                           int(g.get("data-w")), g.get("data-l")))
+    paths = {}
+    for d, x, w, label in sorted(frames):
+        if d == 0:
+            paths[(d, x, w)] = ()
+            continue
+        parent = [f for f in frames if f[0] == d - 1 and f[1] <= x and
+                  x + w <= f[1] + f[2]][0]
+        paths[(d, x, w)] = paths[parent[:3]] + (label,)
+    return [(d, x, w, l, paths[(d, x, w)]) for d, x, w, l in frames]
+
+
+def check_svg_browser(args):
+    """The standalone SVG in headless Chromium: clicking a frame zooms to
+    it (its ancestors across the width, its descendants scaled, every
+    other frame hidden), Reset zoom undoes it, Search (a regular
+    expression, asked by a prompt) colours the matching frames and says
+    the share of the samples under them, as the collapsed stacks count
+    it."""
+    exe = chromium()
+    if not exe:
+        print("SKIP: no chromium (Debian package chromium; tools/setup.sh)")
+        return 77
+    svg, outdir = args[0], args[2]
+    collapsed, problems = parse_collapsed(args[1])
+    root = ET.parse(svg).getroot()
+    W, PAD = int(root.get("data-width")), int(root.get("data-pad"))
+    total = int(root.get("data-total"))
+    frames = svg_frames(root)
+    # zoom on the widest frame below the root that has frames under it
+    # and is narrower than the whole
+    cands = [i for i, f in enumerate(frames) if f[0] >= 1 and
+             f[2] < total and any(g[4][:len(f[4])] == f[4] and
+                                  len(g[4]) > len(f[4]) for g in frames)]
+    if not cands:
+        return ["no frame to zoom on in %s" % svg]
+    target = max(cands, key=lambda i: (frames[i][2], -i))
+    tpath, tw = frames[target][4], frames[target][2]
+    # search: the first function name that matches some of the samples,
+    # not all
+    term = None
+    for f in frames:
+        m = re.match(r"[A-Za-z_][A-Za-z0-9_]*", f[3])
+        if f[0] == 0 or not m:
+            continue
+        rx = re.compile(m.group(0), re.I)
+        n = sum(c for stack, c in collapsed.items()
+                if any(rx.search(l) for l in stack.split(";")))
+        if 0 < n < total:
+            term = m.group(0)
+            break
+    if term is None:
+        return ["no function name matches only some samples in %s" % svg]
+    test_svg = os.path.join(outdir, "flame-test.svg")
+    text = open(svg, encoding="utf-8").read()
+    open(test_svg, "w", encoding="utf-8").write(text.replace(
+        "</svg>", SVG_TEST_SCRIPT % {"target": target,
+                                     "term": json.dumps(term)} + "</svg>"))
+    r = chromium_run(exe, ["--dump-dom"], "file://" + os.path.abspath(test_svg))
+    m = re.search(r'<text id="tripod-test-result">(.*?)</text>',
+                  r.stdout.decode("utf-8", "replace"), re.S)
+    if not m:
+        return ["no test result in the DOM (chromium exit %d):\n%s" % (
+            r.returncode, r.stderr.decode("utf-8", "replace")[-2000:])]
+    result = json.loads(html.unescape(m.group(1)))
+    if "error" in result:
+        return ["the test script failed: %s" % result["error"]]
+    full = W - 2 * PAD
+    scale = float(full) / tw
+    for i, f in enumerate(frames):
+        shown, parent, width, _ = result["zoomed"][i]
+        path = f[4]
+        above = len(path) < len(tpath) and tpath[:len(path)] == path
+        under = path[:len(tpath)] == tpath and f[2] * scale >= 0.1
+        if shown != (above or under) or parent != above:
+            problems.append("zoomed on %r: %r %s%s" % (
+                ";".join(tpath), ";".join(path) or "all",
+                "shown" if shown else "hidden",
+                " as a parent" if parent else ""))
+        elif above and abs(width - full) > 0.2:
+            problems.append("zoomed: parent %r %.1f wide, expected %d" % (
+                ";".join(path) or "all", width, full))
+        elif under and abs(width - f[2] * scale) > 0.2:
+            problems.append("zoomed: %r %.1f wide, expected %.1f" % (
+                ";".join(path), width, f[2] * scale))
+    for i, f in enumerate(frames):
+        shown, parent, width, _ = result["reset"][i]
+        if not shown or parent or \
+                abs(width - f[2] * float(full) / total) > 0.2:
+            problems.append("after Reset zoom: %r %s, %.1f wide" % (
+                ";".join(f[4]) or "all", "shown" if shown else "hidden",
+                width))
+    rx = re.compile(term, re.I)
+    want_hits = [i for i, f in enumerate(frames) if f[0] > 0 and
+                 rx.search(f[3])]
+    got_hits = [i for i, st in enumerate(result["searched"])
+                if st[3] == "rgb(230,0,230)"]
+    if got_hits != want_hits:
+        problems.append("search %r coloured %d frames, %d match" % (
+            term, len(got_hits), len(want_hits)))
+    under = sum(c for stack, c in collapsed.items()
+                if any(rx.search(l) for l in stack.split(";")))
+    share = 100.0 * under / total
+    got = re.match(r"Matched: ([\d.]+)%$", result["matched"])
+    if not got or abs(float(got.group(1)) - share) > 0.051:
+        problems.append("search %r: %r, the collapsed stacks say %.1f%%" % (
+            term, result["matched"], share))
+    if not problems:
+        print("ok: zoomed on %r (%d of %d frames shown), reset, search %r "
+              "colours %d frames, %s" % (
+                  ";".join(tpath), sum(1 for z in result["zoomed"] if z[0]),
+                  len(frames), term, len(got_hits), result["matched"]))
     return problems
 
 
@@ -772,6 +930,7 @@ def main():
     fn = {"collapsed": check_collapsed, "summary": check_summary,
           "summary-records": check_summary_records,
           "svg": check_svg, "html": check_html, "browser": check_browser,
+          "svg-browser": check_svg_browser,
           "progress": check_progress, "diff": check_diff,
           "tree": check_tree}[cmd]
     problems = fn(args)

@@ -205,6 +205,8 @@ Test(views, svg_and_html_parse_and_hold_the_stacks)
 	analyze_ok(page, (char *[]){ "--format", "html", run.snaps, NULL });
 	check("svg", (char *[]){ "svg", svg, col, NULL });
 	check("html", (char *[]){ "html", page, jsonl, NULL });
+	check("svg-browser", (char *[]){ "svg-browser", svg, col, run.dir,
+					 NULL });
 }
 
 Test(views, html_in_headless_chromium)
@@ -374,6 +376,8 @@ Test(views, hundred_snapshots_of_a_program_at_work, .timeout = 600)
 	check("collapsed-by-thread",
 	      (char *[]){ "collapsed", jsonl, c2, "--by-thread", NULL });
 	check("svg", (char *[]){ "svg", svg, c1, NULL });
+	check("svg-browser", (char *[]){ "svg-browser", svg, c1, run.dir,
+					 NULL });
 	check("html", (char *[]){ "html", page, jsonl, NULL });
 	check("summary",
 	      (char *[]){ "summary-records", jsonl, sum, NULL });
