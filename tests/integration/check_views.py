@@ -525,6 +525,7 @@ class Page(html.parser.HTMLParser):
         self.external = []
         self.stack = []
         self.flame_frames = 0
+        self.flame_labels = []
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
@@ -537,6 +538,7 @@ class Page(html.parser.HTMLParser):
             self.external.append((tag, a.get("href")))
         if tag == "g" and a.get("class") == "f":
             self.flame_frames += 1
+            self.flame_labels.append((int(a["data-d"]), a["data-l"]))
         if tag == "script":
             self.scripts.append([a, ""])
         self.stack.append(tag)
@@ -619,6 +621,10 @@ TEST_SCRIPT = r"""
     box.dispatchEvent(new Event('input'));
     result.hits = document.querySelectorAll('#timeline td.hit').length;
     result.open_hits = document.querySelectorAll('#snapshot details[open] tr.local.hit').length;
+    box.value = %(fterm)s;
+    box.dispatchEvent(new Event('input'));
+    result.flame_hits = document.querySelectorAll(
+      '#tripod-flame g.f rect[fill="rgb(230,0,230)"]').length;
   } catch (e) {
     result.error = String(e && e.stack || e);
   }
@@ -687,7 +693,11 @@ def check_browser(args):
     term = term or rec["threads"][0]["frames"][-1]["function"]
     test_page = os.path.join(outdir, "page-test.html")
     text = open(page, encoding="utf-8").read()
-    script = TEST_SCRIPT % {"snap": snap, "term": json.dumps(term)}
+    # a function's name, for the flame graph's search
+    fterm = [s["frames"][-1]["function"] for _, s in stacks(rec)
+             if s["frames"]][0]
+    script = TEST_SCRIPT % {"snap": snap, "term": json.dumps(term),
+                            "fterm": json.dumps(fterm)}
     open(test_page, "w", encoding="utf-8").write(
         text.replace("</body>", script + "</body>"))
     url = "file://" + os.path.abspath(test_page)
@@ -731,6 +741,14 @@ def check_browser(args):
                         % (term, result["hits"], hits))
     if result["open_hits"] == 0:
         problems.append("search %r opened no matching local" % term)
+    # the page's flame graph searches the same text (literally, ignoring
+    # case) among its frames' labels
+    flame = sum(1 for d, l in parse_page(page).flame_labels
+                if d > 0 and fterm.lower() in l.lower())
+    if result["flame_hits"] != flame or flame == 0:
+        problems.append("search %r colours %d flame graph frames, %d "
+                        "labels hold it" % (fterm, result["flame_hits"],
+                                            flame))
     shot = os.path.join(outdir, "page.png")
     r = chromium_run(exe, ["--screenshot=" + shot, "--window-size=1400,1600"],
                      url)
