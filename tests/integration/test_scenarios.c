@@ -58,6 +58,38 @@ static void scenario(struct interp *in, const char *script, bool dogslow)
 	harness_compare(&run, dogslow);
 }
 
+/*
+ * The asyncio scenario, and its --tasks tree: each task under the tasks
+ * the scenario made await it, with its recorded coroutine frames
+ * (tests/integration/check_views.py tree).
+ */
+static void asyncio_scenario(struct interp *in)
+{
+	scenario(in, "asyncio_tasks.py", true);
+	char first[400], tree[400], out[400], dipath[4200];
+	snprintf(first, sizeof(first), "%s/snapshot-000001.tripod", run.snaps);
+	snprintf(tree, sizeof(tree), "%s/tree.txt", run.dir);
+	snprintf(out, sizeof(out), "%s/check-tree.txt", run.dir);
+	snprintf(dipath, sizeof(dipath), "--debuginfo-path=%s",
+		 run.hide_debuginfo ? run.nodebug : run.debuginfo_dir);
+	char *di = run.hide_debuginfo || run.debuginfo_dir[0] ? dipath : NULL;
+	char *argv[] = { TOP_BUILDDIR "/src/tripod-analyze", "--no-header",
+			 "--no-locals", "--tasks", "tree", first, di, NULL };
+	int st = harness_run(argv, tree, run.log, 120);
+	char *log = st ? harness_slurp(run.log) : NULL;
+	cr_assert_eq(st, 0, "tripod-analyze --tasks tree exited %d:\n%s", st,
+		     log ? log : "");
+	char *check[] = { "/usr/bin/python3",
+			  TOP_SRCDIR "/tests/integration/check_views.py",
+			  "tree", run.truth, tree, NULL };
+	st = harness_run(check, out, out, 60);
+	char *text = harness_slurp(out);
+	cr_assert_eq(st, 0, "--tasks tree differs from the scenario (%s):\n%s",
+		     run.dir, text ? text : "");
+	cr_log_info("tree: %s", text ? text : "");
+	free(text);
+}
+
 static void gdb_check(struct interp *in, const char *script)
 {
 	need_snap();
@@ -184,7 +216,14 @@ static struct interp *system_interp(struct interp *in, const char *path,
 	SCENARIO(suite, frame_locals_beyond_variables, "frame_locals.py",     \
 		 true)                                                        \
 	SCENARIO(suite, subinterpreters, "subinterp.py", true)                \
-	SCENARIO(suite, asyncio_tasks, "asyncio_tasks.py", true)              \
+	Test(suite, asyncio_tasks)                                            \
+	{                                                                     \
+		asyncio_scenario(suite##_interp());                           \
+	}                                                                     \
+	Test(suite, gdb_asyncio_tasks)                                        \
+	{                                                                     \
+		gdb_check(suite##_interp(), "asyncio_tasks.py");              \
+	}                                                                     \
 	Test(suite, asyncio_tree_equals_pstree)                               \
 	{                                                                     \
 		pstree_check(suite##_interp(), false);                        \
