@@ -62,6 +62,7 @@ static const struct tp_python_caps known[] = {
 	  .gil_fallback = TP_GIL_FALLBACK_CURRENT_TSTATE },
 	{ FRAMEOBJ_ROW(3, 6, TP_LINETABLE_LNOTAB_S8),
 	  .namespace_sorted_keys = true, AWAIT_310,
+	  .task_registry = TP_TASKS_36,
 	  .gil_fallback = TP_GIL_FALLBACK_CURRENT_TSTATE },
 	{ FRAMEOBJ_ROW(3, 7, TP_LINETABLE_LNOTAB_S8), .runtime_state = true,
 	  AWAIT_310, .task_registry = TP_TASKS_ALL_WEAKSET,

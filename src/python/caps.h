@@ -54,6 +54,10 @@ enum tp_gil_fallback {
 enum tp_task_registry {
 	/** None that tripod reads (3.6 keeps them in a C static). */
 	TP_TASKS_NONE,
+	/** 3.6: the _asyncio module's static all_tasks WeakSet (C tasks)
+	 *  and the Python Task class's _all_tasks; the running ones in its
+	 *  static current_tasks and the class's _current_tasks. */
+	TP_TASKS_36,
 	/** asyncio.tasks._all_tasks, a WeakSet (3.7-3.11). */
 	TP_TASKS_ALL_WEAKSET,
 	/** asyncio.tasks._scheduled_tasks (WeakSet) and _eager_tasks (set)

@@ -8,6 +8,9 @@
  *   pure-Python __await__ generator), another task, or anything else.
  *
  * Where the tasks are (the capability record's task_registry):
+ *  - 3.6: the _asyncio module's static all_tasks (a WeakSet of the C
+ *    tasks; found through its symbol table) and the Python Task class's
+ *    _all_tasks; the running ones in current_tasks and _current_tasks;
  *  - 3.7-3.11: asyncio.tasks._all_tasks, a WeakSet (a set of weak
  *    references in its `data` attribute);
  *  - 3.12-3.13: _scheduled_tasks (a WeakSet) and _eager_tasks (a set,
@@ -223,6 +226,23 @@ static bool add_weak_task(void *arg, uint64_t ref)
 	return add_task(a, obj);
 }
 
+/* The tasks of WeakSet @ws (0: none). */
+static struct tp_error *weakset_obj_tasks(struct aio *a, uint64_t ws)
+{
+	uint64_t data = 0;
+	struct tp_error *err = NULL;
+	if (ws)
+		err = py_instance_attr(a->py, ws, "data", &data);
+	if (!err && data) {
+		if (!LHAS(a->py, WEAKREF_OBJECT))
+			err = tp_error_create(TP_ERR_NODEBUG,
+					      "no layout of weak references");
+		else
+			err = set_iter(a, data, add_weak_task, a);
+	}
+	return err;
+}
+
 static void weakset_tasks(struct aio *a, const char *name)
 {
 	uint64_t ws = 0, data = 0;
@@ -275,6 +295,65 @@ static bool running_cb(void *arg, uint64_t key, uint64_t value)
 	struct aio *a = arg;
 	(void)key;
 	return vec_push(&a->running, value);
+}
+
+/*
+ * 3.6: the object a static variable @name of the _asyncio module points
+ * to (all_tasks, its WeakSet of C tasks; current_tasks, loop -> running
+ * task), 0 when unknown.  The variable's address comes from the module's
+ * symbol table, placed by the C Task type the snapshot has
+ * (asyncio.tasks._CTask is the module's static TaskType): the libdwfl
+ * session may be another snapshot's of the same build, with the module
+ * mapped elsewhere.
+ */
+static struct tp_error *asyncio36_static(struct aio *a, const char *name,
+					 uint64_t *ret)
+{
+	struct tp_target *t = a->py->target;
+	*ret = 0;
+	uint64_t type = tp_target_module_symbol(t, "_asyncio.", "TaskType");
+	uint64_t var = tp_target_module_symbol(t, "_asyncio.", name);
+	if (!a->ctask || !type || !var)
+		return tp_error_create(TP_ERR_NODEBUG,
+				       "no symbol %s of the _asyncio module", name);
+	return py_read_ptr(a->py, var - type + a->ctask, ret);
+}
+
+/* 3.6: attribute @name of the Python Task class (_all_tasks,
+ * _current_tasks), 0 when absent. */
+static struct tp_error *pytask_class_attr(struct aio *a, const char *name,
+					  uint64_t *ret)
+{
+	uint64_t dict = 0;
+	*ret = 0;
+	if (!a->pytask)
+		return NULL;
+	struct tp_error *err = py_read_ptr(a->py, a->pytask +
+					   LOFF(a->py, TP_DICT), &dict);
+	if (!err && dict)
+		err = py_dict_get_str(a->py, dict, name, ret);
+	return err;
+}
+
+static void tasks36(struct aio *a)
+{
+	uint64_t obj;
+	struct tp_error *err = asyncio36_static(a, "current_tasks", &obj);
+	if (!err && obj)
+		err = py_dict_iter(a->py, obj, running_cb, a);
+	note(a, err, "_asyncio current_tasks");
+	err = asyncio36_static(a, "all_tasks", &obj);
+	if (!err)
+		err = weakset_obj_tasks(a, obj);
+	note(a, err, "_asyncio all_tasks");
+	err = pytask_class_attr(a, "_current_tasks", &obj);
+	if (!err && obj)
+		err = py_dict_iter(a->py, obj, running_cb, a);
+	note(a, err, "Task._current_tasks");
+	err = pytask_class_attr(a, "_all_tasks", &obj);
+	if (!err)
+		err = weakset_obj_tasks(a, obj);
+	note(a, err, "Task._all_tasks");
 }
 
 /* ---- one task --------------------------------------------------------- */
@@ -494,8 +573,29 @@ static struct tp_error *task_facts(struct aio *a, uint64_t task, bool c,
 			return err;
 		return NULL;
 	}
-	uint64_t state = 0;
+	uint64_t state = 0, type;
 	const char *s = NULL;
+	/*
+	 * 3.6's Python Task derives from asyncio.Future as tasks.py found it:
+	 * the C Future.  Its loop, state and exception are then the C
+	 * Future's fields, at the same offsets as the C Task's (both begin
+	 * with FutureObj_HEAD); the rest are instance attributes.
+	 */
+	if ((err = py_type_of(py, task, &type)))
+		return err;
+	if (derives(a, type, a->cfuture) && LHAS(py, TASK_STATE)) {
+		int32_t cstate;
+		if ((err = py_read_ptr(py, task + LOFF(py, TASK_LOOP), &f->loop)) ||
+		    (err = py_read_ptr(py, task + LOFF(py, TASK_EXCEPTION),
+				       &f->exception)) ||
+		    (err = py_read_i32(py, task + LOFF(py, TASK_STATE), &cstate)) ||
+		    (err = py_attr_opt(a, task, "_coro", &f->coro)) ||
+		    (err = py_attr_opt(a, task, "_fut_waiter", &f->waiter)) ||
+		    (err = py_attr_opt(a, task, "_name", &f->name)))
+			return err;
+		f->state = cstate;
+		return NULL;
+	}
 	if ((err = py_attr_opt(a, task, "_loop", &f->loop)) ||
 	    (err = py_attr_opt(a, task, "_coro", &f->coro)) ||
 	    (err = py_attr_opt(a, task, "_fut_waiter", &f->waiter)) ||
@@ -926,6 +1026,9 @@ struct tp_error *py_asyncio_walk(struct tp_python *py, uint64_t interp,
 
 	/* every task */
 	switch (py->caps->task_registry) {
+	case TP_TASKS_36:
+		tasks36(&a);
+		break;
 	case TP_TASKS_ALL_WEAKSET:
 		weakset_tasks(&a, "_all_tasks");
 		break;

@@ -505,6 +505,15 @@ struct tp_error *tp_target_module_dwarf(struct tp_target *t,
 			       name ? name : prefix);
 }
 
+uint64_t tp_target_module_symbol(struct tp_target *t, const char *prefix,
+				 const char *name)
+{
+	struct module_find f = { prefix, NULL };
+	if (dwfl_getmodules(t->dwfl, module_find_cb, &f, 0) < 0 || !f.found)
+		return 0;
+	return module_symbol(f.found, name);
+}
+
 uint64_t tp_target_lookup(struct tp_target *target, const char *name)
 {
 	int n = dwfl_module_getsymtab(target->pymod);

@@ -154,6 +154,14 @@ struct tp_error *tp_target_dwarf(struct tp_target *target, Dwarf **ret,
  */
 struct tp_error *tp_target_module_dwarf(struct tp_target *target,
 					const char *prefix, Dwarf **ret);
+/**
+ * Address of symbol @name (local ones too: a static variable) of the
+ * process's module whose file name starts with @prefix, from its symbol
+ * table (its separate debug file's when libdwfl found one); 0 when there
+ * is no such module or symbol.
+ */
+uint64_t tp_target_module_symbol(struct tp_target *target, const char *prefix,
+				 const char *name);
 /** Address of a symbol of another name in the interpreter module, or 0. */
 uint64_t tp_target_lookup(struct tp_target *target, const char *name);
 

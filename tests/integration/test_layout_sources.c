@@ -352,6 +352,7 @@ TestSuite(foreign_core, .fini = cleanup, .timeout = 240);
 		foreign_asyncio(&in, false);                                  \
 	}
 
+FOREIGN_PYENV(asyncio_py3_6, "3.6")
 FOREIGN_PYENV(asyncio_py3_7, "3.7")
 FOREIGN_PYENV(asyncio_py3_10, "3.10")
 FOREIGN_PYENV(asyncio_py3_13, "3.13")
