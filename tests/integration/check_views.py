@@ -23,7 +23,7 @@ usage:
       headless Chromium loads the page, clicks the last snapshot and
       searches; the stacks and locals shown are those of that snapshot's
       JSON record; a screenshot goes to OUTDIR/page.png
-  check_views.py progress ANALYZE DIR COUNT
+  check_views.py progress ANALYZE DIR COUNT [--eta]
       progress on a terminal ([COUNT/COUNT], a rate), none otherwise
   check_views.py svg-browser SVG COLLAPSED DIR
       the SVG in headless Chromium: zoom by clicking, reset, search
@@ -799,6 +799,14 @@ def check_progress(args):
     if not re.search(r"\[%d/%d\] [\d.]+ snapshots/s" % (count, count), text):
         problems.append("no progress line [%d/%d] on the terminal: %r" % (
             count, count, text[:500]))
+    # --eta: long enough for lines on the way, with an estimate of the
+    # time left
+    if "--eta" in args:
+        way = [int(m.group(1)) for m in re.finditer(
+            r"\[(\d+)/%d\] [\d.]+ snapshots/s, ETA \d+ s" % count, text)]
+        if not way or max(way) >= count:
+            problems.append("no progress line with an ETA before the end: "
+                            "%r" % text[:500])
     if p.returncode != 0:
         problems.append("on a terminal: exit %d" % p.returncode)
     if not problems:

@@ -61,19 +61,24 @@ static struct interp *pick_interp(void)
 	return NULL;
 }
 
-/* tripod-snap @n snapshots of the target into @dir. */
-static void snap(const char *dir, int n)
+/* tripod-snap @n snapshots of the target into @dir, within @timeout s. */
+static void snap_within(const char *dir, int n, int timeout)
 {
 	char pid[32], count[16];
 	snprintf(pid, sizeof(pid), "%d", (int)run.pid);
 	snprintf(count, sizeof(count), "%d", n);
 	char *argv[] = { TOP_BUILDDIR "/src/tripod-snap", "-q", "--pid", pid,
 			 "-n", count, "-i", "0.05", "-o", (char *)dir, NULL };
-	int st = harness_run(argv, NULL, run.log, 120);
+	int st = harness_run(argv, NULL, run.log, timeout);
 	if (st != 0) {
 		char *log = harness_slurp(run.log);
 		cr_assert_fail("tripod-snap exited %d:\n%s", st, log ? log : "");
 	}
+}
+
+static void snap(const char *dir, int n)
+{
+	snap_within(dir, n, 120);
 }
 
 /* tripod-analyze @args... > @out; the exit status. */
@@ -339,7 +344,7 @@ Test(views, views_hold_the_asyncio_tasks)
  * pydoc), each checked against the JSON records of the same snapshots.
  */
 #define NBUSY 100
-Test(views, hundred_snapshots_of_a_program_at_work, .timeout = 600)
+Test(views, hundred_snapshots_of_a_program_at_work, .timeout = 1200)
 {
 	harness_start(&run, pick_interp(), "busy_program.py");
 	char go[400];
@@ -349,12 +354,11 @@ Test(views, hundred_snapshots_of_a_program_at_work, .timeout = 600)
 	close(fd);
 	/* at work: the pydoc thread has started */
 	sleep(1);
-	snap(run.snaps, NBUSY);
-	char jsonl[400], c1[400], c2[400], svg[400], page[400], sum[400],
-		count[16];
+	/* (a loaded machine takes seconds per snapshot of it) */
+	snap_within(run.snaps, NBUSY, 600);
+	char jsonl[400], c1[400], svg[400], page[400], sum[400], count[16];
 	path(jsonl, sizeof(jsonl), "all.jsonl");
 	path(c1, sizeof(c1), "collapsed.txt");
-	path(c2, sizeof(c2), "collapsed-by-thread.txt");
 	path(svg, sizeof(svg), "flame.svg");
 	path(page, sizeof(page), "page.html");
 	path(sum, sizeof(sum), "summary.txt");
@@ -367,14 +371,10 @@ Test(views, hundred_snapshots_of_a_program_at_work, .timeout = 600)
 	free(text);
 	cr_assert_eq(n, NBUSY, "%d records of %d snapshots", n, NBUSY);
 	analyze_ok(c1, (char *[]){ "--format", "collapsed", run.snaps, NULL });
-	analyze_ok(c2, (char *[]){ "--format", "collapsed", "--by-thread",
-				   run.snaps, NULL });
 	analyze_ok(svg, (char *[]){ "--format", "svg", run.snaps, NULL });
 	analyze_ok(page, (char *[]){ "--format", "html", run.snaps, NULL });
 	analyze_ok(sum, (char *[]){ "--summary", run.snaps, NULL });
 	check("collapsed", (char *[]){ "collapsed", jsonl, c1, NULL });
-	check("collapsed-by-thread",
-	      (char *[]){ "collapsed", jsonl, c2, "--by-thread", NULL });
 	check("svg", (char *[]){ "svg", svg, c1, NULL });
 	check("svg-browser", (char *[]){ "svg-browser", svg, c1, run.dir,
 					 NULL });
@@ -384,7 +384,7 @@ Test(views, hundred_snapshots_of_a_program_at_work, .timeout = 600)
 	check("browser", (char *[]){ "browser", page, jsonl, run.dir, NULL });
 	snprintf(count, sizeof(count), "%d", NBUSY);
 	check("progress", (char *[]){ "progress", ANALYZE, run.snaps, count,
-				      NULL });
+				      "--eta", NULL });
 }
 
 Test(views, usage_errors_exit_64)
