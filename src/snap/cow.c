@@ -211,11 +211,7 @@ static uint64_t find_name(pid_t pid, uint64_t vdso)
 	return 0;
 }
 
-/*
- * Name the stopped clone @child TP_COW_NAME: prctl(PR_SET_NAME) run in it.
- * Best effort: an unnamed clone is only not found again should we die.
- */
-static void name_clone(struct tp_cow *c, pid_t child)
+void tp_cow_name(const struct tp_cow *c, pid_t child)
 {
 	elf_gregset_t regs;
 	struct iovec iov = { &regs, sizeof(regs) };
@@ -293,7 +289,6 @@ struct tp_error *tp_cow_clone(struct tp_cow *c, const struct tp_snap_target *t,
 		snprintf(why, whylen, "the clone did not stop");
 		return NULL;
 	}
-	name_clone(c, r.child);
 	*ret_child = r.child;
 	*ret_nspid = (pid_t)r.ret;
 	return NULL;

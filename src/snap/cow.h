@@ -74,6 +74,14 @@ struct tp_error *tp_cow_clone(struct tp_cow *c, const struct tp_snap_target *t,
 			      pid_t *ret_nspid, char *why, size_t whylen);
 
 /**
+ * Name clone @child (stopped, from tp_cow_clone()) TP_COW_NAME, by running
+ * prctl(PR_SET_NAME) in it; after the thaw, since it costs the target
+ * nothing then.  Best effort: an unnamed clone is only not found again
+ * should tripod-snap be killed while it lives.
+ */
+void tp_cow_name(const struct tp_cow *c, pid_t child);
+
+/**
  * Kill the clone @child and collect it; its zombie (@nspid in the target)
  * is then the target's to reap: recorded in @c for the next freeze.
  */
