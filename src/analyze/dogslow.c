@@ -303,8 +303,16 @@ static void source_line(const struct tp_rframe *f,
 	const char *file = f->source_file ? f->source_file : f->file;
 	if (file && !strcmp(file, "<string>"))
 		src = dash_c_line(snap, f->line, buf, sizeof(buf));
-	else if (sources)
-		src = tp_sources_line(sources, file, snap->cwd, f->line);
+	else if (sources) {
+		bool hidden;
+		src = tp_sources_line_as(sources, file, snap->cwd, f->line,
+					 snap->uid, snap->gid, &hidden);
+		if (hidden) {
+			tp_strbuf_printf(out, "\n    (source not shown: not readable by uid %lld)",
+					 snap->uid);
+			return;
+		}
+	}
 	if (src)
 		tp_strbuf_printf(out, "\n    %s", src);
 }
@@ -357,15 +365,78 @@ static void header(const struct tp_rsnapshot *snap,
 	tp_strbuf_putc(out, '\n');
 }
 
-/* SHORT, FULL and the dashes of one stack (a thread's or a task's). */
+/*
+ * Where a report is partial it says so in one line, where it happened, as
+ * eu-stack does: "(partial: WHAT: WHY)" with the indent of what is missing
+ * (the outer frames of a stack that stopped early go before the first
+ * frame shown; locals after the frame's arguments).  Newlines in WHY would
+ * break the one line: they print as spaces.
+ */
+static void partial_line(struct tp_strbuf *out, const char *indent,
+			 const char *what, const char *why)
+{
+	tp_strbuf_printf(out, "%s(partial: %s", indent, what);
+	if (why) {
+		tp_strbuf_puts(out, ": ");
+		for (const char *p = why; *p; p++)
+			tp_strbuf_putc(out, *p == '\n' || *p == '\r' ? ' ' : *p);
+	}
+	tp_strbuf_putc(out, ')');
+}
+
+/*
+ * The stack's own partial lines, before its first frame (if any); for a
+ * thread state that is not a running thread, what it is.
+ */
+static void stack_partial(const struct tp_rsnapshot *snap,
+			  const struct tp_rthread *t, bool first_sample,
+			  struct tp_strbuf *out)
+{
+	bool any = false;
+	/* not a thread that ran: say what it is instead of an empty stack */
+	if (t->state) {
+		tp_strbuf_printf(out, "  (%s)", t->state);
+		any = true;
+	}
+	if (first_sample && snap->error) {
+		if (any)
+			tp_strbuf_putc(out, '\n');
+		partial_line(out, "  ", "snapshot incomplete", snap->error);
+		any = true;
+	}
+	if (t->error) {
+		if (any)
+			tp_strbuf_putc(out, '\n');
+		partial_line(out, "  ", "older frames not read", t->error);
+		any = true;
+	}
+	if (t->truncated) {
+		if (any)
+			tp_strbuf_putc(out, '\n');
+		partial_line(out, "  ", "older frames not shown",
+			     "frame limit reached (--max-frames)");
+		any = true;
+	}
+	if (any && t->nframes)
+		tp_strbuf_putc(out, '\n');
+}
+
+/*
+ * SHORT, FULL and the dashes of one stack: a thread's (@t, its partial
+ * lines too) or a task's (@t NULL).
+ */
 static struct tp_error *render_frames(const struct tp_rsnapshot *snap,
 				      const struct tp_rframe *frames,
 				      size_t nframes,
+				      const struct tp_rthread *t,
+				      bool first_sample,
 				      const struct tp_render_opts *opts,
 				      struct tp_sources *sources,
 				      struct tp_strbuf *out)
 {
 	struct tp_error *err = NULL;
+	if (t)
+		stack_partial(snap, t, first_sample, out);
 	for (size_t i = 0; i < nframes; i++) {
 		if (i)
 			tp_strbuf_putc(out, '\n');
@@ -373,17 +444,29 @@ static struct tp_error *render_frames(const struct tp_rsnapshot *snap,
 		source_line(&frames[i], snap, sources, out);
 	}
 	tp_strbuf_puts(out, "\n\nFull backtrace with local variables:\n\n");
+	if (t)
+		stack_partial(snap, t, first_sample, out);
 	for (size_t i = 0; i < nframes && !err; i++) {
 		const struct tp_rframe *f = &frames[i];
 		if (i)
 			tp_strbuf_putc(out, '\n');
 		file_line(f, out);
 		source_line(f, snap, sources, out);
-		if (!opts->locals)
+		if (!opts->locals) {
+			if (f->error) {
+				tp_strbuf_putc(out, '\n');
+				partial_line(out, "      ", "names not read",
+					     f->error);
+			}
 			continue;
+		}
 		tp_strbuf_puts(out, "\n\n      Arguments: ");
 		if ((err = format_args(f, opts, out)))
 			break;
+		if (f->error) {
+			tp_strbuf_putc(out, '\n');
+			partial_line(out, "      ", "locals incomplete", f->error);
+		}
 		bool any = false;
 		for (size_t k = 0; k < f->nlocals; k++)
 			any |= f->locals[k].value != NULL;
@@ -419,6 +502,7 @@ static struct tp_error *render_frames(const struct tp_rsnapshot *snap,
 }
 
 static struct tp_error *render_thread(const struct tp_rsnapshot *snap,
+				      bool first_sample,
 				      const struct tp_rthread *t,
 				      const struct tp_render_opts *opts,
 				      struct tp_sources *sources,
@@ -426,7 +510,8 @@ static struct tp_error *render_thread(const struct tp_rsnapshot *snap,
 {
 	if (opts->header)
 		header(snap, t, out);
-	return render_frames(snap, t->frames, t->nframes, opts, sources, out);
+	return render_frames(snap, t->frames, t->nframes, t, first_sample,
+			     opts, sources, out);
 }
 
 static const struct tp_rtask *task_at(const struct tp_rsnapshot *snap,
@@ -493,7 +578,8 @@ static struct tp_error *render_task(const struct tp_rsnapshot *snap,
 	if (t->error)
 		tp_strbuf_printf(out, "Error: %s\n", t->error);
 	tp_strbuf_putc(out, '\n');
-	return render_frames(snap, t->frames, t->nframes, opts, sources, out);
+	return render_frames(snap, t->frames, t->nframes, NULL, false, opts,
+			     sources, out);
 }
 
 /* --tasks tree: one task's line and frames, then the tasks awaiting it.
@@ -588,8 +674,9 @@ struct tp_error *tp_render_dogslow(const struct tp_rsnapshot *snap,
 				   struct tp_strbuf *out)
 {
 	for (size_t i = 0; i < snap->nthreads; i++) {
-		struct tp_error *err = render_thread(snap, &snap->threads[i],
-						     opts, sources, out);
+		struct tp_error *err = render_thread(snap, i == 0,
+						     &snap->threads[i], opts,
+						     sources, out);
 		if (err)
 			return err;
 	}

@@ -266,12 +266,20 @@ struct tp_error *tp_render_json(const struct tp_rsnapshot *snap,
 			tp_strbuf_puts(out, ", \"error\": ");
 			tp_json_string(out, t->error);
 		}
+		if (t->state) {
+			tp_strbuf_puts(out, ", \"state\": ");
+			tp_json_string(out, t->state);
+		}
 		tp_strbuf_putc(out, '}');
 	}
 	tp_strbuf_putc(out, ']');
 	struct tp_error *err = json_tasks(snap, opts, out);
 	if (err)
 		return err;
+	if (snap->error) {
+		tp_strbuf_puts(out, ", \"error\": ");
+		tp_json_string(out, snap->error);
+	}
 	tp_strbuf_puts(out, "}\n");
 	return tp_strbuf_error(out);
 }

@@ -62,6 +62,13 @@ struct tp_rthread {
 	size_t nframes;
 	bool truncated;             /* frame cap reached */
 	const char *error;          /* walk stopped early because of this */
+	/*
+	 * NULL for a thread that runs (or ran) Python code; else what this
+	 * thread state is instead: "starting: ..." for one that a thread
+	 * made for a new thread that has not run yet (it has no frames, and
+	 * its ids are its creator's or none: tid 0, no ident, no name).
+	 */
+	const char *state;
 };
 
 /*
@@ -98,6 +105,9 @@ struct tp_rsnapshot {
 	const char *cwd;
 	pid_t pid;
 	pid_t ppid;                 /* parent process id, 0 if unknown */
+	long long uid, gid;         /* the process's user and group, -1 if
+				       unknown (which source files it could
+				       read: source.h) */
 	int64_t freeze_us;          /* how long the target was stopped, -1 if
 				       unknown (not a tripod snapshot) */
 	const char **argv;
@@ -110,6 +120,12 @@ struct tp_rsnapshot {
 	struct tp_rtask *tasks;
 	size_t ntasks;
 	const char *tasks_error;    /* why tasks may be missing, or NULL */
+	/*
+	 * Why the report is incomplete beyond its threads' own errors (a
+	 * thread list that loops or ends unreadable, a snapshot cut short),
+	 * one line, or NULL.
+	 */
+	const char *error;
 	struct tp_pyval_arena *arena;
 };
 

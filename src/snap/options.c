@@ -40,6 +40,9 @@ const char tp_snap_usage[] =
 "      --standalone        write each snapshot as one gzip'd ELF core\n"
 "                          (snapshot-NNNNNN.core.gz) instead of an index\n"
 "                          into DIR's shared block store\n"
+"      --force-outdir      use an existing DIR that another user owns or can\n"
+"                          write (refused otherwise: they could read or block\n"
+"                          the snapshots)\n"
 "  -q, --quiet             do not print the [Tripod] lines\n"
 "  -h, --help              show this help and exit\n"
 "  -V, --version           show the version and exit\n"
@@ -102,7 +105,7 @@ static struct tp_error *parse_size(const char *s, uint64_t *ret)
 }
 
 enum { OPT_DURATION = 256, OPT_KEEP, OPT_MAX_SIZE, OPT_STANDALONE,
-       OPT_CAPTURE };
+       OPT_FORCE_OUTDIR, OPT_CAPTURE };
 
 struct tp_error *tp_snap_options_parse(int argc, char **argv,
 				       const char *env_interval,
@@ -119,6 +122,7 @@ struct tp_error *tp_snap_options_parse(int argc, char **argv,
 		{ "keep", required_argument, NULL, OPT_KEEP },
 		{ "max-size", required_argument, NULL, OPT_MAX_SIZE },
 		{ "standalone", no_argument, NULL, OPT_STANDALONE },
+		{ "force-outdir", no_argument, NULL, OPT_FORCE_OUTDIR },
 		{ "capture", required_argument, NULL, OPT_CAPTURE },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -204,6 +208,9 @@ struct tp_error *tp_snap_options_parse(int argc, char **argv,
 			break;
 		case OPT_STANDALONE:
 			o.standalone = true;
+			break;
+		case OPT_FORCE_OUTDIR:
+			o.force_outdir = true;
 			break;
 		case 'q':
 			o.quiet = true;
