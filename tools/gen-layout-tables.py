@@ -4,8 +4,9 @@
 per minor version of CPython, for interpreters whose DWARF is out of reach.
 
 Each table is the output of `tripod-analyze --dump-layout FILE` for one
-reference build (a libpython with its DWARF), recorded as (entry name, value)
-pairs so that a later change to src/python/layout.h cannot shift a value into
+reference build (a libpython with its DWARF; the entries it lacks from its
+_asyncio extension module's, as tripod fills them), recorded as (entry
+name, value) pairs so that a later change to src/python/layout.h cannot shift a value into
 the wrong entry.  Nothing in the tables is typed by hand.
 
 usage: tools/gen-layout-tables.py [--tripod-analyze PATH] [--pyenv-root DIR]
@@ -138,6 +139,30 @@ def dump(tool, path, debug_dir=None):
     return build_id, machine, entries
 
 
+def asyncio_module(prefix, release):
+    """The _asyncio extension module of the build installed under
+    @prefix (a pyenv version's directory, or sid's usr), or None when
+    _asyncio is built into the interpreter."""
+    major, minor = release.split(".")[:2]
+    found = sorted(glob.glob(os.path.join(
+        prefix, "lib", "python%s.%s" % (major, minor), "lib-dynload",
+        "_asyncio.*%s%s-*.so" % (major, minor))))
+    return found[0] if found else None
+
+
+def with_asyncio(tool, entries, module, debug_dir):
+    """As tripod does (layout_source.c): when the interpreter's DWARF has
+    no _asyncio.Task, the entries it lacks come from the DWARF of the
+    _asyncio extension module."""
+    values = dict(entries)
+    if values.get("TASK_CORO", "absent") != "absent" or not module:
+        return entries
+    _, _, extra = dump(tool, module, debug_dir)
+    more = dict(extra)
+    return [(name, v if v != "absent" else more.get(name, "absent"))
+            for name, v in entries]
+
+
 def generate(tool, root, sid_cache, releases, command):
     refs = []
     for spec in releases:
@@ -147,10 +172,14 @@ def generate(tool, root, sid_cache, releases, command):
         if spec.endswith(SID):
             path, debug_dir = sid_reference(sid_cache, release)
             origin = "Debian sid's python%s-dbg" % release.rsplit(".", 1)[0]
+            prefix = os.path.join(sid_cache, "root", "usr")
         else:
             path, debug_dir = reference_file(root, release), None
             origin = "pyenv"
+            prefix = os.path.join(root, "versions", release)
         build_id, machine, entries = dump(tool, path, debug_dir)
+        entries = with_asyncio(tool, entries,
+                               asyncio_module(prefix, release), debug_dir)
         refs.append((release, path, build_id, machine, entries, origin))
     minors = [r[0].rsplit(".", 1)[0] for r in refs]
     if len(set(minors)) != len(minors):

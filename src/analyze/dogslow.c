@@ -421,27 +421,33 @@ static void stack_partial(const struct tp_rsnapshot *snap,
 		tp_strbuf_putc(out, '\n');
 }
 
-static struct tp_error *render_thread(const struct tp_rsnapshot *snap,
-				      bool first_sample,
+/*
+ * SHORT, FULL and the dashes of one stack: a thread's (@t, its partial
+ * lines too) or a task's (@t NULL).
+ */
+static struct tp_error *render_frames(const struct tp_rsnapshot *snap,
+				      const struct tp_rframe *frames,
+				      size_t nframes,
 				      const struct tp_rthread *t,
+				      bool first_sample,
 				      const struct tp_render_opts *opts,
 				      struct tp_sources *sources,
 				      struct tp_strbuf *out)
 {
 	struct tp_error *err = NULL;
-	if (opts->header)
-		header(snap, t, out);
-	stack_partial(snap, t, first_sample, out);
-	for (size_t i = 0; i < t->nframes; i++) {
+	if (t)
+		stack_partial(snap, t, first_sample, out);
+	for (size_t i = 0; i < nframes; i++) {
 		if (i)
 			tp_strbuf_putc(out, '\n');
-		file_line(&t->frames[i], out);
-		source_line(&t->frames[i], snap, sources, out);
+		file_line(&frames[i], out);
+		source_line(&frames[i], snap, sources, out);
 	}
 	tp_strbuf_puts(out, "\n\nFull backtrace with local variables:\n\n");
-	stack_partial(snap, t, first_sample, out);
-	for (size_t i = 0; i < t->nframes && !err; i++) {
-		const struct tp_rframe *f = &t->frames[i];
+	if (t)
+		stack_partial(snap, t, first_sample, out);
+	for (size_t i = 0; i < nframes && !err; i++) {
+		const struct tp_rframe *f = &frames[i];
 		if (i)
 			tp_strbuf_putc(out, '\n');
 		file_line(f, out);
@@ -495,6 +501,173 @@ static struct tp_error *render_thread(const struct tp_rsnapshot *snap,
 	return err ? err : tp_strbuf_error(out);
 }
 
+static struct tp_error *render_thread(const struct tp_rsnapshot *snap,
+				      bool first_sample,
+				      const struct tp_rthread *t,
+				      const struct tp_render_opts *opts,
+				      struct tp_sources *sources,
+				      struct tp_strbuf *out)
+{
+	if (opts->header)
+		header(snap, t, out);
+	return render_frames(snap, t->frames, t->nframes, t, first_sample,
+			     opts, sources, out);
+}
+
+static const struct tp_rtask *task_at(const struct tp_rsnapshot *snap,
+				      uint64_t addr)
+{
+	for (size_t i = 0; i < snap->ntasks; i++)
+		if (snap->tasks[i].address == addr)
+			return &snap->tasks[i];
+	return NULL;
+}
+
+/* 'name', or "Task at 0x..." for a task without one (3.7). */
+static void task_name(const struct tp_rtask *t, struct tp_strbuf *out)
+{
+	if (t->name)
+		tp_strbuf_printf(out, "'%s'", t->name);
+	else
+		tp_strbuf_printf(out, "at 0x%llx",
+				 (unsigned long long)t->address);
+}
+
+/* "Task 'name' (pending, awaited by 'parent', in an await cycle)" */
+static void task_line(const struct tp_rsnapshot *snap,
+		      const struct tp_rtask *t, struct tp_strbuf *out)
+{
+	tp_strbuf_puts(out, "Task ");
+	task_name(t, out);
+	tp_strbuf_printf(out, " (%s", t->state ? t->state : "state unknown");
+	for (size_t k = 0; k < t->nawaited_by; k++) {
+		const struct tp_rtask *p = task_at(snap, t->awaited_by[k]);
+		tp_strbuf_puts(out, k ? ", " : ", awaited by ");
+		if (p)
+			task_name(p, out);
+		else
+			tp_strbuf_printf(out, "0x%llx", (unsigned long long)
+							       t->awaited_by[k]);
+	}
+	if (t->in_cycle)
+		tp_strbuf_puts(out, ", in an await cycle");
+	tp_strbuf_putc(out, ')');
+}
+
+/*
+ * A task's block: its Task line (always, --no-header or not: it says
+ * whose frames follow), what the innermost frame awaits when that is no
+ * future or task, then its frames as a thread's.
+ */
+static struct tp_error *render_task(const struct tp_rsnapshot *snap,
+				    const struct tp_rtask *t,
+				    const struct tp_render_opts *opts,
+				    struct tp_sources *sources,
+				    struct tp_strbuf *out)
+{
+	task_line(snap, t, out);
+	tp_strbuf_putc(out, '\n');
+	if (t->awaiting) {
+		struct tp_pyval_opts vopts = { .max_repr = opts->max_repr };
+		tp_strbuf_puts(out, "Awaiting: ");
+		struct tp_error *err = tp_pyval_repr(t->awaiting, &vopts, out);
+		if (err)
+			return err;
+		tp_strbuf_putc(out, '\n');
+	}
+	if (t->error)
+		tp_strbuf_printf(out, "Error: %s\n", t->error);
+	tp_strbuf_putc(out, '\n');
+	return render_frames(snap, t->frames, t->nframes, NULL, false, opts,
+			     sources, out);
+}
+
+/* --tasks tree: one task's line and frames, then the tasks awaiting it.
+ * Tasks already printed on this path (a cycle) are named, not followed. */
+static void tree_task(const struct tp_rsnapshot *snap, size_t i,
+		      struct tp_strbuf *prefix, bool last, bool root,
+		      uint64_t *path, size_t depth, struct tp_strbuf *out)
+{
+	const struct tp_rtask *t = &snap->tasks[i];
+	size_t plen = prefix->len;
+	tp_strbuf_puts(out, tp_strbuf_str(prefix));
+	if (!root)
+		tp_strbuf_puts(out, last ? "\u2514\u2500\u2500 " : "\u251c\u2500\u2500 ");
+	task_line(snap, t, out);
+	tp_strbuf_putc(out, '\n');
+	if (!root)
+		tp_strbuf_puts(prefix, last ? "    " : "\u2502   ");
+	bool again = false;
+	for (size_t k = 0; k < depth; k++)
+		again |= path[k] == t->address;
+	/* the tasks this one awaits, i.e. that name it in awaited_by */
+	size_t nkids = 0;
+	for (size_t k = 0; !again && k < snap->ntasks; k++)
+		for (size_t j = 0; j < snap->tasks[k].nawaited_by; j++)
+			nkids += snap->tasks[k].awaited_by[j] == t->address;
+	for (size_t f = 0; f < t->nframes; f++) {
+		const struct tp_rframe *fr = &t->frames[f];
+		tp_strbuf_printf(out, "%s%s  %s %s:%d\n", tp_strbuf_str(prefix),
+				 nkids ? "\u2502" : " ",
+				 fr->qualname ? fr->qualname : fr->function,
+				 fr->file, fr->line);
+	}
+	if (again) {
+		tp_strbuf_printf(out, "%s    (awaits the tasks shown above: a cycle)\n",
+				 tp_strbuf_str(prefix));
+	} else {
+		path[depth] = t->address;
+		size_t seen = 0;
+		for (size_t k = 0; k < snap->ntasks; k++)
+			for (size_t j = 0; j < snap->tasks[k].nawaited_by; j++)
+				if (snap->tasks[k].awaited_by[j] == t->address) {
+					seen++;
+					tree_task(snap, k, prefix, seen == nkids,
+						  false, path, depth + 1, out);
+				}
+	}
+	tp_strbuf_truncate(prefix, plen);
+}
+
+struct tp_error *tp_render_task_tree(const struct tp_rsnapshot *snap,
+				     struct tp_strbuf *out)
+{
+	if (!snap->ntasks)
+		return NULL;
+	uint64_t *path = malloc((snap->ntasks + 1) * sizeof(*path));
+	if (!path)
+		return &tp_error_nomem;
+	struct tp_strbuf prefix = TP_STRBUF_INIT;
+	tp_strbuf_printf(out, "asyncio tasks of process %d at %s:\n\n",
+			 (int)snap->pid, snap->time ? snap->time : "an unknown time");
+	/* roots: awaited by nobody; then cycles, from their first task */
+	bool *shown = calloc(snap->ntasks, sizeof(*shown));
+	if (!shown) {
+		free(path);
+		return &tp_error_nomem;
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < snap->ntasks; i++) {
+			const struct tp_rtask *t = &snap->tasks[i];
+			if (pass == 0 && t->nawaited_by)
+				continue;
+			if (pass == 1 && (!t->in_cycle || shown[i]))
+				continue;
+			tree_task(snap, i, &prefix, true, true, path, 0, out);
+			tp_strbuf_putc(out, '\n');
+			shown[i] = true;
+			if (pass == 1)
+				for (size_t k = 0; k < snap->ntasks; k++)
+					if (snap->tasks[k].in_cycle)
+						shown[k] = true;
+		}
+	}
+	free(shown);
+	free(path);
+	tp_strbuf_deinit(&prefix);
+	return tp_strbuf_error(out);
+}
+
 struct tp_error *tp_render_dogslow(const struct tp_rsnapshot *snap,
 				   const struct tp_render_opts *opts,
 				   struct tp_sources *sources,
@@ -504,6 +677,15 @@ struct tp_error *tp_render_dogslow(const struct tp_rsnapshot *snap,
 		struct tp_error *err = render_thread(snap, i == 0,
 						     &snap->threads[i], opts,
 						     sources, out);
+		if (err)
+			return err;
+	}
+	if (opts->tasks == TP_TASKS_TREE)
+		return tp_render_task_tree(snap, out);
+	for (size_t i = 0; opts->tasks == TP_TASKS_FULL && i < snap->ntasks;
+	     i++) {
+		struct tp_error *err = render_task(snap, &snap->tasks[i], opts,
+						   sources, out);
 		if (err)
 			return err;
 	}

@@ -169,6 +169,76 @@ static struct tp_error *json_frame(const struct tp_rframe *f,
 	return NULL;
 }
 
+/*
+ * "tasks": the asyncio tasks (doc/json-tasks.md), addresses as "0x..."
+ * strings (they are ids, and JSON numbers lose bits past 2^53).
+ */
+static struct tp_error *json_tasks(const struct tp_rsnapshot *snap,
+				   const struct tp_render_opts *opts,
+				   struct tp_strbuf *out)
+{
+	tp_strbuf_puts(out, ", \"tasks\": [");
+	for (size_t i = 0; i < snap->ntasks; i++) {
+		const struct tp_rtask *t = &snap->tasks[i];
+		if (i)
+			tp_strbuf_puts(out, ", ");
+		tp_strbuf_printf(out, "{\"address\": \"0x%llx\", \"name\": ",
+				 (unsigned long long)t->address);
+		json_str_or_null(out, t->name);
+		tp_strbuf_puts(out, ", \"state\": ");
+		json_str_or_null(out, t->state);
+		tp_strbuf_puts(out, ", \"loop\": ");
+		if (t->loop)
+			tp_strbuf_printf(out, "\"0x%llx\"",
+					 (unsigned long long)t->loop);
+		else
+			tp_strbuf_puts(out, "null");
+		tp_strbuf_puts(out, ", \"awaited_by\": [");
+		for (size_t k = 0; k < t->nawaited_by; k++)
+			tp_strbuf_printf(out, "%s\"0x%llx\"", k ? ", " : "",
+					 (unsigned long long)t->awaited_by[k]);
+		tp_strbuf_printf(out, "], \"in_cycle\": %s, \"awaiting\": ",
+				 t->in_cycle ? "true" : "false");
+		if (t->awaiting) {
+			struct tp_pyval_opts vopts = { .max_repr = opts->max_repr };
+			struct tp_strbuf r = TP_STRBUF_INIT;
+			struct tp_error *err = tp_pyval_repr(t->awaiting, &vopts,
+							     &r);
+			if (err) {
+				tp_strbuf_deinit(&r);
+				return err;
+			}
+			tp_json_string(out, tp_strbuf_str(&r));
+			tp_strbuf_deinit(&r);
+		} else {
+			tp_strbuf_puts(out, "null");
+		}
+		tp_strbuf_puts(out, ", \"frames\": [");
+		for (size_t k = 0; k < t->nframes; k++) {
+			if (k)
+				tp_strbuf_puts(out, ", ");
+			struct tp_error *err = json_frame(&t->frames[k], opts,
+							  out);
+			if (err)
+				return err;
+		}
+		tp_strbuf_putc(out, ']');
+		if (t->truncated)
+			tp_strbuf_puts(out, ", \"truncated\": true");
+		if (t->error) {
+			tp_strbuf_puts(out, ", \"error\": ");
+			tp_json_string(out, t->error);
+		}
+		tp_strbuf_putc(out, '}');
+	}
+	tp_strbuf_putc(out, ']');
+	if (snap->tasks_error) {
+		tp_strbuf_puts(out, ", \"tasks_error\": ");
+		tp_json_string(out, snap->tasks_error);
+	}
+	return NULL;
+}
+
 struct tp_error *tp_render_json(const struct tp_rsnapshot *snap,
 				const struct tp_render_opts *opts,
 				struct tp_strbuf *out)
@@ -259,6 +329,9 @@ struct tp_error *tp_render_json(const struct tp_rsnapshot *snap,
 		tp_strbuf_putc(out, '}');
 	}
 	tp_strbuf_putc(out, ']');
+	struct tp_error *err = json_tasks(snap, opts, out);
+	if (err)
+		return err;
 	if (snap->error) {
 		tp_strbuf_puts(out, ", \"error\": ");
 		tp_json_string(out, snap->error);

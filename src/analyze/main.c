@@ -20,29 +20,47 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "analyze/analyze.h"
 #include "analyze/dumplayout.h"
+#include "analyze/progress.h"
 #include "analyze/render.h"
+#include "analyze/views.h"
 #include "common/strbuf.h"
 
 #define EXIT_PARTIAL 1
 #define EXIT_NOTHING 2
 #define EXIT_USAGE 64
 
-enum format { FORMAT_DOGSLOW, FORMAT_JSON };
+enum format { FORMAT_DOGSLOW, FORMAT_JSON, FORMAT_COLLAPSED, FORMAT_SVG,
+	      FORMAT_HTML };
+
+/* What is written: one report per snapshot, or one view of them all. */
+enum mode { MODE_REPORT, MODE_VIEW, MODE_SUMMARY, MODE_DIFF };
+
+#define MAX_THREAD_NAMES 256
 
 struct options {
 	enum format format;
+	enum mode mode;
 	struct tp_render_opts render;
 	struct tp_analyze_opts analyze;
+	struct tp_views_opts views;
+	const char *thread_names[MAX_THREAD_NAMES];
+	double since, until;    /* seconds since the epoch; 0: no limit */
+	const char *title;
 	int verbose;
 };
 
 struct state {
 	struct options opts;
 	struct tp_sources *sources;
+	struct tp_views *views;         /* MODE_VIEW, MODE_SUMMARY */
+	struct tp_rsnapshot *prev;      /* MODE_DIFF: the snapshot before */
+	struct tp_progress progress;
+	size_t out_of_range;            /* left out by --since/--until */
 	size_t ok, failed, partial;
 	size_t notpython;       /* not running Python at that time */
 	char *last_error;       /* message of the previous failure */
@@ -62,7 +80,21 @@ static void usage(FILE *out)
 		"(snapshot-NNNNNN.tripod or .core.gz), or an ELF core of a CPython\n"
 		"process, plain or gzip'd.\n"
 		"\n"
-		"  -f, --format=FORMAT      dogslow (default) or json (JSON Lines)\n"
+		"  -f, --format=FORMAT      dogslow (default), json (JSON Lines), or a view\n"
+		"                           of all the snapshots: collapsed (folded stacks),\n"
+		"                           svg (flame graph), html (timeline, flame graph,\n"
+		"                           stacks with locals, search)\n"
+		"      --by-thread          collapsed, svg: the thread or task is the root\n"
+		"      --threads=NAME[,...] only these threads and tasks (\"Task NAME\")\n"
+		"      --summary            the most frequent innermost frames and functions\n"
+		"      --diff               what changed from each snapshot to the next\n"
+		"      --since=TIME, --until=TIME\n"
+		"                           only snapshots taken in this range (UTC,\n"
+		"                           YYYY-MM-DDTHH:MM:SS[.fff][Z])\n"
+		"      --title=TEXT         title of the svg and html views\n"
+		"      --tasks=HOW          asyncio tasks in the dogslow report: full (a block\n"
+		"                           per task, the default), tree (the awaited-by\n"
+		"                           tree, compact), none\n"
 		"      --no-locals          leave out arguments and local variables\n"
 		"      --no-header          leave out the per-thread header\n"
 		"      --max-repr=N         longest value text, in characters (default 65536)\n"
@@ -107,6 +139,7 @@ static void report_failure(struct state *st, const char *path,
 			   const struct tp_error *err)
 {
 	const char *msg = tp_error_message(err);
+	tp_progress_clear(&st->progress);
 	if (st->last_error && !strcmp(st->last_error, msg)) {
 		st->repeats++;
 		return;
@@ -164,12 +197,84 @@ static bool snapshot_partial(const struct tp_rsnapshot *snap,
 	return n > 0;
 }
 
+/*
+ * "2026-11-25T17:33:05.123Z" (also with a space for the T, without the
+ * fraction or the Z; always UTC) as seconds since the epoch; false when
+ * it is no such time.
+ */
+static bool parse_time(const char *s, double *ret)
+{
+	struct tm tm = { 0 };
+	int n = 0;
+	if (!s || sscanf(s, "%4d-%2d-%2d%*1[T ]%2d:%2d:%2d%n", &tm.tm_year,
+			 &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+			 &tm.tm_sec, &n) != 6)
+		return false;
+	double frac = 0;
+	const char *p = s + n;
+	if (*p == '.') {
+		char *end;
+		frac = strtod(p, &end);
+		p = end;
+	}
+	if (*p == 'Z')
+		p++;
+	if (*p)
+		return false;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	*ret = (double)timegm(&tm) + frac;
+	return true;
+}
+
+/* Is @snap inside --since/--until?  A snapshot of unknown time is not. */
+static bool in_range(const struct options *o, const struct tp_rsnapshot *snap)
+{
+	if (!o->since && !o->until)
+		return true;
+	double t;
+	if (!parse_time(snap->time, &t))
+		return false;
+	return (!o->since || t >= o->since) && (!o->until || t <= o->until);
+}
+
+/* Render @snap in the chosen mode; it is freed or kept (--diff). */
+static struct tp_error *render(struct state *st, struct tp_rsnapshot *snap,
+			       struct tp_strbuf *out)
+{
+	struct tp_error *err = NULL;
+	switch (st->opts.mode) {
+	case MODE_VIEW:
+	case MODE_SUMMARY:
+		err = tp_views_add(st->views, snap);
+		break;
+	case MODE_DIFF:
+		if (st->prev)
+			err = tp_views_diff(st->prev, snap, &st->opts.views,
+					    out);
+		tp_analyze_free(st->prev);
+		st->prev = snap;
+		return err;
+	case MODE_REPORT:
+		if (st->opts.format == FORMAT_JSON)
+			err = tp_render_json(snap, &st->opts.render, out);
+		else
+			err = tp_render_dogslow(snap, &st->opts.render,
+						st->sources, out);
+		break;
+	}
+	tp_analyze_free(snap);
+	return err;
+}
+
 /* Returns false only when writing the output failed. */
 static bool analyze_one(struct state *st, const char *path)
 {
 	struct tp_rsnapshot *snap;
-	if (st->opts.verbose)
+	if (st->opts.verbose) {
+		tp_progress_clear(&st->progress);
 		fprintf(stderr, "%s: reading %s\n", progname, path);
+	}
 	struct tp_error *err = tp_analyze_file(path, &st->opts.analyze, &snap);
 	if (err) {
 		report_failure(st, path, err);
@@ -189,12 +294,17 @@ static bool analyze_one(struct state *st, const char *path)
 			progname, path, snap->python_version,
 			snap->layout_source, snap->nthreads,
 			snap->nthreads == 1 ? "" : "s");
+	if (!in_range(&st->opts, snap)) {
+		st->out_of_range++;
+		tp_analyze_free(snap);
+		return true;
+	}
+	/* before render(): the views keep what they need and free @snap */
+	char why[512];
+	size_t nreasons;
+	bool partial = snapshot_partial(snap, why, sizeof(why), &nreasons);
 	struct tp_strbuf out = TP_STRBUF_INIT;
-	if (st->opts.format == FORMAT_JSON)
-		err = tp_render_json(snap, &st->opts.render, &out);
-	else
-		err = tp_render_dogslow(snap, &st->opts.render, st->sources,
-					&out);
+	err = render(st, snap, &out);
 	bool written = true;
 	if (err) {
 		report_failure(st, path, err);
@@ -202,9 +312,7 @@ static bool analyze_one(struct state *st, const char *path)
 		st->failed++;
 	} else {
 		written = write_all(tp_strbuf_str(&out), out.len);
-		char why[512];
-		size_t nreasons;
-		if (snapshot_partial(snap, why, sizeof(why), &nreasons)) {
+		if (partial) {
 			/* the report says where; stderr says that it is partial */
 			if (nreasons > 1)
 				fprintf(stderr, "%s: %s: partial report: %s (and %zu more)\n",
@@ -218,7 +326,6 @@ static bool analyze_one(struct state *st, const char *path)
 		}
 	}
 	tp_strbuf_deinit(&out);
-	tp_analyze_free(snap);
 	return written;
 }
 
@@ -322,8 +429,15 @@ static int cmp_found(const void *pa, const void *pb)
 	return strcmp(a->path, b->path);
 }
 
-/* Returns false only when writing the output failed. */
-static bool analyze_dir(struct state *st, const char *dir)
+static bool found_push(struct found_list *l, char *path);
+
+/*
+ * Append the snapshots of directory @dir to @all, in time order (so that
+ * the whole list is known before the first is read: progress counts it).
+ * Returns false when out of memory.
+ */
+static bool collect_dir(struct state *st, const char *dir,
+			struct found_list *all)
 {
 	DIR *d = opendir(dir);
 	if (!d) {
@@ -349,18 +463,69 @@ static bool analyze_dir(struct state *st, const char *dir)
 	bool ok = true;
 	for (size_t i = 0; i < l.n; i++) {
 		if (ok)
-			ok = analyze_one(st, l.v[i].path);
-		free(l.v[i].path);
+			ok = found_push(all, l.v[i].path);
+		else
+			free(l.v[i].path);
 	}
 	free(l.v);
 	return ok;
+}
+
+/* A path given as it is (a snapshot or a core). */
+static bool found_push(struct found_list *l, char *path)
+{
+	if (l->n == l->cap) {
+		size_t ncap = l->cap ? 2 * l->cap : 64;
+		struct found *v = realloc(l->v, ncap * sizeof(*v));
+		if (!v) {
+			free(path);
+			return false;
+		}
+		l->v = v;
+		l->cap = ncap;
+	}
+	l->v[l->n++] = (struct found){ .path = path };
+	return true;
+}
+
+/* Split "a,b,c" into --threads names (the string is kept and cut). */
+static bool add_thread_names(struct options *o, char *list)
+{
+	for (char *save = NULL, *name = strtok_r(list, ",", &save); name;
+	     name = strtok_r(NULL, ",", &save)) {
+		if (o->views.nthreads == MAX_THREAD_NAMES)
+			return false;
+		o->thread_names[o->views.nthreads++] = name;
+	}
+	return true;
+}
+
+/* Write the view of all the snapshots read (MODE_VIEW, MODE_SUMMARY). */
+static struct tp_error *write_view(struct state *st)
+{
+	struct tp_strbuf out = TP_STRBUF_INIT;
+	struct tp_error *err;
+	if (st->opts.mode == MODE_SUMMARY)
+		err = tp_views_summary(st->views, &out);
+	else if (st->opts.format == FORMAT_COLLAPSED)
+		err = tp_views_collapsed(st->views, &out);
+	else if (st->opts.format == FORMAT_SVG)
+		err = tp_views_svg(st->views, st->opts.title, &out);
+	else
+		err = tp_views_html(st->views, st->opts.title, &out);
+	if (!err && !write_all(tp_strbuf_str(&out), out.len))
+		err = tp_error_os(errno, NULL, "cannot write the report");
+	tp_strbuf_deinit(&out);
+	return err;
 }
 
 int main(int argc, char **argv)
 {
 	enum { OPT_NO_LOCALS = 256, OPT_NO_HEADER, OPT_MAX_REPR,
 	       OPT_MAX_FRAMES, OPT_DEBUGINFO, OPT_DUMP_LAYOUT,
-	       OPT_LAYOUT_SOURCE, OPT_EXPORT_CORE, OPT_ATTRIBUTES };
+	       OPT_LAYOUT_SOURCE, OPT_EXPORT_CORE, OPT_ATTRIBUTES, OPT_BY_THREAD,
+	       OPT_THREADS, OPT_SUMMARY, OPT_DIFF, OPT_SINCE, OPT_UNTIL,
+	       OPT_TITLE, OPT_TASKS };
 	static const struct option longopts[] = {
 		{ "format", required_argument, NULL, 'f' },
 		{ "no-locals", no_argument, NULL, OPT_NO_LOCALS },
@@ -373,6 +538,14 @@ int main(int argc, char **argv)
 		{ "layout-source", required_argument, NULL, OPT_LAYOUT_SOURCE },
 		{ "export-core", required_argument, NULL, OPT_EXPORT_CORE },
 		{ "output", required_argument, NULL, 'o' },
+		{ "by-thread", no_argument, NULL, OPT_BY_THREAD },
+		{ "threads", required_argument, NULL, OPT_THREADS },
+		{ "summary", no_argument, NULL, OPT_SUMMARY },
+		{ "diff", no_argument, NULL, OPT_DIFF },
+		{ "since", required_argument, NULL, OPT_SINCE },
+		{ "until", required_argument, NULL, OPT_UNTIL },
+		{ "title", required_argument, NULL, OPT_TITLE },
+		{ "tasks", required_argument, NULL, OPT_TASKS },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -388,7 +561,8 @@ int main(int argc, char **argv)
 
 	int c;
 	size_t v;
-	bool dump_layout = false;
+	bool dump_layout = false, format_given = false;
+	int modes = 0;
 	const char *export_core = NULL, *output = NULL;
 	while ((c = getopt_long(argc, argv, "f:o:vhV", longopts, NULL)) != -1) {
 		switch (c) {
@@ -397,8 +571,60 @@ int main(int argc, char **argv)
 				st.opts.format = FORMAT_DOGSLOW;
 			else if (!strcmp(optarg, "json"))
 				st.opts.format = FORMAT_JSON;
+			else if (!strcmp(optarg, "collapsed"))
+				st.opts.format = FORMAT_COLLAPSED;
+			else if (!strcmp(optarg, "svg"))
+				st.opts.format = FORMAT_SVG;
+			else if (!strcmp(optarg, "html"))
+				st.opts.format = FORMAT_HTML;
 			else {
-				fprintf(stderr, "%s: unknown format '%s' (dogslow, json)\n",
+				fprintf(stderr, "%s: unknown format '%s' (dogslow, json, collapsed, svg, html)\n",
+					progname, optarg);
+				return EXIT_USAGE;
+			}
+			format_given = true;
+			break;
+		case OPT_BY_THREAD:
+			st.opts.views.by_thread = true;
+			break;
+		case OPT_THREADS:
+			if (!add_thread_names(&st.opts, optarg)) {
+				fprintf(stderr, "%s: more than %d --threads names\n",
+					progname, MAX_THREAD_NAMES);
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_SUMMARY:
+			st.opts.mode = MODE_SUMMARY;
+			modes++;
+			break;
+		case OPT_DIFF:
+			st.opts.mode = MODE_DIFF;
+			modes++;
+			break;
+		case OPT_SINCE:
+		case OPT_UNTIL:
+			if (!parse_time(optarg, c == OPT_SINCE ? &st.opts.since
+							       : &st.opts.until)) {
+				fprintf(stderr, "%s: --%s wants a UTC time YYYY-MM-DDTHH:MM:SS[.fff][Z], not '%s'\n",
+					progname,
+					c == OPT_SINCE ? "since" : "until",
+					optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_TITLE:
+			st.opts.title = optarg;
+			break;
+		case OPT_TASKS:
+			if (!strcmp(optarg, "full"))
+				st.opts.render.tasks = TP_TASKS_FULL;
+			else if (!strcmp(optarg, "tree"))
+				st.opts.render.tasks = TP_TASKS_TREE;
+			else if (!strcmp(optarg, "none"))
+				st.opts.render.tasks = TP_TASKS_HIDE;
+			else {
+				fprintf(stderr, "%s: --tasks is full, tree or none, not '%s'\n",
 					progname, optarg);
 				return EXIT_USAGE;
 			}
@@ -502,6 +728,17 @@ int main(int argc, char **argv)
 			progname, progname);
 		return EXIT_USAGE;
 	}
+	if (modes > 1 || (modes && format_given)) {
+		fprintf(stderr, "%s: --summary, --diff and --format exclude each other\nTry '%s --help'.\n",
+			progname, progname);
+		return EXIT_USAGE;
+	}
+	st.opts.views.threads = st.opts.thread_names;
+	st.opts.views.render = st.opts.render;
+	if (st.opts.format == FORMAT_COLLAPSED || st.opts.format == FORMAT_SVG ||
+	    st.opts.format == FORMAT_HTML)
+		st.opts.mode = MODE_VIEW;
+	st.opts.views.keep_records = st.opts.format == FORMAT_HTML;
 	if (dump_layout) {
 		int status = 0;
 		for (int i = optind; i < argc; i++) {
@@ -525,18 +762,62 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: out of memory\n", progname);
 		return EXIT_NOTHING;
 	}
-	bool written = true;
-	for (int i = optind; i < argc && written; i++) {
+	if ((st.opts.mode == MODE_VIEW || st.opts.mode == MODE_SUMMARY) &&
+	    (cerr = tp_views_create(&st.opts.views, &st.views))) {
+		tp_error_destroy(cerr);
+		tp_sources_destroy(st.sources);
+		tp_analyze_cache_destroy(st.opts.analyze.cache);
+		fprintf(stderr, "%s: out of memory\n", progname);
+		return EXIT_NOTHING;
+	}
+	struct found_list all = { 0 };
+	bool written = true, listed = true;
+	for (int i = optind; i < argc && listed; i++) {
 		struct stat sb;
+		char *path = NULL;
 		if (stat(argv[i], &sb) == 0 && S_ISDIR(sb.st_mode))
-			written = analyze_dir(&st, argv[i]);
+			listed = collect_dir(&st, argv[i], &all);
 		else
-			written = analyze_one(&st, argv[i]);
+			listed = (path = strdup(argv[i])) && found_push(&all, path);
+	}
+	tp_progress_start(&st.progress, stderr, all.n);
+	for (size_t i = 0; i < all.n; i++) {
+		if (written && listed) {
+			written = analyze_one(&st, all.v[i].path);
+			tp_progress_step(&st.progress);
+		}
+		free(all.v[i].path);
+	}
+	free(all.v);
+	tp_progress_end(&st.progress);
+	if (!listed) {
+		fprintf(stderr, "%s: out of memory\n", progname);
+		st.failed++;
+	}
+	if (written && st.views && st.ok + st.partial) {
+		struct tp_error *err = write_view(&st);
+		if (err) {
+			written = err->code != TP_ERR_OS;
+			if (written) {
+				report_failure(&st, "view", err);
+				st.failed++;
+			}
+			tp_error_destroy(err);
+		}
 	}
 	if (st.repeats)
 		fprintf(stderr, "%s: (the same error for %zu more snapshot%s)\n",
 			progname, st.repeats, st.repeats == 1 ? "" : "s");
+	if (st.out_of_range && !st.ok && !st.partial)
+		fprintf(stderr, "%s: no snapshot in the --since/--until range (%zu outside)\n",
+			progname, st.out_of_range);
+	else if (st.out_of_range && st.opts.verbose)
+		fprintf(stderr, "%s: %zu snapshot%s outside --since/--until\n",
+			progname, st.out_of_range,
+			st.out_of_range == 1 ? "" : "s");
 	free(st.last_error);
+	tp_views_destroy(st.views);
+	tp_analyze_free(st.prev);
 	tp_sources_destroy(st.sources);
 	tp_analyze_cache_destroy(st.opts.analyze.cache);
 	if (!written) {

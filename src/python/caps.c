@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "python/caps.h"
 
@@ -42,42 +43,75 @@
 	.thread_handle_state = true, .partial_repr_qualname = true
 #define REPR_314 REPR_313, .thread_handle_attr_os = true
 
+/*
+ * asyncio: where the tasks are, and how an awaiting generator is told
+ * (opcodes from each version's opcode.opmap and _PyOpcode_Deopt; frame
+ * states from pycore_frame.h / pycore_genobject.h).
+ */
+#define AWAIT_310 .await_model = TP_AWAIT_LASTI_OPCODE, .await_opcode = 72
+/* 3.11 RESUME 151, RESUME_QUICK 150; 3.12 RESUME 151, INSTRUMENTED_RESUME
+ * 240; FRAME_SUSPENDED -1, FRAME_COMPLETED 1 */
+#define AWAIT_311 .await_model = TP_AWAIT_RESUME_ARG, .await_opcode = 151, \
+	.await_opcode2 = 150, .gen_suspended = -1,                         \
+	.gen_suspended_locked = INT8_MIN, .gen_completed = 1
+#define AWAIT_312 .await_model = TP_AWAIT_RESUME_ARG, .await_opcode = 151, \
+	.await_opcode2 = 240, .gen_suspended = -1,                         \
+	.gen_suspended_locked = INT8_MIN, .gen_completed = 1
+/* FRAME_SUSPENDED_YIELD_FROM -1, FRAME_COMPLETED 1 */
+#define AWAIT_313 .await_model = TP_AWAIT_FRAME_STATE, .gen_suspended = -1, \
+	.gen_suspended_locked = INT8_MIN, .gen_completed = 1
+/* 3.15 renumbered them from 0 (read from its DWARF's enum _framestate):
+ * CREATED 0, SUSPENDED 1, SUSPENDED_YIELD_FROM 2, ..._LOCKED 3,
+ * EXECUTING 4, CLEARED 5 (no COMPLETED any more) */
+#define AWAIT_315 .await_model = TP_AWAIT_FRAME_STATE, .gen_suspended = 2, \
+	.gen_suspended_locked = 3, .gen_completed = 5, .await_stack_slot = 2
+
 static const struct tp_python_caps known[] = {
 	{ FRAMEOBJ_ROW(2, 7, TP_LINETABLE_LNOTAB_U8), .py2_objects = true,
 	  .structseq_repr_buffer = true,
 	  .gil_fallback = TP_GIL_FALLBACK_CURRENT_TSTATE },
 	{ FRAMEOBJ_ROW(3, 6, TP_LINETABLE_LNOTAB_S8), REPR_36,
-	  .namespace_sorted_keys = true,
+	  .namespace_sorted_keys = true, AWAIT_310,
+	  .task_registry = TP_TASKS_36,
 	  .gil_fallback = TP_GIL_FALLBACK_CURRENT_TSTATE },
 	{ FRAMEOBJ_ROW(3, 7, TP_LINETABLE_LNOTAB_S8), .runtime_state = true,
 	  REPR_37, .structseq_repr_buffer = true, .namespace_sorted_keys = true,
-	  .flag_decompose = 1 },
+	  .flag_decompose = 1, AWAIT_310,
+	  .task_registry = TP_TASKS_ALL_WEAKSET },
 	{ FRAMEOBJ_ROW(3, 8, TP_LINETABLE_LNOTAB_S8), .runtime_state = true,
-	  REPR_38, .namespace_sorted_keys = true, .flag_decompose = 1 },
+	  REPR_38, .namespace_sorted_keys = true, .flag_decompose = 1,
+	  AWAIT_310, .task_registry = TP_TASKS_ALL_WEAKSET },
 	{ FRAMEOBJ_ROW(3, 9, TP_LINETABLE_LNOTAB_S8), .runtime_state = true,
-	  REPR_38, .flag_decompose = 2 },
+	  REPR_38, .flag_decompose = 2, AWAIT_310,
+	  .task_registry = TP_TASKS_ALL_WEAKSET },
 	{ FRAMEOBJ_ROW(3, 10, TP_LINETABLE_PEP626), .runtime_state = true,
-	  REPR_310, .flag_decompose = 2,
+	  REPR_310, .flag_decompose = 2, AWAIT_310,
+	  .task_registry = TP_TASKS_ALL_WEAKSET,
 	  .lasti_in_code_units = true },
 	{ IFRAME_ROW(11), .optimized_frame_dict = true, REPR_311,
+	  AWAIT_311, .task_registry = TP_TASKS_ALL_WEAKSET,
 	  .managed_dict = TP_MANAGED_DICT_TWO_WORDS,
 	  .split_order_before_values = true },
 	{ IFRAME_ROW(12), REPR_312, .optimized_frame_dict = true,
+	  AWAIT_312, .task_registry = TP_TASKS_SCHEDULED_EAGER,
 	  .first_internal_owner = 3,
 	  .managed_dict = TP_MANAGED_DICT_TAGGED_WORD,
 	  .split_order_before_values = true },
 	{ IFRAME_ROW(13), REPR_313, .first_internal_owner = 3,
+	  AWAIT_313, .task_registry = TP_TASKS_SCHEDULED_EAGER,
 	  .debug_offsets = true,
 	  .listsort_runs_313 = true,
 	  .pep667_locals = true,
 	  .managed_dict = TP_MANAGED_DICT_INLINE_VALUES },
 	{ IFRAME_ROW(14), REPR_314, .first_internal_owner = 3,
+	  AWAIT_313, .task_registry = TP_TASKS_PER_THREAD,
 	  .debug_offsets = true,
 	  .listsort_runs_313 = true,
 	  .pep667_locals = true, .tagged_stackrefs = true,
 	  .frozen_source_from_file = true,
 	  .managed_dict = TP_MANAGED_DICT_INLINE_VALUES },
 	{ IFRAME_ROW(15), REPR_314, .first_internal_owner = 3,
+	  AWAIT_315, .task_registry = TP_TASKS_PER_THREAD,
 	  .debug_offsets = true,
 	  .listsort_runs_313 = true,
 	  .pep667_locals = true, .tagged_stackrefs = true,

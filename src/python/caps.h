@@ -50,6 +50,40 @@ enum tp_gil_fallback {
 	TP_GIL_FALLBACK_CURRENT_TSTATE,
 };
 
+/** Where the asyncio module keeps its tasks (pyasync.c). */
+enum tp_task_registry {
+	/** None that tripod reads (3.6 keeps them in a C static). */
+	TP_TASKS_NONE,
+	/** 3.6: the _asyncio module's static all_tasks WeakSet (C tasks)
+	 *  and the Python Task class's _all_tasks; the running ones in its
+	 *  static current_tasks and the class's _current_tasks. */
+	TP_TASKS_36,
+	/** asyncio.tasks._all_tasks, a WeakSet (3.7-3.11). */
+	TP_TASKS_ALL_WEAKSET,
+	/** asyncio.tasks._scheduled_tasks (WeakSet) and _eager_tasks (set)
+	 *  (3.12-3.13); the running task in _current_tasks. */
+	TP_TASKS_SCHEDULED_EAGER,
+	/** As above for tasks of the Python implementation; C tasks in
+	 *  per-thread lists (tstate->asyncio_tasks_head, then the
+	 *  interpreter's for threads that ended), the running task in
+	 *  tstate->asyncio_running_task (3.14+). */
+	TP_TASKS_PER_THREAD,
+};
+
+/** How a suspended generator tells that it awaits (yield from) something,
+ *  as CPython's _PyGen_yf() decides. */
+enum tp_await_model {
+	/** The instruction after f_lasti is YIELD_FROM (await_opcode); the
+	 *  awaited object is on top of the value stack (3.6-3.10). */
+	TP_AWAIT_LASTI_OPCODE,
+	/** Suspended (gen_suspended) and the next instruction is RESUME
+	 *  (one of await_opcode, await_opcode2) with oparg >= 2 (3.11-3.12). */
+	TP_AWAIT_RESUME_ARG,
+	/** gi_frame_state == gen_suspended (FRAME_SUSPENDED_YIELD_FROM,
+	 *  3.13+). */
+	TP_AWAIT_FRAME_STATE,
+};
+
 struct tp_python_caps {
 	unsigned major, minor;
 	/** 2.x objects: str is bytes (PyString), int and long, classic
@@ -175,6 +209,25 @@ struct tp_python_caps {
 	/** A frame object prints "<frame at 0x..., file 'f.py', line 3, code
 	 *  f>" (3.7+); before, object.__repr__. */
 	bool frame_repr_location;
+
+	/* asyncio (pyasync.c) */
+	enum tp_task_registry task_registry;
+	enum tp_await_model await_model;
+	/** YIELD_FROM, or RESUME and its specialised/instrumented form. */
+	uint8_t await_opcode, await_opcode2;
+	/**
+	 * gi_frame_state of a generator suspended in an await (see
+	 * tp_await_model), and of one whose await another thread holds
+	 * locked for a moment (3.15+; else an impossible value); states >=
+	 * gen_completed have no frame (3.11+).
+	 */
+	int8_t gen_suspended, gen_suspended_locked, gen_completed;
+	/**
+	 * Where the awaited object is on a suspended generator's value
+	 * stack, counted from the top: 1 (0 means 1), 2 in 3.15, which
+	 * leaves a NULL reference above it (seen in 3.15.2's frames).
+	 */
+	uint8_t await_stack_slot;
 };
 
 /**

@@ -163,4 +163,27 @@ struct tp_error *py_frame_object_where(struct tp_python *py, uint64_t fobj,
 /** The object.__repr__ name of type @type ("int", "__main__.Foo"). */
 const char *py_type_name(struct tp_python *py, uint64_t type);
 
+/**
+ * Decode the interpreter frame (3.11+) at @iframe, whose f_executable,
+ * instruction pointer and owner were read as @code, @instr, @owner, into
+ * @rf (strings and locals in the arena).  *@skip: it is no Python frame
+ * to show (not a code object, or not past its prologue).  A problem with
+ * its locals is recorded in rf->error; errors are for the frame itself.
+ */
+struct tp_error *py_iframe_decode(struct tp_python *py, uint64_t iframe,
+				  uint64_t code, uint64_t instr, uint8_t owner,
+				  struct tp_rframe *rf, bool *skip);
+/** The same for a PyFrameObject (2.7-3.10). */
+struct tp_error *py_frameobj_decode(struct tp_python *py, uint64_t frame,
+				    struct tp_rframe *rf);
+
+/**
+ * The asyncio tasks of every event loop (pyasync.c) into @snap->tasks;
+ * problems go to @snap->tasks_error, never stop the walk.  @tstates are
+ * the thread states walked (3.14+ keeps tasks in per-thread lists).
+ */
+struct tp_error *py_asyncio_walk(struct tp_python *py, uint64_t interp,
+				 const uint64_t *tstates, size_t ntstates,
+				 struct tp_rsnapshot *snap);
+
 #endif /* TRIPOD_PYTHON_INTERNAL_H */

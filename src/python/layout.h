@@ -265,7 +265,30 @@ enum tp_layout_kind {
 	X(THANDLE_EXITING, OFFSET, "ThreadHandle", "thread_is_exiting")       \
 	X(TEXTIO_BUFFER, OFFSET, "textio", "buffer")                          \
 	X(TEXTIO_ENCODING, OFFSET, "textio", "encoding")                      \
-	X(BUFFERED_RAW, OFFSET, "buffered", "raw")
+	X(BUFFERED_RAW, OFFSET, "buffered", "raw")                          \
+	/* asyncio (pyasync.c): the C Task of the _asyncio module (its own    \
+	 * DWARF when it is an extension module: layout_source.c), weak       \
+	 * references, a suspended generator's value stack, 3.14+ task lists */ \
+	X(TASK_LOOP, OFFSET, "TaskObj", "task_loop")                          \
+	X(TASK_STATE, OFFSET, "TaskObj", "task_state")                        \
+	X(TASK_EXCEPTION, OFFSET, "TaskObj", "task_exception")                \
+	X(TASK_FUT_WAITER, OFFSET, "TaskObj", "task_fut_waiter")              \
+	X(TASK_CORO, OFFSET, "TaskObj", "task_coro")                          \
+	X(TASK_NAME, OFFSET, "TaskObj", "task_name")                          \
+	X(TASK_NODE, OFFSET, "TaskObj", "task_node")                          \
+	X(TASK_CALLBACK0, OFFSET, "TaskObj", "task_callback0")                \
+	X(TASK_CALLBACKS, OFFSET, "TaskObj", "task_callbacks")                \
+	X(FUTITER_FUTURE, OFFSET, "futureiterobject", "future")               \
+	X(GEN_FRAME, OFFSET, "PyGenObject", "gi_frame")                       \
+	X(FO_STACKTOP, OFFSET, "_frame", "f_stacktop")                        \
+	X(FO_STACKDEPTH, OFFSET, "_frame", "f_stackdepth")                    \
+	X(FO_VALUESTACK, OFFSET, "_frame", "f_valuestack")                    \
+	X(TS_ASYNCIO_TASKS_HEAD, OFFSET, "_PyThreadStateImpl",                 \
+	  "asyncio_tasks_head")                                                \
+	X(TS_ASYNCIO_RUNNING_TASK, OFFSET, "_PyThreadStateImpl",               \
+	  "asyncio_running_task")                                              \
+	X(IS_ASYNCIO_TASKS_HEAD, OFFSET, "_is", "asyncio_tasks_head")         \
+	X(LLIST_NEXT, OFFSET, "llist_node", "next")
 
 enum tp_layout_id {
 #define TP_LAYOUT_ENUM(id, kind, types, members) TP_L_##id,

@@ -81,7 +81,28 @@ static struct tp_error *from_dwarf(struct tp_target *target,
 		reason_add(why, msg);
 		return err;
 	}
-	return tp_layout_from_dwarf(dw, ret);
+	if ((err = tp_layout_from_dwarf(dw, ret)))
+		return err;
+	/*
+	 * The C asyncio Task is defined by the _asyncio module: built into
+	 * some interpreters (then the DWARF above has it), an extension
+	 * module with its own debug info in others.  Without it, asyncio
+	 * tasks cannot be decoded; everything else can.
+	 */
+	if (!tp_layout_has(ret, TP_L_TASK_CORO)) {
+		struct tp_layout extra;
+		tp_layout_init(&extra);
+		struct tp_error *e = tp_target_module_dwarf(target,
+							    "_asyncio.", &dw);
+		if (!e)
+			e = tp_layout_from_dwarf(dw, &extra);
+		if (e == &tp_error_nomem)
+			return e;
+		if (!e)
+			tp_layout_fill(ret, &extra);
+		tp_error_destroy(e);
+	}
+	return NULL;
 }
 
 static uint64_t runtime_address(struct tp_target *target)

@@ -820,13 +820,16 @@ struct tp_error *py_instance_dict_iter(struct tp_python *py, uint64_t obj,
 			dict = word;
 			if (!dict && (flags & TPF_INLINE_VALUES)) {
 				/*
-				 * _PyObject_InlineValues(): at tp_basicsize,
-				 * which 3.13 requires to be sizeof(PyObject)
-				 * and 3.14 lets follow a base's __slots__
+				 * _PyObject_InlineValues(): right after the
+				 * type's basic size -- the object header for
+				 * plain classes, more for subclasses of C
+				 * types (asyncio's _GatheringFuture) or after
+				 * a base's __slots__ (3.14)
 				 */
 				uint8_t valid;
-				int64_t basic;
-				if ((err = py_read_i64(py, type + LOFF(py, TP_BASICSIZE),
+				int64_t basic = LOFF(py, SIZEOF_PYOBJECT);
+				if (LHAS(py, TP_BASICSIZE) &&
+				    (err = py_read_i64(py, type + LOFF(py, TP_BASICSIZE),
 						       &basic)))
 					return err;
 				if (basic < LOFF(py, SIZEOF_PYOBJECT) ||

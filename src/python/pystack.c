@@ -1082,6 +1082,47 @@ static struct tp_error *finish_frames(struct tp_python *py,
 	return err;
 }
 
+struct tp_error *py_iframe_decode(struct tp_python *py, uint64_t iframe,
+				  uint64_t code, uint64_t instr, uint8_t owner,
+				  struct tp_rframe *rf, bool *skip)
+{
+	struct tp_error *err;
+	*skip = true;
+	memset(rf, 0, sizeof(*rf));
+	/* 3.14+: f_executable is a tagged reference */
+	if (py->caps->tagged_stackrefs && !tp_stackref_object(code, &code))
+		return NULL;
+	uint64_t ctype;
+	if ((err = py_type_of(py, code, &ctype)))
+		return err;
+	if (ctype != py->target->sym[TP_SYM_PyCode_Type])
+		return NULL; /* 3.13: f_executable may be None */
+	struct frame_code c;
+	if ((err = read_code(py, code, &c)))
+		return err;
+	/* _PyFrame_IsIncomplete: not yet past the frame's prologue */
+	uint64_t first = code + LOFF(py, CO_CODE_ADAPTIVE);
+	if (owner != py->caps->owner_generator &&
+	    instr < first + 2 * (uint64_t)c.firsttraceable)
+		return NULL;
+	*skip = false;
+	rf->file = c.file;
+	rf->function = c.name;
+	rf->qualname = c.qualname;
+	rf->is_module = !(c.flags & CO_OPTIMIZED);
+	rf->line = frame_line(py, &c, iframe, instr);
+	if (py->caps->frozen_source_from_file)
+		rf->source_file = frozen_source(py, &c, iframe);
+	struct tp_error *lerr = iframe_locals(py, &c, iframe, rf);
+	if (lerr == &tp_error_nomem)
+		return lerr;
+	if (lerr) {
+		rf->error = arena_err(py, lerr);
+		tp_error_destroy(lerr);
+	}
+	return NULL;
+}
+
 static struct tp_error *walk_iframes(struct tp_python *py, uint64_t tstate,
 				     struct tp_rthread *rt)
 {
@@ -1143,44 +1184,19 @@ static struct tp_error *walk_iframes(struct tp_python *py, uint64_t tstate,
 				rt->stack_hint = this_frame;
 			continue;
 		}
-		/* 3.14+: f_executable is a tagged reference */
-		if (py->caps->tagged_stackrefs &&
-		    !tp_stackref_object(code, &code))
-			continue;
-		uint64_t ctype;
-		if ((err = py_type_of(py, code, &ctype)))
+		struct tp_rframe rf;
+		bool skip;
+		if ((err = py_iframe_decode(py, this_frame, code, instr, owner,
+					    &rf, &skip)))
 			break;
-		if (ctype != py->target->sym[TP_SYM_PyCode_Type])
-			continue; /* 3.13: f_executable may be None */
-		struct frame_code c;
-		if ((err = read_code(py, code, &c)))
-			break;
-		/* _PyFrame_IsIncomplete: not yet past the frame's prologue */
-		uint64_t first = code + LOFF(py, CO_CODE_ADAPTIVE);
-		if (owner != py->caps->owner_generator &&
-		    instr < first + 2 * (uint64_t)c.firsttraceable)
+		if (skip)
 			continue;
-		struct tp_rframe *rf = frame_push(&acc);
-		if (!rf) {
+		struct tp_rframe *slot = frame_push(&acc);
+		if (!slot) {
 			err = &tp_error_nomem;
 			break;
 		}
-		rf->file = c.file;
-		rf->function = c.name;
-		rf->qualname = c.qualname;
-		rf->is_module = !(c.flags & CO_OPTIMIZED);
-		rf->line = frame_line(py, &c, this_frame, instr);
-		if (py->caps->frozen_source_from_file)
-			rf->source_file = frozen_source(py, &c, this_frame);
-		struct tp_error *lerr = iframe_locals(py, &c, this_frame, rf);
-		if (lerr == &tp_error_nomem) {
-			err = lerr;
-			break;
-		}
-		if (lerr) {
-			rf->error = arena_err(py, lerr);
-			tp_error_destroy(lerr);
-		}
+		*slot = rf;
 	}
 	free(seen);
 	return finish_frames(py, rt, &acc, err);
@@ -1219,6 +1235,32 @@ static int frameobj_line(struct tp_python *py, const struct frame_code *c,
 	return code_line(py, c, lasti);
 }
 
+struct tp_error *py_frameobj_decode(struct tp_python *py, uint64_t frame,
+				    struct tp_rframe *rf)
+{
+	struct tp_error *err;
+	uint64_t code;
+	memset(rf, 0, sizeof(*rf));
+	if ((err = py_read_ptr(py, frame + LOFF(py, FO_CODE), &code)))
+		return err;
+	struct frame_code c;
+	if ((err = read_code(py, code, &c)))
+		return err;
+	rf->file = c.file;
+	rf->function = c.name;
+	rf->qualname = c.qualname;
+	rf->is_module = !(c.flags & CO_OPTIMIZED);
+	rf->line = frameobj_line(py, &c, frame);
+	struct tp_error *lerr = frameobj_locals(py, &c, frame, rf);
+	if (lerr == &tp_error_nomem)
+		return lerr;
+	if (lerr) {
+		rf->error = arena_err(py, lerr);
+		tp_error_destroy(lerr);
+	}
+	return NULL;
+}
+
 static struct tp_error *walk_frameobjects(struct tp_python *py,
 					  uint64_t tstate,
 					  struct tp_rthread *rt)
@@ -1239,32 +1281,18 @@ static struct tp_error *walk_frameobjects(struct tp_python *py,
 			err = tp_error_fault(frame, "frame chain loops");
 			break;
 		}
-		uint64_t code, back;
-		if ((err = py_read_ptr(py, frame + LOFF(py, FO_CODE), &code)) ||
-		    (err = py_read_ptr(py, frame + LOFF(py, FO_BACK), &back)))
+		uint64_t back;
+		if ((err = py_read_ptr(py, frame + LOFF(py, FO_BACK), &back)))
 			break;
-		struct frame_code c;
-		if ((err = read_code(py, code, &c)))
+		struct tp_rframe rf;
+		if ((err = py_frameobj_decode(py, frame, &rf)))
 			break;
-		struct tp_rframe *rf = frame_push(&acc);
-		if (!rf) {
+		struct tp_rframe *slot = frame_push(&acc);
+		if (!slot) {
 			err = &tp_error_nomem;
 			break;
 		}
-		rf->file = c.file;
-		rf->function = c.name;
-		rf->qualname = c.qualname;
-		rf->is_module = !(c.flags & CO_OPTIMIZED);
-		rf->line = frameobj_line(py, &c, frame);
-		struct tp_error *lerr = frameobj_locals(py, &c, frame, rf);
-		if (lerr == &tp_error_nomem) {
-			err = lerr;
-			break;
-		}
-		if (lerr) {
-			rf->error = arena_err(py, lerr);
-			tp_error_destroy(lerr);
-		}
+		*slot = rf;
 		frame = back;
 	}
 	free(seen);
@@ -1523,6 +1551,7 @@ struct tp_error *tp_python_walk(struct tp_python *py,
 		}
 		int64_t holder = gil_holder(py, interp);
 		size_t first = acc.n;
+		size_t first_seen = nseen;
 		uint64_t ts;
 		if ((err = py_read_ptr(py, interp + LOFF(py, IS_TSTATE_HEAD), &ts))) {
 			if (!acc.n)
@@ -1599,6 +1628,10 @@ struct tp_error *tp_python_walk(struct tp_python *py,
 		}
 		starting_threads(py, acc.v, first, acc.n);
 		thread_names(py, interp, acc.v, first, acc.n);
+		/* this interpreter's thread states: seen[first_seen..] */
+		if ((err = py_asyncio_walk(py, interp, seen + first_seen,
+					   nseen - first_seen, snap)))
+			goto out;
 		if (incomplete)
 			break;
 		if ((err = py_read_ptr(py, interp + LOFF(py, IS_NEXT), &interp))) {

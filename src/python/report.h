@@ -78,6 +78,32 @@ struct tp_rthread {
 	const char *state;
 };
 
+/*
+ * An asyncio task (or a coroutine chain a task waits on): its coroutine
+ * stack as frames, outermost (the task's own coroutine) first, the
+ * innermost being the one suspended deepest in the cr_await chain.
+ */
+struct tp_rtask {
+	uint64_t address;           /* the Task object */
+	const char *name;           /* get_name(), NULL before 3.8 */
+	/* "pending", "running" (its thread runs it now); NULL unknown.
+	 * Tasks that are done are left out, as asyncio.all_tasks() does. */
+	const char *state;
+	uint64_t loop;              /* its event loop, 0 if unknown */
+	/* the tasks awaiting this one (directly, or through gather or the
+	 * TaskGroup that made it), by address */
+	uint64_t *awaited_by;
+	size_t nawaited_by;
+	/* what the innermost frame awaits when it is no coroutine, future
+	 * or task, or NULL */
+	struct tp_pyval *awaiting;
+	bool in_cycle;              /* awaited-by edges lead back to it */
+	struct tp_rframe *frames;   /* outermost first */
+	size_t nframes;
+	bool truncated;
+	const char *error;          /* decoding stopped early because of this */
+};
+
 struct tp_rsnapshot {
 	const char *path;
 	const char *time;           /* ISO 8601 UTC, or NULL */
@@ -97,6 +123,10 @@ struct tp_rsnapshot {
 	const char *layout_source;  /* "dwarf" */
 	struct tp_rthread *threads; /* main thread first, then by tid */
 	size_t nthreads;
+	/* asyncio tasks of every event loop, by loop then as found */
+	struct tp_rtask *tasks;
+	size_t ntasks;
+	const char *tasks_error;    /* why tasks may be missing, or NULL */
 	/*
 	 * Why the report is incomplete beyond its threads' own errors (a
 	 * thread list that loops or ends unreadable, a snapshot cut short),

@@ -511,6 +511,57 @@ struct tp_error *tp_target_dwarf(struct tp_target *t, Dwarf **ret,
 						    : "unknown");
 }
 
+struct module_find {
+	const char *needle;
+	Dwfl_Module *found;
+};
+
+static int module_find_cb(Dwfl_Module *mod, void **userdata, const char *name,
+			  Dwarf_Addr start, void *arg)
+{
+	(void)userdata;
+	(void)start;
+	struct module_find *f = arg;
+	const char *base = name ? strrchr(name, '/') : NULL;
+	base = base ? base + 1 : name;
+	if (base && strstr(base, f->needle) == base) {
+		f->found = mod;
+		return DWARF_CB_ABORT;
+	}
+	return DWARF_CB_OK;
+}
+
+struct tp_error *tp_target_module_dwarf(struct tp_target *t,
+					const char *prefix, Dwarf **ret)
+{
+	struct module_find f = { prefix, NULL };
+	if (dwfl_getmodules(t->dwfl, module_find_cb, &f, 0) < 0 || !f.found)
+		return tp_error_create(TP_ERR_NODEBUG,
+				       "the process has no module %s*",
+				       prefix);
+	Dwarf_Addr b = 0;
+	Dwarf *dw = dwfl_module_getdwarf(f.found, &b);
+	Dwarf_Off next;
+	size_t hsize;
+	if (dw && dwarf_nextcu(dw, 0, &next, &hsize, NULL, NULL, NULL) == 0) {
+		*ret = dw;
+		return NULL;
+	}
+	const char *name = dwfl_module_info(f.found, NULL, NULL, NULL, NULL,
+					    NULL, NULL, NULL);
+	return tp_error_create(TP_ERR_NODEBUG, "no debug info for %s",
+			       name ? name : prefix);
+}
+
+uint64_t tp_target_module_symbol(struct tp_target *t, const char *prefix,
+				 const char *name)
+{
+	struct module_find f = { prefix, NULL };
+	if (dwfl_getmodules(t->dwfl, module_find_cb, &f, 0) < 0 || !f.found)
+		return 0;
+	return module_symbol(f.found, name);
+}
+
 uint64_t tp_target_lookup(struct tp_target *target, const char *name)
 {
 	int n = dwfl_module_getsymtab(target->pymod);

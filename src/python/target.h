@@ -54,7 +54,9 @@
 	X(PyCFunction_Type)                \
 	X(PyInstance_Type)                 \
 	X(PyClass_Type)                    \
-	X(Py_InitializeEx)
+	X(Py_InitializeEx)                 \
+	X(PyGen_Type)                      \
+	X(PyCoro_Type)
 
 enum tp_symbol_id {
 #define TP_SYMBOL_ENUM(name) TP_SYM_##name,
@@ -144,6 +146,22 @@ void tp_target_destroy(struct tp_target *target);
 struct tp_error *tp_target_dwarf(struct tp_target *target, Dwarf **ret,
 				 Dwarf_Addr *bias);
 
+/**
+ * The DWARF of the process's module whose file name starts with @prefix
+ * ("_asyncio." for the extension module _asyncio), for the layout of the
+ * structures it defines; TP_ERR_NODEBUG when there is no such module or it
+ * has no debug info.
+ */
+struct tp_error *tp_target_module_dwarf(struct tp_target *target,
+					const char *prefix, Dwarf **ret);
+/**
+ * Address of symbol @name (local ones too: a static variable) of the
+ * process's module whose file name starts with @prefix, from its symbol
+ * table (its separate debug file's when libdwfl found one); 0 when there
+ * is no such module or symbol.
+ */
+uint64_t tp_target_module_symbol(struct tp_target *target, const char *prefix,
+				 const char *name);
 /** Address of a symbol of another name in the interpreter module, or 0. */
 uint64_t tp_target_lookup(struct tp_target *target, const char *name);
 

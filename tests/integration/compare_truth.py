@@ -203,14 +203,19 @@ def compare(truth, snap, dogslow_path):
                             fw, name, _cut(repr(got[name].get("attributes"))),
                             _cut(repr(exp["attributes"]))))
 
+    problems += compare_tasks(truth, snap)
+
     if dogslow_path:
         text = open(dogslow_path, encoding="utf-8").read()
         samples = text.split(SEPARATOR)
         if samples and samples[-1] == "":
             samples.pop()
-        if len(samples) != len(snap["threads"]):
-            problems.append("dogslow: %d samples for %d threads" % (
-                len(samples), len(snap["threads"])))
+        ntasks = len(snap.get("tasks") or [])
+        if len(samples) != len(snap["threads"]) + ntasks:
+            problems.append("dogslow: %d samples for %d threads and %d "
+                            "tasks" % (len(samples), len(snap["threads"]),
+                                       ntasks))
+        problems += compare_task_samples(truth, samples[len(snap["threads"]):])
         for sample, t in zip(samples, snap["threads"]):
             tt = find_truth(truth["threads"], t)
             if tt is None or "dogslow_full" not in tt:
@@ -227,6 +232,137 @@ def compare(truth, snap, dogslow_path):
                         t["ident"], tt["name"],
                         _diff(tt["dogslow_full"], full)))
 
+    return problems
+
+
+def _task_key(t):
+    """How the Dogslow report names a task: 'name', else its address."""
+    if t.get("name") is not None:
+        return "'%s'" % t["name"]
+    return "at 0x%x" % t["id"] if "id" in t else "at " + t["address"]
+
+
+def compare_tasks(truth, snap):
+    """asyncio tasks: the same set (by address, which is id()), and for
+    each its name, state, coroutine frames with their locals, who awaits
+    it and whether it is in an await cycle (the scenario's own record)."""
+    problems = []
+    tasks = snap.get("tasks") or []
+    if "tasks" not in truth:
+        if tasks:
+            problems.append("%d asyncio tasks where the scenario has none"
+                            % len(tasks))
+        return problems
+    if snap.get("tasks_error"):
+        problems.append("tasks_error: %s" % snap["tasks_error"])
+    got = dict((int(t["address"], 16), t) for t in tasks)
+    want = dict((t["id"], t) for t in truth["tasks"])
+    names = dict((i, _task_key(t)) for i, t in want.items())
+    for i in sorted(set(got) - set(want)):
+        problems.append("task %s at 0x%x: not an asyncio.all_tasks() task"
+                        % (got[i].get("name"), i))
+    for i in sorted(set(want) - set(got)):
+        problems.append("task %s: missing" % names[i])
+    for i, tt in sorted(want.items()):
+        t = got.get(i)
+        if t is None:
+            continue
+        where = "task %s" % names[i]
+        if t.get("name") != tt["name"]:
+            problems.append("%s: name %r" % (where, t.get("name")))
+        if t.get("state") != tt["state"]:
+            problems.append("%s: state %r != %r" % (where, t.get("state"),
+                                                    tt["state"]))
+        by = sorted(int(a, 16) for a in t.get("awaited_by") or [])
+        if by != tt["awaited_by"]:
+            problems.append("%s: awaited by %s, expected %s" % (
+                where, [names.get(a, hex(a)) for a in by],
+                [names.get(a, hex(a)) for a in tt["awaited_by"]]))
+        if bool(t.get("in_cycle")) != tt["in_cycle"]:
+            problems.append("%s: in_cycle %r" % (where, t.get("in_cycle")))
+        frames, tframes = t["frames"], tt["frames"]
+        if len(frames) != len(tframes):
+            problems.append("%s: %d frames, truth has %d: %r, truth %r" % (
+                where, len(frames), len(tframes),
+                [(f["function"], f["line"]) for f in frames],
+                [(f["function"], f["line"]) for f in tframes]))
+            continue
+        for k, (f, tf) in enumerate(zip(frames, tframes)):
+            fw = "%s frame %d (%s)" % (where, k, tf["function"])
+            for key in ("file", "function", "line"):
+                if f[key] != tf[key]:
+                    problems.append("%s: %s %r != %r" % (fw, key, f[key],
+                                                         tf[key]))
+            if tf.get("qualname") is not None and \
+                    f.get("qualname") != tf["qualname"]:
+                problems.append("%s: qualname %r != %r" % (
+                    fw, f.get("qualname"), tf["qualname"]))
+            loc = dict((l["name"], l) for l in (f.get("locals") or []))
+            if set(loc) != set(tf["locals"]):
+                problems.append("%s: local names differ: missing %s, extra %s"
+                                % (fw, sorted(set(tf["locals"]) - set(loc)),
+                                   sorted(set(loc) - set(tf["locals"]))))
+            for name, exp in sorted(tf["locals"].items()):
+                if name in loc and loc[name]["repr"] != exp["repr"]:
+                    problems.append("%s: local %s: repr\n  got      %r\n"
+                                    "  expected %r" % (
+                                        fw, name, _cut(loc[name]["repr"]),
+                                        _cut(exp["repr"])))
+    return problems
+
+
+def _task_line_problems(first, key, tt, truth):
+    """The Task line: "Task KEY (STATE, awaited by P1, P2, in an await
+    cycle)", its state, awaiting tasks and cycle mark as the truth has
+    them (the order of the awaiting tasks is free)."""
+    head = "Task %s (" % key
+    if not first.startswith(head) or not first.endswith(")"):
+        return ["dogslow: task %s: line %r" % (key, first)]
+    parts = first[len(head):-1].split(", ")
+    problems = []
+    if parts[0] != tt["state"]:
+        problems.append("dogslow: task %s: state %r != %r" % (
+            key, parts[0], tt["state"]))
+    parts = parts[1:]
+    cycle = bool(parts) and parts[-1] == "in an await cycle"
+    if cycle:
+        parts = parts[:-1]
+    if cycle != tt["in_cycle"]:
+        problems.append("dogslow: task %s: in an await cycle: %r" % (
+            key, cycle))
+    if parts and parts[0].startswith("awaited by "):
+        parts[0] = parts[0][len("awaited by "):]
+    keys = dict((t["id"], _task_key(t)) for t in truth["tasks"])
+    want = sorted(keys[p] for p in tt["awaited_by"])
+    if sorted(parts) != want:
+        problems.append("dogslow: task %s: awaited by %s, expected %s" % (
+            key, sorted(parts), want))
+    return problems
+
+
+def compare_task_samples(truth, samples):
+    """The Dogslow blocks of the tasks: "Task 'name' (...)" then the
+    traceback; its full part must be dogslow's own over the frames."""
+    problems = []
+    by_key = dict((_task_key(t), t) for t in truth.get("tasks", []))
+    for sample in samples:
+        first = sample.split("\n", 1)[0]
+        if not first.startswith("Task "):
+            problems.append("dogslow: a task block starts %r" % first[:80])
+            continue
+        key = first[len("Task "):].rsplit(" (", 1)[0]
+        tt = by_key.get(key)
+        if tt is None:
+            problems.append("dogslow: block of an unknown task %r" % first)
+            continue
+        problems += _task_line_problems(first, key, tt, truth)
+        if FULL_MARK not in sample:
+            problems.append("dogslow: task %s: no full backtrace" % key)
+            continue
+        full = sample.split(FULL_MARK, 1)[1]
+        if full != tt["dogslow_full"]:
+            problems.append("dogslow: task %s: full backtrace differs\n%s"
+                            % (key, _diff(tt["dogslow_full"], full)))
     return problems
 
 

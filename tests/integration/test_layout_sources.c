@@ -53,15 +53,17 @@ static void cleanup(void)
 }
 
 /*
- * Snapshot the target into @core (a snapshot directory or a core file).
- * Returns true when gcore made it.
+ * Snapshot the target into @core (a snapshot directory or a core file):
+ * with tripod-snap when it is built and @foreign is false, else with gdb's
+ * gcore.  Returns true when gcore made it.
  */
-static bool take_core(struct scenario_run *r, char *core, size_t len)
+static bool take_core_by(struct scenario_run *r, char *core, size_t len,
+			 bool foreign)
 {
 	char pid[32], log[300];
 	snprintf(pid, sizeof(pid), "%d", (int)r->pid);
 	snprintf(log, sizeof(log), "%s/snap.txt", r->dir);
-	if (access(TOP_BUILDDIR "/src/tripod-snap", X_OK) == 0) {
+	if (!foreign && access(TOP_BUILDDIR "/src/tripod-snap", X_OK) == 0) {
 		char *snap[] = { TOP_BUILDDIR "/src/tripod-snap", "-q", "--pid",
 				 pid, "-n", "1", "-i", "0.05", "-o", r->snaps,
 				 NULL };
@@ -87,6 +89,11 @@ static bool take_core(struct scenario_run *r, char *core, size_t len)
 	free(text);
 	snprintf(core, len, "%s.%d", prefix, (int)r->pid);
 	return true;
+}
+
+static bool take_core(struct scenario_run *r, char *core, size_t len)
+{
+	return take_core_by(r, core, len, false);
 }
 
 /*
@@ -307,6 +314,56 @@ STRIPPED(py3_11_nested, "3.11", "nested.py", "table")
 STRIPPED(py3_12_threads, "3.12", "threads.py", "table")
 STRIPPED(py3_13_nested, "3.13", "nested.py", "debug-offsets+table")
 STRIPPED(py3_13_threads, "3.13", "threads.py", "debug-offsets+table")
+STRIPPED(py3_8_asyncio, "3.8", "asyncio_tasks.py", "table")
+STRIPPED(py3_12_asyncio, "3.12", "asyncio_tasks.py", "table")
+
+/* ---- asyncio tasks in a foreign core (gdb's gcore) ----------------------- */
+
+/*
+ * asyncio_tasks.py under @in, a core taken by gcore (no tripod-snap, no
+ * ELF notes of tripod's own), decoded (@hide_debug: with the debug-info
+ * search pointed at an empty directory): its tasks must be the truth's.
+ */
+static void foreign_asyncio(struct interp *in, bool hide_debug)
+{
+	harness_start(&run, in, "asyncio_tasks.py");
+	char core[400];
+	take_core_by(&run, core, sizeof(core), true);
+	char *err;
+	int st = analyze(&run, core, hide_debug, NULL, &err);
+	cr_assert_eq(st, 0, "tripod-analyze exited %d:\n%s", st, err);
+	char *json = harness_slurp(run.json);
+	cr_assert(json && strstr(json, "\"tasks\": [{"),
+		  "no tasks in the record:\n%.400s", json ? json : "");
+	free(json);
+	compare(&run, true);
+	free(err);
+}
+
+TestSuite(foreign_core, .fini = cleanup, .timeout = 240);
+
+#define FOREIGN_PYENV(name, ver)                                              \
+	Test(foreign_core, name)                                              \
+	{                                                                     \
+		static struct interp in = { .id = "foreign",                  \
+					    .version = ver };                 \
+		if (!harness_find_pyenv(&in, ver))                            \
+			cr_skip_test("%s", in.why);                           \
+		foreign_asyncio(&in, false);                                  \
+	}
+
+FOREIGN_PYENV(asyncio_py3_6, "3.6")
+FOREIGN_PYENV(asyncio_py3_7, "3.7")
+FOREIGN_PYENV(asyncio_py3_10, "3.10")
+FOREIGN_PYENV(asyncio_py3_13, "3.13")
+
+Test(foreign_core, asyncio_debian_python3_11_without_debug_info)
+{
+	need_debian();
+	struct interp in = { .id = "foreign" };
+	snprintf(in.path, sizeof(in.path), "%s", DEBIAN_PY);
+	foreign_asyncio(&in, true);
+}
 
 /* ---- a patchelf-rewritten interpreter ------------------------------------ */
 

@@ -27,6 +27,7 @@
 #include "config.h"
 
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -68,6 +69,38 @@ static void scenario_with(struct interp *in, const char *script,
 	harness_compare(&run, true);
 }
 
+/*
+ * The asyncio scenario, and its --tasks tree: each task under the tasks
+ * the scenario made await it, with its recorded coroutine frames
+ * (tests/integration/check_views.py tree).
+ */
+static void asyncio_scenario(struct interp *in)
+{
+	scenario(in, "asyncio_tasks.py", true);
+	char first[400], tree[400], out[400], dipath[4200];
+	snprintf(first, sizeof(first), "%s/snapshot-000001.tripod", run.snaps);
+	snprintf(tree, sizeof(tree), "%s/tree.txt", run.dir);
+	snprintf(out, sizeof(out), "%s/check-tree.txt", run.dir);
+	snprintf(dipath, sizeof(dipath), "--debuginfo-path=%s",
+		 run.hide_debuginfo ? run.nodebug : run.debuginfo_dir);
+	char *di = run.hide_debuginfo || run.debuginfo_dir[0] ? dipath : NULL;
+	char *argv[] = { TOP_BUILDDIR "/src/tripod-analyze", "--no-header",
+			 "--no-locals", "--tasks", "tree", first, di, NULL };
+	int st = harness_run(argv, tree, run.log, 120);
+	char *log = st ? harness_slurp(run.log) : NULL;
+	cr_assert_eq(st, 0, "tripod-analyze --tasks tree exited %d:\n%s", st,
+		     log ? log : "");
+	char *check[] = { "/usr/bin/python3",
+			  TOP_SRCDIR "/tests/integration/check_views.py",
+			  "tree", run.truth, tree, NULL };
+	st = harness_run(check, out, out, 60);
+	char *text = harness_slurp(out);
+	cr_assert_eq(st, 0, "--tasks tree differs from the scenario (%s):\n%s",
+		     run.dir, text ? text : "");
+	cr_log_info("tree: %s", text ? text : "");
+	free(text);
+}
+
 static void gdb_check(struct interp *in, const char *script)
 {
 	need_snap();
@@ -100,6 +133,41 @@ static void gdb_foreign_subinterpreter(struct interp *in)
 	if (harness_version_between(in, "2.7", "3.10"))
 		cr_skip_test("before 3.11 a thread state records no address on the stack of the thread running it; tripod shows such frames under the creating thread, as CPython does");
 	gdb_check(in, "subinterp_foreign.py");
+}
+
+/*
+ * 3.14+: CPython's own view of the live target's tasks -- python -m
+ * asyncio pstree (the awaited-by tree; with @cycle, the await cycles it
+ * refuses to draw) and the table of python -m asyncio ps -- must be
+ * tripod's (tests/integration/compare_pstree.py).
+ */
+static void pstree_check(struct interp *in, bool cycle)
+{
+	need_snap();
+	if (!harness_version_between(in, "3.14", "3.99"))
+		cr_skip_test("python -m asyncio pstree exists from 3.14 (this is %s)",
+			     in->version);
+	if (cycle)
+		unsetenv("TRIPOD_ASYNCIO_NO_CYCLE");
+	else
+		setenv("TRIPOD_ASYNCIO_NO_CYCLE", "1", 1);
+	harness_start(&run, in, "asyncio_tasks.py");
+	unsetenv("TRIPOD_ASYNCIO_NO_CYCLE");
+	harness_snapshot_and_analyze(&run);
+	char pid[32], out[400];
+	snprintf(pid, sizeof(pid), "%d", (int)run.pid);
+	snprintf(out, sizeof(out), "%s/compare-pstree.txt", run.dir);
+	char *argv[] = { "/usr/bin/python3",
+			 TOP_SRCDIR "/tests/integration/compare_pstree.py",
+			 in->path, pid, run.json, NULL };
+	int st = harness_run(argv, out, out, 300);
+	char *text = harness_slurp(out);
+	if (st == 77)
+		cr_skip_test("%s", text ? text : "asyncio.tools cannot run");
+	cr_assert_eq(st, 0, "asyncio pstree/ps and tripod disagree (%s):\n%s",
+		     run.dir, text ? text : "");
+	cr_log_info("%s", text ? text : "");
+	free(text);
 }
 
 #define INTERP_PYENV(suite, ver)                                              \
@@ -159,6 +227,22 @@ static struct interp *system_interp(struct interp *in, const char *path,
 	SCENARIO(suite, frame_locals_beyond_variables, "frame_locals.py",     \
 		 true)                                                        \
 	SCENARIO(suite, subinterpreters, "subinterp.py", true)                \
+	Test(suite, asyncio_tasks)                                            \
+	{                                                                     \
+		asyncio_scenario(suite##_interp());                           \
+	}                                                                     \
+	Test(suite, gdb_asyncio_tasks)                                        \
+	{                                                                     \
+		gdb_check(suite##_interp(), "asyncio_tasks.py");              \
+	}                                                                     \
+	Test(suite, asyncio_tree_equals_pstree)                               \
+	{                                                                     \
+		pstree_check(suite##_interp(), false);                        \
+	}                                                                     \
+	Test(suite, asyncio_cycles_equal_pstree)                              \
+	{                                                                     \
+		pstree_check(suite##_interp(), true);                         \
+	}                                                                     \
 	Test(suite, values_of_standard_library_types)                         \
 	{                                                                     \
 		scenario(suite##_interp(), "values_types.py", true);          \

@@ -130,6 +130,45 @@ static bool dwarf_layout(const char *path, const char *debuginfo_path,
 	return ok;
 }
 
+static void fill_asyncio_abi(const char *prefix, unsigned major,
+			     unsigned minor, const char *abi,
+			     const char *debuginfo_path, struct tp_layout *dw);
+
+/*
+ * As tripod fills the layout (layout_source.c): when @lib's DWARF has no
+ * _asyncio.Task, the entries it lacks come from the DWARF of the _asyncio
+ * extension module under @prefix/lib/python3.@minor/lib-dynload (none when
+ * the interpreter has _asyncio built in).
+ */
+static void fill_asyncio(const char *prefix, unsigned major, unsigned minor,
+			 const char *debuginfo_path, struct tp_layout *dw)
+{
+	/* a debug build's modules are _asyncio.cpython-311d-... */
+	fill_asyncio_abi(prefix, major, minor, "", debuginfo_path, dw);
+}
+
+static void fill_asyncio_abi(const char *prefix, unsigned major,
+			     unsigned minor, const char *abi,
+			     const char *debuginfo_path, struct tp_layout *dw)
+{
+	if (tp_layout_has(dw, TP_L_TASK_CORO))
+		return;
+	char pattern[4400];
+	snprintf(pattern, sizeof(pattern),
+		 "%s/lib/python%u.%u/lib-dynload/_asyncio.*%u%u%s-*.so", prefix,
+		 major, minor, major, minor, abi);
+	glob_t g;
+	if (glob(pattern, 0, NULL, &g) != 0)
+		return;
+	struct tp_layout extra;
+	char why[4400];
+	if (g.gl_pathc &&
+	    dwarf_layout(g.gl_pathv[0], debuginfo_path, &extra, why,
+			 sizeof(why)))
+		tp_layout_fill(dw, &extra);
+	globfree(&g);
+}
+
 static bool table_value(const struct tp_layout_table *t, const char *name,
 			int64_t *ret)
 {
@@ -193,6 +232,15 @@ static void check_pyenv_table(unsigned major, unsigned minor)
 		char why[4400];
 		cr_assert(dwarf_layout(paths[i], NULL, &dw, why, sizeof(why)),
 			  "%s", why);
+		/* PREFIX/lib/libpythonX.Y.so.1.0 */
+		char prefix[4096];
+		snprintf(prefix, sizeof(prefix), "%s", paths[i]);
+		for (int up = 0; up < 2; up++) {
+			char *slash = strrchr(prefix, '/');
+			if (slash)
+				*slash = '\0';
+		}
+		fill_asyncio(prefix, major, minor, NULL, &dw);
 		struct tp_strbuf one = TP_STRBUF_INIT;
 		int d = table_vs_dwarf(t, &dw, &one);
 		if (d)
@@ -333,7 +381,8 @@ PYENV_TABLE_TEST(3, 13)
  * A distribution's build of another patch release (Debian 12: 3.11.2, the
  * table's reference is pyenv's 3.11.7), its DWARF in /usr/lib/debug.
  */
-static void check_system(const char *exe, unsigned major, unsigned minor)
+static void check_system(const char *exe, unsigned major, unsigned minor,
+			 const char *abi)
 {
 	if (access(exe, X_OK) != 0)
 		cr_skip_test("%s is not installed", exe);
@@ -341,6 +390,7 @@ static void check_system(const char *exe, unsigned major, unsigned minor)
 	char why[4400];
 	if (!dwarf_layout(exe, NULL, &dw, why, sizeof(why)))
 		cr_skip_test("%s (install its -dbg package)", why);
+	fill_asyncio_abi("/usr", major, minor, abi, NULL, &dw);
 	const struct tp_layout_table *t = tp_layout_table_find(major, minor);
 	cr_assert_not_null(t);
 	struct tp_strbuf sb = TP_STRBUF_INIT;
@@ -355,13 +405,13 @@ static void check_system(const char *exe, unsigned major, unsigned minor)
 
 Test(layout_table, debian_python3_11_equals_the_table)
 {
-	check_system("/usr/bin/python3.11", 3, 11);
+	check_system("/usr/bin/python3.11", 3, 11, "");
 }
 
 Test(layout_table, debian_python3_11_dbg_equals_the_table)
 {
 	/* the Py_DEBUG build: in 3.11 Py_DEBUG no longer changes the ABI */
-	check_system("/usr/bin/python3.11-dbg", 3, 11);
+	check_system("/usr/bin/python3.11-dbg", 3, 11, "d");
 }
 
 /* ---- _Py_DebugOffsets --------------------------------------------------- */
@@ -645,9 +695,12 @@ static void live_close(struct live *lv)
 	run(argv);
 }
 
-/* The layout the unstripped reference file's DWARF gives. */
-static void reference_dwarf(unsigned major, unsigned minor,
-			    struct tp_layout *ret)
+/*
+ * The layout the unstripped reference file's DWARF gives, and (@asyncio)
+ * the _asyncio module's entries, as the tables hold them.
+ */
+static void reference_dwarf_of(unsigned major, unsigned minor, bool asyncio,
+			       struct tp_layout *ret)
 {
 	char **paths;
 	size_t n = pyenv_libs(major, minor, &paths);
@@ -655,7 +708,22 @@ static void reference_dwarf(unsigned major, unsigned minor,
 	char why[4400];
 	cr_assert(dwarf_layout(paths[0], NULL, ret, why, sizeof(why)), "%s",
 		  why);
+	char prefix[4096];
+	snprintf(prefix, sizeof(prefix), "%s", paths[0]);
+	for (int up = 0; up < 2; up++) {
+		char *slash = strrchr(prefix, '/');
+		if (slash)
+			*slash = '\0';
+	}
+	if (asyncio)
+		fill_asyncio(prefix, major, minor, NULL, ret);
 	free_paths(paths, n);
+}
+
+static void reference_dwarf(unsigned major, unsigned minor,
+			    struct tp_layout *ret)
+{
+	reference_dwarf_of(major, minor, true, ret);
 }
 
 static void expect_layout_eq(const struct tp_layout *got,
@@ -727,7 +795,8 @@ Test(layout_source, with_dwarf_forced_debug_offsets_fill_from_dwarf)
 	cr_assert_null(err, "%s", tp_error_message(err));
 	cr_expect_str_eq(c.source, "debug-offsets+dwarf");
 	cr_expect_eq(c.debug_offsets.covered, DEBUG_OFFSETS_313_COVERED);
-	reference_dwarf(3, 13, &dw);
+	/* this process has not loaded the _asyncio module */
+	reference_dwarf_of(3, 13, false, &dw);
 	expect_layout_eq(&l, &dw, "debug-offsets+dwarf");
 	live_close(&lv);
 }
@@ -904,6 +973,15 @@ static void check_sid_table(unsigned minor)
 	struct tp_layout dw;
 	char why[4400];
 	cr_assert(dwarf_layout(exe, debug, &dw, why, sizeof(why)), "%s", why);
+	/* EXE is CACHE/root/usr/bin/python3.X */
+	char prefix[4400];
+	snprintf(prefix, sizeof(prefix), "%s", exe);
+	for (int up = 0; up < 2; up++) {
+		char *slash = strrchr(prefix, '/');
+		if (slash)
+			*slash = '\0';
+	}
+	fill_asyncio(prefix, 3, minor, debug, &dw);
 	struct tp_strbuf sb = TP_STRBUF_INIT;
 	int d = table_vs_dwarf(t, &dw, &sb);
 	cr_expect_eq(d, 0, "%s differs from the 3.%u table (from %s):\n%s",
