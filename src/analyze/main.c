@@ -67,6 +67,10 @@ static void usage(FILE *out)
 		"      --no-header          leave out the per-thread header\n"
 		"      --max-repr=N         longest value text, in characters (default 65536)\n"
 		"      --max-frames=N       frames shown per thread (default 4096)\n"
+		"      --native[=SOURCE]    C frames too, merged with the Python frames, and\n"
+		"                           each thread's state; SOURCE: auto (default: the\n"
+		"                           stacks tripod-snap --native recorded, else unwound\n"
+		"                           from the snapshot), recorded, or core\n"
 		"      --debuginfo-path=P   where to look for separate debug info\n"
 		"                           (libdwfl syntax, e.g. -:.debug:/usr/lib/debug)\n"
 		"      --layout-source=S    where the structure layout comes from: auto\n"
@@ -325,7 +329,7 @@ int main(int argc, char **argv)
 {
 	enum { OPT_NO_LOCALS = 256, OPT_NO_HEADER, OPT_MAX_REPR,
 	       OPT_MAX_FRAMES, OPT_DEBUGINFO, OPT_DUMP_LAYOUT,
-	       OPT_LAYOUT_SOURCE, OPT_EXPORT_CORE };
+	       OPT_LAYOUT_SOURCE, OPT_EXPORT_CORE, OPT_NATIVE };
 	static const struct option longopts[] = {
 		{ "format", required_argument, NULL, 'f' },
 		{ "no-locals", no_argument, NULL, OPT_NO_LOCALS },
@@ -336,6 +340,7 @@ int main(int argc, char **argv)
 		{ "dump-layout", no_argument, NULL, OPT_DUMP_LAYOUT },
 		{ "layout-source", required_argument, NULL, OPT_LAYOUT_SOURCE },
 		{ "export-core", required_argument, NULL, OPT_EXPORT_CORE },
+		{ "native", optional_argument, NULL, OPT_NATIVE },
 		{ "output", required_argument, NULL, 'o' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -396,6 +401,20 @@ int main(int argc, char **argv)
 			break;
 		case OPT_DUMP_LAYOUT:
 			dump_layout = true;
+			break;
+		case OPT_NATIVE:
+			st.opts.analyze.native = true;
+			if (!optarg || !strcmp(optarg, "auto")) {
+				st.opts.analyze.native_opts.source = TP_NATIVE_AUTO;
+			} else if (!strcmp(optarg, "recorded")) {
+				st.opts.analyze.native_opts.source = TP_NATIVE_RECORDED;
+			} else if (!strcmp(optarg, "core")) {
+				st.opts.analyze.native_opts.source = TP_NATIVE_CORE;
+			} else {
+				fprintf(stderr, "%s: unknown native stack source '%s' (auto, recorded, core)\n",
+					progname, optarg);
+				return EXIT_USAGE;
+			}
 			break;
 		case OPT_EXPORT_CORE:
 			export_core = optarg;

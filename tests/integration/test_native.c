@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Native stacks end to end, per interpreter (tripod-analyze --native,
+ * tripod-snap --native): fixtures/scenarios/native_calls.py parks threads
+ * inside Python code that C code called back (sorted()'s key, a json
+ * object_hook, a sqlite3 user function, a ctypes callback from qsort()),
+ * one in time.sleep() and one started from C that never runs Python.
+ *
+ *  native_stacks_match_the_truth   tripod-analyze --native's Python
+ *      frames (JSON and Dogslow text) equal the truth the target recorded,
+ *      the native-only thread is there, every thread has a state
+ *      (compare_truth.py --native);
+ *  gdb_native_stacks   the same snapshot exported as a core: every C
+ *      frame gdb unwinds is tripod's, in order, same function names, and
+ *      each call of the evaluation loop is replaced by the Python frames
+ *      that gdb's own pythonX.Y-gdb.py finds in it (compare_native.py;
+ *      where the extension cannot be used, the calls of the evaluation
+ *      loop must stand where tripod shows Python frames).
+ *
+ * Interpreters as in test_scenarios.c: pyenv 2.7, 3.6-3.13, Debian's
+ * python3.11 with and without its debug info, python3.11d, sid's 3.14 and
+ * 3.15 with and without theirs.  Without debug info, gdb is given none
+ * either (an empty debug-file-directory), so both name frames from the
+ * symbol tables alone.
+ */
+#include "config.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define SCRIPT "native_calls.py"
+
+static struct scenario_run run;
+
+static void cleanup(void)
+{
+	if (!getenv("TRIPOD_KEEP_TEST_DIRS"))
+		harness_finish(&run);
+	else if (run.pid > 0)
+		harness_finish(&(struct scenario_run){ .pid = run.pid });
+}
+
+static void need_tools(void)
+{
+	if (access(TOP_BUILDDIR "/src/tripod-snap", X_OK) != 0)
+		cr_skip_test("tripod-snap is not built");
+}
+
+/* --debuginfo-path for tripod-analyze, or NULL for the default. */
+static char *debuginfo_arg(struct scenario_run *r, char *buf, size_t len)
+{
+	if (!r->hide_debuginfo && !r->debuginfo_dir[0])
+		return NULL;
+	snprintf(buf, len, "--debuginfo-path=%s",
+		 r->hide_debuginfo ? r->nodebug : r->debuginfo_dir);
+	return buf;
+}
+
+static void fail_with_log(struct scenario_run *r, const char *what, int st)
+{
+	char *log = harness_slurp(r->log);
+	cr_assert_fail("%s exited %d (%s):\n%s", what, st, r->dir,
+		       log ? log : "");
+}
+
+/* One snapshot, then tripod-analyze --native: JSON of it, Dogslow text. */
+static void snapshot_native(struct scenario_run *r)
+{
+	char pid[32];
+	snprintf(pid, sizeof(pid), "%d", (int)r->pid);
+	char *snap[] = { TOP_BUILDDIR "/src/tripod-snap", "-q", "--pid", pid,
+			 "-n", "1", "-o", r->snaps, NULL };
+	int st = harness_run(snap, NULL, r->log, 60);
+	if (st != 0)
+		fail_with_log(r, "tripod-snap", st);
+	char dibuf[4200];
+	char *di = debuginfo_arg(r, dibuf, sizeof(dibuf));
+	char first[400];
+	snprintf(first, sizeof(first), "%s/snapshot-000001.tripod", r->snaps);
+	char *json[] = { TOP_BUILDDIR "/src/tripod-analyze", "--native",
+			 "--format", "json", first, di, NULL };
+	st = harness_run(json, r->json, r->log, 120);
+	if (st != 0)
+		fail_with_log(r, "tripod-analyze --native --format json", st);
+	char *text[] = { TOP_BUILDDIR "/src/tripod-analyze", "--native",
+			 "--no-header", first, di, NULL };
+	st = harness_run(text, r->text, r->log, 120);
+	if (st != 0)
+		fail_with_log(r, "tripod-analyze --native", st);
+}
+
+static void truth_check(struct interp *in)
+{
+	need_tools();
+	harness_start(&run, in, SCRIPT);
+	snapshot_native(&run);
+	char out[300];
+	snprintf(out, sizeof(out), "%s/compare.txt", run.dir);
+	char *argv[] = { "/usr/bin/python3",
+			 TOP_SRCDIR "/tests/integration/compare_truth.py",
+			 "--native", run.truth, run.json, run.text, NULL };
+	int st = harness_run(argv, out, out, 60);
+	char *text = harness_slurp(out);
+	cr_assert_eq(st, 0, "tripod-analyze --native differs from the truth (%s):\n%s",
+		     run.dir, text ? text : "");
+	cr_log_info("%s", text ? text : "");
+	free(text);
+}
+
+static void gdb_check(struct interp *in)
+{
+	need_tools();
+	if (access("/usr/bin/gdb", X_OK) != 0)
+		cr_skip_test("gdb is not installed");
+	/*
+	 * The extension reads Python frames only with the interpreter's
+	 * debug info; gdb 13 reads none of 3.14+ ("unable to read python
+	 * frame information"): then only where the eval loop's calls are is
+	 * compared, the Python frames themselves are the truth's business.
+	 */
+	bool python = in->gdb_script[0] && !in->hide_debuginfo &&
+		      !(harness_version_between(in, "3.14", "3.99") &&
+			harness_gdb_major() < 14);
+	harness_start(&run, in, SCRIPT);
+	snapshot_native(&run);
+	char core[300], snap[400], gdbout[300], out[300];
+	snprintf(core, sizeof(core), "%s/core", run.dir);
+	snprintf(snap, sizeof(snap), "%s/snapshot-000001.tripod", run.snaps);
+	snprintf(gdbout, sizeof(gdbout), "%s/gdb.txt", run.dir);
+	snprintf(out, sizeof(out), "%s/compare-gdb.txt", run.dir);
+	char *export[] = { TOP_BUILDDIR "/src/tripod-analyze", "--export-core",
+			   snap, "-o", core, NULL };
+	int st = harness_run(export, NULL, run.log, 120);
+	cr_assert_eq(st, 0, "tripod-analyze --export-core %s failed (%d)", snap,
+		     st);
+	char dfd[4200], src[4200];
+	snprintf(dfd, sizeof(dfd), "set debug-file-directory %s",
+		 run.hide_debuginfo ? run.nodebug
+		 : in->debuginfo_dir[0] ? in->debuginfo_dir : "/usr/lib/debug");
+	snprintf(src, sizeof(src), "source %s",
+		 python ? in->gdb_script : "/dev/null");
+	char *gdb[] = { "/usr/bin/gdb", "-nx", "-batch", "-iex",
+			"set auto-load safe-path /", "-iex", dfd, "-ex", src,
+			"-ex", "source " TOP_SRCDIR "/tests/integration/gdb_native.py",
+			(char *)(in->gdb_exe[0] ? in->gdb_exe : in->path), core,
+			NULL };
+	st = harness_run(gdb, gdbout, gdbout, 300);
+	cr_assert_eq(st, 0, "gdb failed (%d), see %s", st, gdbout);
+	char *cmp[] = { "/usr/bin/python3",
+			TOP_SRCDIR "/tests/integration/compare_native.py", gdbout,
+			run.json, python ? "--python" : NULL, NULL };
+	st = harness_run(cmp, out, out, 60);
+	char *text = harness_slurp(out);
+	cr_assert_eq(st, 0, "gdb and tripod-analyze --native disagree (%s):\n%s",
+		     run.dir, text ? text : "");
+	cr_log_info("%s", text ? text : "");
+	free(text);
+}
+
+#define INTERP_PYENV(suite, ver)                                              \
+	static struct interp *suite##_interp(void)                            \
+	{                                                                     \
+		static struct interp in = { .id = #suite, .version = ver };   \
+		if (!harness_find_pyenv(&in, ver))                            \
+			cr_skip_test("%s", in.why);                           \
+		return &in;                                                   \
+	}
+
+static struct interp *system_interp(struct interp *in, const char *path,
+				    const char *dbg)
+{
+	if (!harness_find_system(in, path))
+		cr_skip_test("%s", in->why);
+	if (dbg && !in->hide_debuginfo && !harness_has_debuginfo(in, dbg))
+		cr_skip_test("%s", in->why);
+	return in;
+}
+
+#define INTERP_SYSTEM(suite, ver, path, dbg, hide)                            \
+	static struct interp *suite##_interp(void)                            \
+	{                                                                     \
+		static struct interp in = { .id = #suite, .version = ver,     \
+					    .hide_debuginfo = hide };         \
+		return system_interp(&in, path, dbg);                         \
+	}
+
+#define INTERP_SID(suite, ver, hide)                                          \
+	static struct interp *suite##_interp(void)                            \
+	{                                                                     \
+		static struct interp in = { .id = #suite, .version = ver,     \
+					    .hide_debuginfo = hide };         \
+		if (!harness_find_sid(&in, ver))                              \
+			cr_skip_test("%s", in.why);                           \
+		return &in;                                                   \
+	}
+
+#define NATIVE_TESTS(suite)                                                   \
+	TestSuite(suite, .fini = cleanup, .timeout = 300);                    \
+	Test(suite, native_stacks_match_the_truth)                            \
+	{                                                                     \
+		truth_check(suite##_interp());                                \
+	}                                                                     \
+	Test(suite, gdb_native_stacks)                                        \
+	{                                                                     \
+		gdb_check(suite##_interp());                                  \
+	}
+
+INTERP_PYENV(py2_7, "2.7")
+NATIVE_TESTS(py2_7)
+INTERP_PYENV(py3_6, "3.6")
+NATIVE_TESTS(py3_6)
+INTERP_PYENV(py3_7, "3.7")
+NATIVE_TESTS(py3_7)
+INTERP_PYENV(py3_8, "3.8")
+NATIVE_TESTS(py3_8)
+INTERP_PYENV(py3_9, "3.9")
+NATIVE_TESTS(py3_9)
+INTERP_PYENV(py3_10, "3.10")
+NATIVE_TESTS(py3_10)
+INTERP_PYENV(py3_11, "3.11")
+NATIVE_TESTS(py3_11)
+INTERP_PYENV(py3_12, "3.12")
+NATIVE_TESTS(py3_12)
+INTERP_PYENV(py3_13, "3.13")
+NATIVE_TESTS(py3_13)
+INTERP_SYSTEM(debian_python3_11, "3.11", "/usr/bin/python3.11",
+	      "python3.11-dbg", false)
+NATIVE_TESTS(debian_python3_11)
+INTERP_SYSTEM(debian_python3_11_no_debuginfo, "3.11", "/usr/bin/python3.11",
+	      "python3.11-dbg", true)
+NATIVE_TESTS(debian_python3_11_no_debuginfo)
+INTERP_SYSTEM(debian_python3_11d, "3.11", "/usr/bin/python3.11d", NULL,
+	      false)
+NATIVE_TESTS(debian_python3_11d)
+INTERP_SID(debian_sid_python3_14, "3.14", false)
+NATIVE_TESTS(debian_sid_python3_14)
+INTERP_SID(debian_sid_python3_14_no_debuginfo, "3.14", true)
+NATIVE_TESTS(debian_sid_python3_14_no_debuginfo)
+INTERP_SID(debian_sid_python3_15, "3.15", false)
+NATIVE_TESTS(debian_sid_python3_15)
+INTERP_SID(debian_sid_python3_15_no_debuginfo, "3.15", true)
+NATIVE_TESTS(debian_sid_python3_15_no_debuginfo)
