@@ -466,6 +466,7 @@ static struct tp_error *proc_open(struct run *r, const struct tp_proc_id *id,
 	free(series);
 	p->open = !err;
 	p->s.standalone = r->o.standalone;
+	p->s.native = r->o.native;
 	return err;
 }
 

@@ -36,6 +36,8 @@ const char tp_snap_usage[] =
 "      --standalone        write each snapshot as one gzip'd ELF core\n"
 "                          (snapshot-NNNNNN.core.gz) instead of an index\n"
 "                          into DIR's shared block store\n"
+"      --native            record each thread's native (C) stack too, unwound\n"
+"                          with libunwind after the target runs again\n"
 "  -q, --quiet             do not print the [Tripod] lines\n"
 "  -h, --help              show this help and exit\n"
 "  -V, --version           show the version and exit\n"
@@ -97,7 +99,8 @@ static struct tp_error *parse_size(const char *s, uint64_t *ret)
 	return NULL;
 }
 
-enum { OPT_DURATION = 256, OPT_KEEP, OPT_MAX_SIZE, OPT_STANDALONE };
+enum { OPT_DURATION = 256, OPT_KEEP, OPT_MAX_SIZE, OPT_STANDALONE,
+       OPT_NATIVE };
 
 struct tp_error *tp_snap_options_parse(int argc, char **argv,
 				       const char *env_interval,
@@ -114,6 +117,7 @@ struct tp_error *tp_snap_options_parse(int argc, char **argv,
 		{ "keep", required_argument, NULL, OPT_KEEP },
 		{ "max-size", required_argument, NULL, OPT_MAX_SIZE },
 		{ "standalone", no_argument, NULL, OPT_STANDALONE },
+		{ "native", no_argument, NULL, OPT_NATIVE },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -190,6 +194,9 @@ struct tp_error *tp_snap_options_parse(int argc, char **argv,
 			break;
 		case OPT_STANDALONE:
 			o.standalone = true;
+			break;
+		case OPT_NATIVE:
+			o.native = true;
 			break;
 		case 'q':
 			o.quiet = true;

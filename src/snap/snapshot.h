@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "common/error.h"
+#include "core/nstacks.h"
 #include "core/store.h"
 #include "snap/buildid.h"
 #include "snap/capture.h"
@@ -46,6 +47,8 @@ struct tp_snap_session {
 	char *subdir;              /* this process's series ("PID"), or NULL */
 	/* Write single-file .core.gz snapshots instead (--standalone). */
 	bool standalone;
+	/* --native: record every thread's native stack (snap/native.h) */
+	bool native;
 };
 
 /** A snapshot held in memory between capture and write. */
@@ -56,6 +59,10 @@ struct tp_snap {
 	char *cwd;
 	struct timespec time;          /* when the freeze started (UTC) */
 	uint64_t freeze_us;            /* how long the target was stopped */
+	/* --native: the stacks, unwound after the freeze from the copy */
+	struct tp_nstacks native;
+	bool have_native;
+	uint64_t native_us;            /* how long unwinding them took */
 };
 
 /**

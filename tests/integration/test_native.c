@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Native stacks end to end, per interpreter (tripod-analyze --native,
- * tripod-snap --native): fixtures/scenarios/native_calls.py parks threads
+ * Native stacks end to end, per interpreter (tripod-snap --native records
+ * them, tripod-analyze --native shows them): fixtures/scenarios/native_calls.py parks threads
  * inside Python code that C code called back (sorted()'s key, a json
  * object_hook, a sqlite3 user function, a ctypes callback from qsort()),
  * one in time.sleep() and one started from C that never runs Python.
@@ -9,7 +9,13 @@
  *  native_stacks_match_the_truth   tripod-analyze --native's Python
  *      frames (JSON and Dogslow text) equal the truth the target recorded,
  *      the native-only thread is there, every thread has a state
- *      (compare_truth.py --native);
+ *      (compare_truth.py --native), and the system call each thread is
+ *      blocked in is the one /proc/PID/task/TID/syscall named just before
+ *      the snapshot (check_states.py);
+ *  recorded_stacks_equal_unwound_ones   the stacks tripod-snap --native
+ *      unwound with libunwind in the live process are the ones
+ *      tripod-analyze unwinds from the snapshot with libdwfl
+ *      (compare_sources.py);
  *  gdb_native_stacks   the same snapshot exported as a core: every C
  *      frame gdb unwinds is tripod's, in order, same function names, and
  *      each call of the evaluation loop is replaced by the Python frames
@@ -26,6 +32,7 @@
 #include "config.h"
 
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,13 +75,41 @@ static void fail_with_log(struct scenario_run *r, const char *what, int st)
 		       log ? log : "");
 }
 
+/*
+ * What the kernel says each thread of @r's target is blocked in
+ * (/proc/PID/task/TID/syscall), one "TID TEXT" line per thread, into @path.
+ */
+static void kernel_syscalls(struct scenario_run *r, const char *path)
+{
+	char dir[64];
+	snprintf(dir, sizeof(dir), "/proc/%d/task", (int)r->pid);
+	DIR *d = opendir(dir);
+	FILE *out = fopen(path, "w");
+	cr_assert(d && out, "cannot list %s or write %s", dir, path);
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char p[400];
+		snprintf(p, sizeof(p), "%s/%s/syscall", dir, de->d_name);
+		char *text = harness_slurp(p);
+		fprintf(out, "%s %s", de->d_name, text ? text : "?\n");
+		free(text);
+	}
+	closedir(d);
+	fclose(out);
+}
+
 /* One snapshot, then tripod-analyze --native: JSON of it, Dogslow text. */
 static void snapshot_native(struct scenario_run *r)
 {
+	char sys[300];
+	snprintf(sys, sizeof(sys), "%s/syscalls.txt", r->dir);
+	kernel_syscalls(r, sys);
 	char pid[32];
 	snprintf(pid, sizeof(pid), "%d", (int)r->pid);
-	char *snap[] = { TOP_BUILDDIR "/src/tripod-snap", "-q", "--pid", pid,
-			 "-n", "1", "-o", r->snaps, NULL };
+	char *snap[] = { TOP_BUILDDIR "/src/tripod-snap", "-q", "--native",
+			 "--pid", pid, "-n", "1", "-o", r->snaps, NULL };
 	int st = harness_run(snap, NULL, r->log, 60);
 	if (st != 0)
 		fail_with_log(r, "tripod-snap", st);
@@ -107,6 +142,55 @@ static void truth_check(struct interp *in)
 	int st = harness_run(argv, out, out, 60);
 	char *text = harness_slurp(out);
 	cr_assert_eq(st, 0, "tripod-analyze --native differs from the truth (%s):\n%s",
+		     run.dir, text ? text : "");
+	cr_log_info("%s", text ? text : "");
+	free(text);
+	char sys[300];
+	snprintf(sys, sizeof(sys), "%s/syscalls.txt", run.dir);
+	char *states[] = { "/usr/bin/python3",
+			   TOP_SRCDIR "/tests/integration/check_states.py",
+			   sys, run.json, NULL };
+	st = harness_run(states, out, out, 60);
+	text = harness_slurp(out);
+	cr_assert_eq(st, 0, "thread states differ from the kernel's (%s):\n%s",
+		     run.dir, text ? text : "");
+	cr_log_info("%s", text ? text : "");
+	free(text);
+}
+
+/*
+ * The stacks tripod-snap --native recorded with libunwind in the live
+ * process equal those tripod-analyze unwinds from the snapshot with
+ * libdwfl.
+ */
+static void live_offline_check(struct interp *in)
+{
+	need_tools();
+	harness_start(&run, in, SCRIPT);
+	snapshot_native(&run);
+	char dibuf[4200];
+	char *di = debuginfo_arg(&run, dibuf, sizeof(dibuf));
+	char first[400], rec[300], core[300], out[300];
+	snprintf(first, sizeof(first), "%s/snapshot-000001.tripod", run.snaps);
+	snprintf(rec, sizeof(rec), "%s/recorded.jsonl", run.dir);
+	snprintf(core, sizeof(core), "%s/core.jsonl", run.dir);
+	snprintf(out, sizeof(out), "%s/compare-sources.txt", run.dir);
+	char *a[] = { TOP_BUILDDIR "/src/tripod-analyze", "--native=recorded",
+		      "--no-locals", "--format", "json", first, di, NULL };
+	int st = harness_run(a, rec, run.log, 120);
+	if (st != 0)
+		fail_with_log(&run, "tripod-analyze --native=recorded", st);
+	char *b[] = { TOP_BUILDDIR "/src/tripod-analyze", "--native=core",
+		      "--no-locals", "--format", "json", first, di, NULL };
+	st = harness_run(b, core, run.log, 120);
+	if (st != 0)
+		fail_with_log(&run, "tripod-analyze --native=core", st);
+	char *cmp[] = { "/usr/bin/python3",
+			TOP_SRCDIR "/tests/integration/compare_sources.py", rec,
+			core, NULL };
+	st = harness_run(cmp, out, out, 60);
+	char *text = harness_slurp(out);
+	cr_assert_eq(st, 0, "recorded and unwound native stacks differ (%s):\n%s",
 		     run.dir, text ? text : "");
 	cr_log_info("%s", text ? text : "");
 	free(text);
@@ -208,6 +292,10 @@ static struct interp *system_interp(struct interp *in, const char *path,
 	Test(suite, gdb_native_stacks)                                        \
 	{                                                                     \
 		gdb_check(suite##_interp());                                  \
+	}                                                                     \
+	Test(suite, recorded_stacks_equal_unwound_ones)                       \
+	{                                                                     \
+		live_offline_check(suite##_interp());                         \
 	}
 
 INTERP_PYENV(py2_7, "2.7")
