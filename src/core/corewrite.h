@@ -40,6 +40,13 @@ struct tp_core_segment {
 	bool unreadable;           /* filesz 0: the bytes could not be read
 				      (a stored snapshot records it; a core
 				      file cannot) */
+	/*
+	 * The bytes were not copied yet: data is NULL, filesz == memsz, and
+	 * the snapshot writer reads them from the process when it stores
+	 * them (tp_snapwriter_pull()).  tp_core_write() refuses such a
+	 * segment.
+	 */
+	bool pull;
 };
 
 struct tp_core_file {              /* one NT_FILE entry */

@@ -2,13 +2,16 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "core/fdio.h"
 #include "snap/capture.h"
 
 #define PM_PRESENT (1ULL << 63)
@@ -97,6 +100,7 @@ struct copier {
 	const struct tp_mapping *m;
 	bool may_merge;   /* the last segment belongs to m */
 	bool no_scan;     /* PAGEMAP_SCAN unwanted or unsupported */
+	bool defer;       /* TP_CAPTURE_DEFER: pull segments, no copy */
 };
 
 static struct tp_error *add_buf(struct tp_capture *c, void *buf)
@@ -129,7 +133,7 @@ static struct tp_error *emit_as(struct copier *cp, uint64_t vaddr,
 	if (cp->may_merge && c->nsegs) {
 		struct tp_core_segment *s = &c->segs[c->nsegs - 1];
 		if (s->vaddr + s->memsz == vaddr &&
-		    s->unreadable == unreadable) {
+		    s->unreadable == unreadable && !s->pull) {
 			if (!data) {
 				s->memsz += len;
 				return NULL;
@@ -170,16 +174,41 @@ static struct tp_error *emit(struct copier *cp, uint64_t vaddr, uint64_t len,
 	return emit_as(cp, vaddr, len, data, false);
 }
 
+/*
+ * TP_CAPTURE_DEFER: [addr, addr+len) as a segment whose bytes the writer
+ * pulls from the process later (joined to a pull segment just before it).
+ */
+static struct tp_error *emit_pull(struct copier *cp, uint64_t addr,
+				  uint64_t len)
+{
+	struct tp_capture *c = cp->c;
+	struct tp_core_segment *s = c->nsegs ? &c->segs[c->nsegs - 1] : NULL;
+	if (cp->may_merge && s && s->pull && s->vaddr + s->memsz == addr) {
+		s->memsz += len;
+		c->pulled += len;
+		return NULL;
+	}
+	struct tp_error *err = emit(cp, addr, len, NULL);
+	if (err)
+		return err;
+	s = &c->segs[c->nsegs - 1];
+	s->pull = true;
+	c->pulled += len;
+	return NULL;
+}
+
 /* Copy [addr, addr+len) (page aligned) of the target into the segments. */
 static struct tp_error *copy_range(struct copier *cp, uint64_t addr,
 				   uint64_t len)
 {
 	struct tp_capture *c = cp->c;
-	if (len > TP_CAPTURE_MAX_BYTES - c->copied)
+	if (len > TP_CAPTURE_MAX_BYTES - c->copied - c->pulled)
 		return tp_error_create(TP_ERR_LIMIT,
 				       "process %d has more than %llu bytes to copy",
 				       (int)cp->pid,
 				       (unsigned long long)TP_CAPTURE_MAX_BYTES);
+	if (cp->defer)
+		return emit_pull(cp, addr, len);
 	unsigned char *buf = malloc(len);
 	if (!buf)
 		return &tp_error_nomem;
@@ -410,29 +439,56 @@ static struct tp_error *capture_mapping(struct copier *cp, int pagemap_fd)
 	return NULL;
 }
 
-struct tp_error *tp_capture_memory(pid_t pid, int pagemap_fd, unsigned flags,
-				   struct tp_capture *ret)
+/* Take the segments and buffers of @from, in address order, into @c. */
+static struct tp_error *take_segments(struct tp_capture *c,
+				      struct tp_capture *from, size_t *next,
+				      uint64_t start, uint64_t end)
 {
-	struct tp_capture *c = ret;
-	memset(c, 0, sizeof(*c));
-	struct tp_error *err = tp_maps_read(pid, &c->maps);
-	if (err)
-		return err;
+	for (; *next < from->nsegs && from->segs[*next].vaddr < end;
+	     (*next)++) {
+		const struct tp_core_segment *s = &from->segs[*next];
+		if (s->vaddr < start)
+			continue;
+		if (c->nsegs == c->segcap) {
+			size_t ncap = c->segcap ? 2 * c->segcap : 64;
+			struct tp_core_segment *nv =
+				realloc(c->segs, ncap * sizeof(*nv));
+			if (!nv)
+				return &tp_error_nomem;
+			c->segs = nv;
+			c->segcap = ncap;
+		}
+		c->segs[c->nsegs++] = *s;
+	}
+	return NULL;
+}
+
+/*
+ * Capture the mappings c->maps (already read): their segments, with the
+ * bytes read from process @pid; the mappings that @pre covers (given by
+ * @pre_map, indices into c->maps) get @pre's segments, whose buffers
+ * become @c's.
+ */
+static struct tp_error *capture_maps(struct tp_capture *c, pid_t pid,
+				     int pagemap_fd, unsigned flags,
+				     const bool *pre_map,
+				     struct tp_capture *pre)
+{
 	struct copier cp = {
 		.c = c,
 		.pid = pid,
 		.page = (uint64_t)sysconf(_SC_PAGESIZE),
 		.no_scan = flags & TP_CAPTURE_NO_SCAN,
+		.defer = flags & TP_CAPTURE_DEFER,
 	};
-	size_t nfile = 0;
+	size_t nfile = 0, next_pre = 0;
 	for (size_t i = 0; i < c->maps.n; i++)
 		nfile += tp_mapping_is_file(&c->maps.v[i]);
 	c->files = calloc(nfile ? nfile : 1, sizeof(*c->files));
-	if (!c->files) {
-		err = &tp_error_nomem;
-		goto fail;
-	}
-	for (size_t i = 0; i < c->maps.n; i++) {
+	if (!c->files)
+		return &tp_error_nomem;
+	struct tp_error *err = NULL;
+	for (size_t i = 0; i < c->maps.n && !err; i++) {
 		const struct tp_mapping *m = &c->maps.v[i];
 		if (tp_mapping_is_file(m))
 			c->files[c->nfiles++] = (struct tp_core_file){
@@ -441,15 +497,137 @@ struct tp_error *tp_capture_memory(pid_t pid, int pagemap_fd, unsigned flags,
 				.offset = m->offset,
 				.path = m->path,
 			};
+		if (pre_map && pre_map[i]) {
+			err = take_segments(c, pre, &next_pre, m->start,
+					    m->end);
+			continue;
+		}
 		cp.m = m;
-		if ((err = capture_mapping(&cp, pagemap_fd)))
-			goto fail;
+		err = capture_mapping(&cp, pagemap_fd);
 	}
-	return NULL;
-
-fail:
-	tp_capture_deinit(c);
+	if (!err && pre) {
+		/* the buffers follow their segments */
+		for (size_t i = 0; i < pre->nbufs && !err; i++) {
+			err = add_buf(c, pre->bufs[i]);
+			if (!err)
+				pre->bufs[i] = NULL;
+		}
+		c->copied += pre->copied;
+		c->holes += pre->holes;
+	}
 	return err;
+}
+
+struct tp_error *tp_capture_memory(pid_t pid, int pagemap_fd, unsigned flags,
+				   struct tp_capture *ret)
+{
+	struct tp_capture *c = ret;
+	memset(c, 0, sizeof(*c));
+	struct tp_error *err = tp_maps_read(pid, &c->maps);
+	if (!err)
+		err = capture_maps(c, pid, pagemap_fd, flags, NULL, NULL);
+	if (err)
+		tp_capture_deinit(c);
+	return err;
+}
+
+struct tp_error *tp_capture_mappings(pid_t pid, int pagemap_fd,
+				     const struct tp_maps *maps,
+				     const bool *which,
+				     struct tp_capture *ret)
+{
+	struct tp_capture *c = ret;
+	memset(c, 0, sizeof(*c));
+	struct copier cp = {
+		.c = c,
+		.pid = pid,
+		.page = (uint64_t)sysconf(_SC_PAGESIZE),
+	};
+	struct tp_error *err = NULL;
+	for (size_t i = 0; i < maps->n && !err; i++) {
+		if (!which[i])
+			continue;
+		cp.m = &maps->v[i];
+		err = capture_mapping(&cp, pagemap_fd);
+	}
+	if (err)
+		tp_capture_deinit(c);
+	return err;
+}
+
+struct tp_error *tp_capture_clone(struct tp_maps *maps, pid_t child,
+				  int pagemap_fd, unsigned flags,
+				  const bool *which, struct tp_capture *pre,
+				  struct tp_capture *ret)
+{
+	struct tp_capture *c = ret;
+	memset(c, 0, sizeof(*c));
+	c->maps = *maps;
+	*maps = (struct tp_maps){ 0 };
+	struct tp_error *err = capture_maps(c, child, pagemap_fd, flags,
+					    which, pre);
+	if (err)
+		tp_capture_deinit(c);
+	return err;
+}
+
+struct tp_error *tp_capture_nofork(pid_t pid, const struct tp_maps *maps,
+				   bool **ret, size_t *ret_n)
+{
+	char *text;
+	size_t len;
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/smaps", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT || errno == ESRCH
+			? tp_error_create(TP_ERR_EXITED, "process %d exited",
+					  (int)pid)
+			: tp_error_os(errno, path, "cannot read");
+	int e = tp_fd_read_all(fd, 256u << 20, &text, &len);
+	close(fd);
+	if (e == ENOMEM)
+		return &tp_error_nomem;
+	if (e)
+		return tp_error_os(e, path, "cannot read");
+	bool *which = calloc(maps->n ? maps->n : 1, sizeof(*which));
+	if (!which) {
+		free(text);
+		return &tp_error_nomem;
+	}
+	/*
+	 * smaps: a maps line per mapping ("start-end perms ..."), then
+	 * "Key: value" lines, among them "VmFlags: rd wr mr ... dc ...":
+	 * dc is MADV_DONTFORK, wf MADV_WIPEONFORK.
+	 */
+	size_t n = 0;
+	unsigned long long start = 0, end = 0;
+	for (char *line = text, *nl; line && *line; line = nl) {
+		nl = strchr(line, '\n');
+		if (nl)
+			*nl++ = '\0';
+		unsigned long long s, en;
+		if (sscanf(line, "%llx-%llx ", &s, &en) == 2 &&
+		    strchr(line, ' ')) {
+			start = s;
+			end = en;
+			continue;
+		}
+		if (strncmp(line, "VmFlags:", 8) != 0)
+			continue;
+		bool nofork = strstr(line, " dc") || strstr(line, " wf");
+		if (!nofork)
+			continue;
+		const struct tp_mapping *m = tp_maps_find(maps, start);
+		if (m && m->start == start && m->end == end) {
+			which[m - maps->v] = true;
+			n++;
+		}
+	}
+	free(text);
+	*ret = which;
+	*ret_n = n;
+	return NULL;
 }
 
 void tp_capture_deinit(struct tp_capture *c)

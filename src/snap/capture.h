@@ -54,11 +54,18 @@ struct tp_capture {
 	void **bufs;                    /* copied bytes, owned */
 	size_t nbufs, bufcap;
 	uint64_t copied;                /* bytes copied */
+	uint64_t pulled;                /* bytes of pull segments */
 	uint64_t holes;                 /* bytes that could not be read */
 };
 
 /** tp_capture_memory() flag: read pagemap even if PAGEMAP_SCAN works. */
 #define TP_CAPTURE_NO_SCAN 1u
+/**
+ * tp_capture_clone() flag: copy nothing; the segments to copy are pull
+ * segments (tp_core_segment.pull) that the snapshot writer reads from the
+ * process while it stores them, a block at a time.
+ */
+#define TP_CAPTURE_DEFER 2u
 
 /**
  * Read the maps of stopped process @pid and copy its memory.  @pagemap_fd
@@ -68,6 +75,45 @@ struct tp_capture {
  */
 struct tp_error *tp_capture_memory(pid_t pid, int pagemap_fd, unsigned flags,
 				   struct tp_capture *ret);
+
+/*
+ * The copy-on-write capture (snapshot.c): a clone of the stopped target
+ * holds its memory as it was, and is read after the target runs again.
+ * But the clone lacks the mappings marked MADV_DONTFORK and has zeros in
+ * those marked MADV_WIPEONFORK: those are copied from the target itself,
+ * while it is stopped.
+ */
+
+/**
+ * Which of @maps (of process @pid, read before the freeze: their flags
+ * rarely change) the kernel does not copy into a child (MADV_DONTFORK,
+ * MADV_WIPEONFORK): a new array of @maps->n flags in *@ret, how many are
+ * set in *@ret_n.
+ */
+struct tp_error *tp_capture_nofork(pid_t pid, const struct tp_maps *maps,
+				   bool **ret, size_t *ret_n);
+
+/**
+ * Copy the mappings of @maps (of stopped process @pid) that @which
+ * selects, as tp_capture_memory() would; @ret has no maps or files, only
+ * segments and buffers.
+ */
+struct tp_error *tp_capture_mappings(pid_t pid, int pagemap_fd,
+				     const struct tp_maps *maps,
+				     const bool *which,
+				     struct tp_capture *ret);
+
+/**
+ * Capture @maps (the target's, read in the freeze; taken over) from its
+ * clone @child (@pagemap_fd: the child's), except the mappings @which
+ * selects (NULL: none), whose segments come from @pre (made by
+ * tp_capture_mappings() with the same @maps and @which; its buffers are
+ * taken over).  @flags: TP_CAPTURE_DEFER, TP_CAPTURE_NO_SCAN.
+ */
+struct tp_error *tp_capture_clone(struct tp_maps *maps, pid_t child,
+				  int pagemap_fd, unsigned flags,
+				  const bool *which, struct tp_capture *pre,
+				  struct tp_capture *ret);
 
 
 void tp_capture_deinit(struct tp_capture *c);

@@ -153,8 +153,16 @@ static bool task_waited(struct tp_freeze *f, struct tp_freeze_task *t,
 	return false;
 }
 
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 /*
- * Wait until every task in f->tasks[from..] has stopped or gone.
+ * Wait until every task in f->tasks[from..] has stopped or gone, or until
+ * monotonic time @deadline_ms (0: no deadline); false on the deadline.
  *
  * A blocking waitpid() on one task at a time can deadlock: a thread group
  * leader that has exited is not reported while other threads live, and
@@ -163,12 +171,13 @@ static bool task_waited(struct tp_freeze *f, struct tp_freeze_task *t,
  * it stays pending; a short timeout covers a SIGCHLD that is ignored) until
  * the sweep finds none left.
  */
-static void wait_tasks(struct tp_freeze *f, size_t from)
+static bool wait_tasks(struct tp_freeze *f, size_t from, uint64_t deadline_ms)
 {
 	sigset_t chld, old;
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	pthread_sigmask(SIG_BLOCK, &chld, &old);
+	bool done;
 	for (;;) {
 		size_t pending = 0;
 		for (size_t i = from; i < f->ntasks; i++) {
@@ -185,12 +194,60 @@ static void wait_tasks(struct tp_freeze *f, size_t from)
 			}
 			pending++;
 		}
-		if (!pending)
+		if ((done = !pending) ||
+		    (deadline_ms && mono_ms() >= deadline_ms))
 			break;
 		struct timespec ts = { 0, 1000000 };
 		sigtimedwait(&chld, NULL, &ts);
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return done;
+}
+
+/* A task of f->tasks that is seized but has not stopped, or NULL. */
+static const struct tp_freeze_task *unstopped(const struct tp_freeze *f)
+{
+	for (size_t i = 0; i < f->ntasks; i++)
+		if (f->tasks[i].tid && !f->tasks[i].stopped)
+			return &f->tasks[i];
+	return NULL;
+}
+
+/*
+ * The threads an earlier freeze left seized (o->stuck): those that exited
+ * are dropped, the others become tasks of this freeze, already seized and
+ * interrupted (stopped by now, or still on their way).
+ */
+static struct tp_error *take_stuck(struct tp_freeze *f)
+{
+	struct tp_freeze_stuck *st = f->stuck;
+	struct tp_error *err = NULL;
+	pid_t still = 0;
+	for (size_t i = 0; st && i < st->n && !err; i++) {
+		int status;
+		pid_t r = waitpid(st->tids[i], &status, __WALL | WNOHANG);
+		if (r < 0)
+			continue;  /* ECHILD: gone and reaped */
+		if ((err = add_task(f, st->tids[i])))
+			break;
+		struct tp_freeze_task *t = &f->tasks[f->ntasks - 1];
+		if (r == st->tids[i])
+			task_waited(f, t, status);
+		else
+			still = t->tid;
+	}
+	if (st)
+		st->n = 0;
+	/*
+	 * One that still has not stopped would hold the others stopped for
+	 * the whole deadline again, every tick: give up at once (tp_thaw()
+	 * keeps it for the next try).
+	 */
+	if (!err && still)
+		err = tp_error_create(TP_ERR_LIMIT,
+				      "thread %d of process %d still cannot be stopped: snapshot skipped",
+				      (int)still, (int)f->pid);
+	return err;
 }
 
 static struct tp_error *seize(struct tp_freeze *f, pid_t tid)
@@ -263,9 +320,22 @@ static struct tp_error *read_registers(struct tp_freeze *f)
 
 struct tp_error *tp_freeze(pid_t pid, struct tp_freeze *ret)
 {
+	return tp_freeze_with(pid, NULL, ret);
+}
+
+struct tp_error *tp_freeze_with(pid_t pid, const struct tp_freeze_opts *o,
+				struct tp_freeze *ret)
+{
 	struct tp_freeze *f = ret;
 	memset(f, 0, sizeof(*f));
 	f->pid = pid;
+	unsigned timeout = o && o->timeout_ms ? o->timeout_ms
+					      : TP_FREEZE_TIMEOUT_MS;
+	uint64_t deadline = mono_ms() + timeout;
+	f->stuck = o ? o->stuck : NULL;
+	struct tp_error *err = take_stuck(f);
+	if (err)
+		return err;
 	for (int scan = 0;; scan++) {
 		if (scan == MAX_SCANS)
 			return tp_error_create(TP_ERR_LIMIT,
@@ -273,20 +343,34 @@ struct tp_error *tp_freeze(pid_t pid, struct tp_freeze *ret)
 					       (int)pid, MAX_SCANS);
 		pid_t *tids = NULL;
 		size_t n = 0;
-		struct tp_error *err = list_new_tasks(f, &tids, &n);
+		err = list_new_tasks(f, &tids, &n);
 		if (err)
 			return err;
-		size_t from = f->ntasks;
 		for (size_t i = 0; i < n && !err; i++)
 			err = seize(f, tids[i]);
 		free(tids);
-		/* Even on error: what was seized must stop before detaching. */
-		wait_tasks(f, from);
+		/*
+		 * Even on error: what was seized must stop before detaching.
+		 * Every task, not only this scan's: the ones an earlier freeze
+		 * left may still be on their way.
+		 */
+		bool all = wait_tasks(f, 0, deadline);
 		if (err)
 			return err;
 		if (f->leader_reaped)
 			return tp_error_create(TP_ERR_EXITED,
 					       "process %d exited", (int)pid);
+		if (!all) {
+			const struct tp_freeze_task *t = unstopped(f);
+			pid_t tid = t ? t->tid : 0;
+			struct tp_proc_stat ts = { .state = '?' };
+			tp_error_destroy(tp_proc_task_stat_read(pid, tid, &ts));
+			return tp_error_create(TP_ERR_LIMIT,
+					       "thread %d of process %d did not stop within %.1f s (state %c%s): snapshot skipped",
+					       (int)tid, (int)pid,
+					       timeout / 1000.0, ts.state,
+					       ts.state == 'D' ? ", uninterruptible sleep" : "");
+		}
 		if (!n)
 			break;
 	}
@@ -312,7 +396,34 @@ void tp_thaw(struct tp_freeze *f)
 			f->killed = true;
 		}
 	}
-	wait_tasks(f, 0);
+	/*
+	 * What is left: threads killed while stopped, about to be reaped,
+	 * and threads that never stopped (a freeze that timed out).  Those
+	 * cannot be detached until they stop: with somewhere to keep them,
+	 * give them a moment, then keep the rest for the next freeze.
+	 */
+	if (!f->stuck) {
+		wait_tasks(f, 0, 0);
+	} else if (!wait_tasks(f, 0, mono_ms() + 100)) {
+		for (size_t i = 0; i < f->ntasks; i++) {
+			struct tp_freeze_task *t = &f->tasks[i];
+			if (!t->tid || t->stopped)
+				continue;
+			pid_t *v = realloc(f->stuck->tids,
+					   (f->stuck->n + 1) * sizeof(*v));
+			if (!v)
+				break;  /* the kernel lets go of them at exit */
+			f->stuck->tids = v;
+			f->stuck->tids[f->stuck->n++] = t->tid;
+		}
+	}
+	/* stopped meanwhile: let them go too */
+	for (size_t i = 0; f->stuck && i < f->ntasks; i++) {
+		struct tp_freeze_task *t = &f->tasks[i];
+		if (t->tid && t->stopped)
+			ptrace(PTRACE_DETACH, t->tid, NULL,
+			       (void *)(uintptr_t)t->resend);
+	}
 	free(f->tasks);
 	f->tasks = NULL;
 	f->ntasks = f->cap = 0;

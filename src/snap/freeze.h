@@ -31,6 +31,25 @@
 /** Cap on the threads of one process tripod-snap will stop. */
 #define TP_FREEZE_MAX_THREADS 65536
 
+/** How long tp_freeze() waits for the threads to stop by default. */
+#define TP_FREEZE_TIMEOUT_MS 1000
+
+/*
+ * Threads seized by an earlier freeze that never reached their stop (a
+ * thread in uninterruptible sleep: a vfork() parent, a stuck NFS read).
+ * ptrace cannot let go of a tracee that is not stopped, so they stay ours
+ * until they stop; the next freeze lets them go or takes them in.
+ */
+struct tp_freeze_stuck {
+	pid_t *tids;
+	size_t n;
+};
+
+struct tp_freeze_opts {
+	unsigned timeout_ms;            /* 0: TP_FREEZE_TIMEOUT_MS */
+	struct tp_freeze_stuck *stuck;  /* carried between freezes, or NULL */
+};
+
 struct tp_freeze_task {
 	pid_t tid;
 	bool stopped;   /* in a ptrace stop, to be detached */
@@ -59,6 +78,7 @@ struct tp_freeze {
 	 * to a process that is gone.
 	 */
 	bool killed;
+	struct tp_freeze_stuck *stuck;  /* from the options */
 };
 
 /**
@@ -68,6 +88,15 @@ struct tp_freeze {
  * On error some threads may be stopped: call tp_thaw() in every case.
  */
 struct tp_error *tp_freeze(pid_t pid, struct tp_freeze *ret);
+
+/**
+ * tp_freeze() with options: a thread that has not stopped @o->timeout_ms
+ * after the freeze began fails it with TP_ERR_LIMIT ("did not stop
+ * within"): call tp_thaw(), which resumes every thread that did stop and
+ * keeps the others in @o->stuck (without it, tp_thaw() waits for them).
+ */
+struct tp_error *tp_freeze_with(pid_t pid, const struct tp_freeze_opts *o,
+				struct tp_freeze *ret);
 
 /** Resume every thread stopped by tp_freeze(). */
 void tp_thaw(struct tp_freeze *f);

@@ -292,6 +292,7 @@ struct run {
 	double ended;              /* ... when the target was seen gone */
 	bool behind_said;
 	unsigned warned_size;      /* --max-size warnings given */
+	char *last_skip;           /* the last reason a snapshot was skipped */
 	struct tp_logger log;
 };
 
@@ -466,6 +467,7 @@ static struct tp_error *proc_open(struct run *r, const struct tp_proc_id *id,
 	free(series);
 	p->open = !err;
 	p->s.standalone = r->o.standalone;
+	p->s.stop_and_copy = r->o.stop_and_copy;
 	p->s.native = r->o.native;
 	return err;
 }
@@ -551,6 +553,18 @@ static enum snap_result take_snapshot(struct run *r, struct proc *p)
 			mark_gone(r, p);
 			return SNAP_GONE;
 		}
+	}
+	if (err && err->code == TP_ERR_LIMIT) {
+		/* a thread that would not stop, too many threads: skip this
+		 * one and go on (said once per kind of message) */
+		const char *msg = tp_error_message(err);
+		if (!r->last_skip || strcmp(r->last_skip, msg)) {
+			report("process %d: %s", (int)p->id.pid, msg);
+			free(r->last_skip);
+			r->last_skip = strdup(msg);
+		}
+		tp_error_destroy(err);
+		return SNAP_DROPPED;
 	}
 	if (err && !is_target) {
 		report("stopped following process %d: %s", (int)p->id.pid,
@@ -871,6 +885,7 @@ int main(int argc, char **argv)
 			close(r.procs[i].pidfd);
 	}
 	free(r.procs);
+	free(r.last_skip);
 	close(r.sigfd);
 	free(r.dir);
 	return status;

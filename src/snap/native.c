@@ -46,11 +46,13 @@ bool tp_native_read_capture(void *arg, uint64_t addr, void *buf, size_t len)
 				return true;
 			}
 			/*
-			 * Not copied: untouched anonymous pages (zeros, as
-			 * the snapshot says) or read-only file data, which
+			 * Not copied: pages the snapshot writer reads from the
+			 * clone later (pull), untouched anonymous pages (zeros,
+			 * as the snapshot says) or read-only file data, which
 			 * the process still maps unchanged.
 			 */
-			if (s->write && !s->unreadable && off >= s->filesz) {
+			if (!s->pull && s->write && !s->unreadable &&
+			    off >= s->filesz) {
 				memset(buf, 0, len);
 				return true;
 			}
@@ -371,19 +373,19 @@ struct tp_error *tp_native_annotate(struct tp_nstacks *s,
 	return NULL;
 }
 
-struct tp_error *tp_native_record(pid_t pid,
+struct tp_error *tp_native_record(pid_t pid, pid_t mem_pid,
 				  const struct tp_core_thread *threads,
 				  size_t n, const struct tp_capture *mem,
 				  struct tp_buildid_cache *ids,
 				  struct tp_nstacks *ret)
 {
 	memset(ret, 0, sizeof(*ret));
-	struct tp_native_capture_src src = { mem, pid };
+	struct tp_native_capture_src src = { mem, mem_pid };
 	ret->threads = calloc(n ? n : 1, sizeof(*ret->threads));
 	if (!ret->threads)
 		return &tp_error_nomem;
 	unw_addr_space_t as = unw_create_addr_space(&accessors, 0);
-	void *upt = _UPT_create(pid);
+	void *upt = _UPT_create(mem_pid);
 	struct tp_error *err = NULL;
 	if (!as || !upt)
 		err = tp_error_create(TP_ERR_OTHER,

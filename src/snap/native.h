@@ -78,9 +78,13 @@ struct tp_error *tp_native_annotate(struct tp_nstacks *s,
 /**
  * Every thread of @threads (@n of them, stopped when their registers were
  * read) unwound and annotated into @ret: what tp_snap_capture() calls
- * after the target runs again, reading what @mem copied.
+ * after the target (@pid: build-ids come from its mapped files) runs
+ * again.  Memory comes from @mem where it holds the bytes, else from
+ * process @mem_pid, whose mappings also give the call frame information:
+ * the copy-on-write clone of the target, or the target itself when @mem
+ * is a copy.
  */
-struct tp_error *tp_native_record(pid_t pid,
+struct tp_error *tp_native_record(pid_t pid, pid_t mem_pid,
 				  const struct tp_core_thread *threads,
 				  size_t n, const struct tp_capture *mem,
 				  struct tp_buildid_cache *ids,

@@ -33,6 +33,10 @@ const char tp_snap_usage[] =
 "                          (0: none; with --log, each once it is logged)\n"
 "      --max-size=SIZE     drop the oldest snapshots to keep DIR under SIZE\n"
 "                          bytes (suffixes k, M, G, T: powers of 1024)\n"
+"      --capture=METHOD    clone (default: the target is stopped only while a\n"
+"                          copy-on-write clone of it is made, then read) or\n"
+"                          copy (the target stays stopped while its memory\n"
+"                          is copied)\n"
 "      --standalone        write each snapshot as one gzip'd ELF core\n"
 "                          (snapshot-NNNNNN.core.gz) instead of an index\n"
 "                          into DIR's shared block store\n"
@@ -100,7 +104,7 @@ static struct tp_error *parse_size(const char *s, uint64_t *ret)
 }
 
 enum { OPT_DURATION = 256, OPT_KEEP, OPT_MAX_SIZE, OPT_STANDALONE,
-       OPT_NATIVE };
+       OPT_CAPTURE, OPT_NATIVE };
 
 struct tp_error *tp_snap_options_parse(int argc, char **argv,
 				       const char *env_interval,
@@ -117,6 +121,7 @@ struct tp_error *tp_snap_options_parse(int argc, char **argv,
 		{ "keep", required_argument, NULL, OPT_KEEP },
 		{ "max-size", required_argument, NULL, OPT_MAX_SIZE },
 		{ "standalone", no_argument, NULL, OPT_STANDALONE },
+		{ "capture", required_argument, NULL, OPT_CAPTURE },
 		{ "native", no_argument, NULL, OPT_NATIVE },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -191,6 +196,14 @@ struct tp_error *tp_snap_options_parse(int argc, char **argv,
 			err = parse_size(optarg, &o.max_size);
 			if (err)
 				return err;
+			break;
+		case OPT_CAPTURE:
+			if (!strcmp(optarg, "copy"))
+				o.stop_and_copy = true;
+			else if (strcmp(optarg, "clone"))
+				return tp_error_create(TP_ERR_INVALID,
+						       "unknown capture method '%s' (clone, copy)",
+						       optarg);
 			break;
 		case OPT_STANDALONE:
 			o.standalone = true;

@@ -40,6 +40,10 @@ static struct tp_error *list_all(struct tp_proc_id **ret, size_t *ret_n)
 			tp_error_destroy(e);
 			continue;
 		}
+		/* dead: nothing to sample (a copy-on-write clone of the
+		 * target, whose zombie waits for the next snapshot, too) */
+		if (st.state == 'Z' || st.state == 'X')
+			continue;
 		if (n == cap) {
 			size_t ncap = cap ? 2 * cap : 256;
 			struct tp_proc_id *nv = realloc(v, ncap * sizeof(*nv));

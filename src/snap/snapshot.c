@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -63,6 +64,8 @@ struct tp_error *tp_snap_session_init(struct tp_snap_session *s, pid_t pid,
 	const char *delay = getenv(TP_SNAP_TEST_DELAY_ENV);
 	if (delay)
 		s->test_delay_ms = (unsigned)strtoul(delay, NULL, 10);
+	if ((delay = getenv(TP_SNAP_TEST_CLONE_DELAY_ENV)))
+		s->test_clone_delay_ms = (unsigned)strtoul(delay, NULL, 10);
 	char *series = NULL;
 	if (subdir && asprintf(&series, "%s/%s", dir, subdir) < 0)
 		return &tp_error_nomem;
@@ -88,14 +91,70 @@ struct tp_error *tp_snap_session_init(struct tp_snap_session *s, pid_t pid,
 
 void tp_snap_session_deinit(struct tp_snap_session *s)
 {
+	/* the last clone's zombie is the target's to reap: do it for it */
+	if (s->target.pid)
+		tp_cow_finish(&s->cow, s->target.pid);
 	if (s->own_store)
 		tp_store_close(s->store);
 	s->store = NULL;
 	tp_snap_target_close(&s->target);
 	tp_buildid_cache_deinit(&s->buildids);
+	/* still seized: the kernel lets them go when tripod-snap exits */
+	free(s->stuck.tids);
+	s->stuck = (struct tp_freeze_stuck){ 0 };
 	free(s->dir);
 	free(s->subdir);
 	s->dir = s->subdir = NULL;
+}
+
+static struct tp_error *open_pagemap(pid_t pid, int *ret)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)pid);
+	/* Optional: without it every anonymous page is copied. */
+	*ret = open(path, O_RDONLY | O_CLOEXEC);
+	return NULL;
+}
+
+/*
+ * Inside the freeze, the copy-on-write way: the target's maps, the
+ * mappings a clone lacks copied from the target itself, then the clone.
+ * Sets snap->child (0 when the clone could not be made: snap->why_copy
+ * says why, and the caller copies as before).
+ */
+static struct tp_error *clone_in_freeze(struct tp_snap_session *s,
+					struct tp_snap *snap, int pagemap_fd,
+					struct tp_maps *maps,
+					const struct tp_maps *nofork_maps,
+					const bool *nofork, bool **which,
+					struct tp_capture *pre)
+{
+	pid_t pid = s->target.pid;
+	struct tp_error *err = tp_maps_read(pid, maps);
+	if (err)
+		return err;
+	/* the flags were read before the freeze: match them by range */
+	if (nofork) {
+		*which = calloc(maps->n ? maps->n : 1, sizeof(**which));
+		if (!*which)
+			return &tp_error_nomem;
+		bool any = false;
+		for (size_t i = 0; i < nofork_maps->n; i++) {
+			if (!nofork[i])
+				continue;
+			const struct tp_mapping *m = tp_maps_find(
+				maps, nofork_maps->v[i].start);
+			if (m && m->start == nofork_maps->v[i].start &&
+			    m->end == nofork_maps->v[i].end)
+				any = (*which)[m - maps->v] = true;
+		}
+		if (any && (err = tp_capture_mappings(pid, pagemap_fd, maps,
+						      *which, pre)))
+			return err;
+	}
+	return tp_cow_clone(&s->cow, &s->target, &snap->freeze, &snap->child,
+			    &snap->child_nspid, snap->why_copy,
+			    sizeof(snap->why_copy));
 }
 
 struct tp_error *tp_snap_capture(struct tp_snap_session *s,
@@ -104,7 +163,12 @@ struct tp_error *tp_snap_capture(struct tp_snap_session *s,
 	struct tp_snap *snap = ret;
 	pid_t pid = s->target.pid;
 	memset(snap, 0, sizeof(*snap));
+	snap->cow = &s->cow;
 	*leader_status = -1;
+	struct tp_maps maps = { 0 }, pre_maps = { 0 };
+	struct tp_capture pre = { 0 };
+	bool *nofork = NULL, *which = NULL;
+	int pagemap_fd = -1;
 
 	/* Before the freeze: what the target's clock need not pay for. */
 	struct tp_error *err = tp_proc_stat_read(pid, &snap->stat);
@@ -112,10 +176,33 @@ struct tp_error *tp_snap_capture(struct tp_snap_session *s,
 		err = tp_proc_readlink(pid, "cwd", &snap->cwd);
 	if (err)
 		goto out;
+	bool clone = !s->stop_and_copy;
+	if (s->stop_and_copy) {
+		snprintf(snap->why_copy, sizeof(snap->why_copy),
+			 "--capture=copy");
+	} else {
+		const char *refusal = tp_cow_refusal(pid);
+		if (refusal) {
+			snprintf(snap->why_copy, sizeof(snap->why_copy), "%s",
+				 refusal);
+			clone = false;
+		}
+	}
+	/* which mappings a clone would lack (MADV_DONTFORK, WIPEONFORK) */
+	size_t nnofork = 0;
+	if (clone && !(err = tp_maps_read(pid, &pre_maps)))
+		err = tp_capture_nofork(pid, &pre_maps, &nofork, &nnofork);
+	if (err)
+		goto out;
+	if (!nnofork) {
+		free(nofork);
+		nofork = NULL;
+	}
 
 	clock_gettime(CLOCK_REALTIME, &snap->time);
 	uint64_t t0 = mono_us();
-	err = tp_freeze(pid, &snap->freeze);
+	struct tp_freeze_opts fo = { .stuck = &s->stuck };
+	err = tp_freeze_with(pid, &fo, &snap->freeze);
 	if (!err && s->test_delay_ms) {
 		struct timespec d = { s->test_delay_ms / 1000,
 				      (long)(s->test_delay_ms % 1000) * 1000000L };
@@ -131,16 +218,16 @@ struct tp_error *tp_snap_capture(struct tp_snap_session *s,
 	 */
 	if (!err)
 		err = tp_snap_target_refresh(&s->target, NULL);
-	int pagemap_fd = -1;
-	if (!err) {
-		char path[64];
-		snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)pid);
-		/* Optional: without it every anonymous page is copied. */
-		pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (!err)
+		err = open_pagemap(pid, &pagemap_fd);
+	if (!err && clone)
+		err = clone_in_freeze(s, snap, pagemap_fd, &maps, &pre_maps,
+				      nofork, &which, &pre);
+	if (!err && !snap->child)
 		err = tp_capture_memory(pid, pagemap_fd, 0, &snap->mem);
-	}
 	if (pagemap_fd >= 0)
 		close(pagemap_fd);
+	pagemap_fd = -1;
 	tp_thaw(&snap->freeze);
 	snap->freeze_us = mono_us() - t0;
 	/*
@@ -150,13 +237,47 @@ struct tp_error *tp_snap_capture(struct tp_snap_session *s,
 	if (!err && (snap->freeze.killed || snap->freeze.leader_reaped))
 		err = tp_error_create(TP_ERR_EXITED, "process %d exited",
 				      (int)pid);
-
 	if (snap->freeze.leader_reaped)
 		*leader_status = snap->freeze.leader_status;
-	/* Native stacks: the target runs again, the copy is unwound. */
+
+	/*
+	 * The target runs again: the clone holds the memory as it was.  A
+	 * stored snapshot reads it block by block while writing (bounded
+	 * memory); a single-file one needs it all first.
+	 */
+	snap->method = snap->child ? "clone" : "stop-and-copy";
+	if (!err && snap->child && s->test_clone_delay_ms) {
+		struct timespec d = {
+			s->test_clone_delay_ms / 1000,
+			(long)(s->test_clone_delay_ms % 1000) * 1000000L
+		};
+		while (nanosleep(&d, &d) < 0 && errno == EINTR)
+			;
+	}
+	if (!err && snap->child) {
+		err = open_pagemap(snap->child, &pagemap_fd);
+		if (!err)
+			err = tp_capture_clone(&maps, snap->child, pagemap_fd,
+					       s->standalone ? 0 : TP_CAPTURE_DEFER,
+					       which, &pre, &snap->mem);
+		if (pagemap_fd >= 0)
+			close(pagemap_fd);
+		/* the clone exited: it was killed, and so was the target */
+		if (err && err->code == TP_ERR_EXITED) {
+			tp_error_destroy(err);
+			err = tp_error_create(TP_ERR_EXITED,
+					      "process %d exited", (int)pid);
+		}
+	}
+	/*
+	 * Native stacks (--native), unwound while the target runs: from the
+	 * clone, which holds the memory as it was in the freeze, or from
+	 * the copy.
+	 */
 	if (!err && s->native) {
 		uint64_t n0 = mono_us();
-		err = tp_native_record(pid, snap->freeze.threads,
+		err = tp_native_record(pid, snap->child ? snap->child : pid,
+				       snap->freeze.threads,
 				       snap->freeze.nthreads, &snap->mem,
 				       &s->buildids, &snap->native);
 		snap->have_native = !err;
@@ -168,6 +289,11 @@ struct tp_error *tp_snap_capture(struct tp_snap_session *s,
 		}
 	}
 out:
+	tp_maps_deinit(&maps);
+	tp_maps_deinit(&pre_maps);
+	tp_capture_deinit(&pre);
+	free(nofork);
+	free(which);
 	if (err)
 		tp_snap_deinit(snap);
 	return err;
@@ -175,6 +301,9 @@ out:
 
 void tp_snap_deinit(struct tp_snap *snap)
 {
+	if (snap->child && snap->cow)
+		tp_cow_release(snap->cow, snap->child, snap->child_nspid);
+	snap->child = 0;
 	tp_freeze_deinit(&snap->freeze);
 	tp_capture_deinit(&snap->mem);
 	tp_nstacks_deinit(&snap->native);
@@ -186,7 +315,7 @@ void tp_snap_deinit(struct tp_snap *snap)
 /* Values of the tripod note that have to be formatted. */
 struct note_values {
 	char time[32], start_time[32], interval[32], pid[16], ppid[16],
-		seq[24], freeze_us[24], execs[24], native_us[24];
+		seq[24], freeze_us[24], execs[24], capture[200], native_us[24];
 };
 
 /*
@@ -211,7 +340,7 @@ static struct tp_error *make_note(const struct tp_snap_session *s,
 	snprintf(v->freeze_us, sizeof(v->freeze_us), "%llu",
 		 (unsigned long long)snap->freeze_us);
 
-	struct tp_core_kv *kv = calloc(17 + t->argc, sizeof(*kv));
+	struct tp_core_kv *kv = calloc(18 + t->argc, sizeof(*kv));
 	if (!kv)
 		return &tp_error_nomem;
 	size_t n = 0;
@@ -233,6 +362,15 @@ static struct tp_error *make_note(const struct tp_snap_session *s,
 	kv[n++] = (struct tp_core_kv){ "execs", v->execs };
 	kv[n++] = (struct tp_core_kv){ "seq", v->seq };
 	kv[n++] = (struct tp_core_kv){ "freeze_us", v->freeze_us };
+	/* how the memory was taken, and why not by a clone */
+	if (snap->why_copy[0])
+		snprintf(v->capture, sizeof(v->capture), "%s (%s)",
+			 snap->method ? snap->method : "stop-and-copy",
+			 snap->why_copy);
+	else
+		snprintf(v->capture, sizeof(v->capture), "%s",
+			 snap->method ? snap->method : "stop-and-copy");
+	kv[n++] = (struct tp_core_kv){ "capture", v->capture };
 	if (snap->have_native) {
 		snprintf(v->native_us, sizeof(v->native_us), "%llu",
 			 (unsigned long long)snap->native_us);
@@ -358,12 +496,37 @@ static uint32_t seg_flags(const struct tp_core_segment *seg)
 	       (seg->exec ? PF_X : 0u);
 }
 
+/* tp_snapwriter_read_fn over process_vm_readv() of process *@arg. */
+static struct tp_error *read_process(void *arg, uint64_t addr, void *buf,
+				     size_t len, size_t *ret)
+{
+	pid_t pid = *(const pid_t *)arg;
+	struct iovec local = { buf, len };
+	struct iovec remote = { (void *)(uintptr_t)addr, len };
+	ssize_t n;
+	while ((n = process_vm_readv(pid, &local, 1, &remote, 1, 0)) < 0 &&
+	       errno == EINTR)
+		;
+	if (n < 0 && errno == ESRCH)
+		return tp_error_create(TP_ERR_EXITED, "process %d exited",
+				       (int)pid);
+	/* EFAULT/EIO: the first page cannot be read, a hole */
+	if (n < 0 && errno != EFAULT && errno != EIO)
+		return tp_error_os(errno, NULL,
+				   "cannot read memory of process %d at 0x%llx",
+				   (int)pid, (unsigned long long)addr);
+	*ret = n > 0 ? (size_t)n : 0;
+	return NULL;
+}
+
 /* The stored form: the captured segments into the block store. */
 static struct tp_error *write_stored(struct tp_snap_session *s,
 				     const char *name,
 				     const struct tp_core_desc *desc,
-				     const struct tp_capture *mem)
+				     const struct tp_snap *snap)
 {
+	const struct tp_capture *mem = &snap->mem;
+	pid_t from = snap->child;
 	struct tp_snapwriter *w;
 	struct tp_error *err = tp_snapwriter_create(s->store, s->subdir, name,
 						    &w);
@@ -373,7 +536,10 @@ static struct tp_error *write_stored(struct tp_snap_session *s,
 		const struct tp_core_segment *seg = &mem->segs[i];
 		err = tp_snapwriter_segment(w, seg->vaddr, seg->memsz,
 					    seg_flags(seg));
-		if (!err && seg->filesz)
+		if (!err && seg->pull)
+			err = tp_snapwriter_pull(w, seg->memsz, read_process,
+						 &from);
+		else if (!err && seg->filesz)
 			err = tp_snapwriter_data(w, seg->data, seg->filesz);
 		else if (!err && seg->unreadable)
 			err = tp_snapwriter_hole(w, seg->memsz);
@@ -462,7 +628,7 @@ struct tp_error *tp_snap_write(struct tp_snap_session *s,
 	if (s->standalone)
 		err = write_standalone(s, path, tmp, &desc);
 	else
-		err = write_stored(s, name, &desc, &snap->mem);
+		err = write_stored(s, name, &desc, snap);
 	if (err) {
 		err = tp_error_wrap(err, "snapshot %s not written", path);
 		goto out;

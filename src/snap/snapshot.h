@@ -17,6 +17,7 @@
 #include "core/store.h"
 #include "snap/buildid.h"
 #include "snap/capture.h"
+#include "snap/cow.h"
 #include "snap/freeze.h"
 #include "snap/target.h"
 
@@ -28,6 +29,8 @@
  * users; not in the man page.
  */
 #define TP_SNAP_TEST_DELAY_ENV "TRIPOD_TEST_FREEZE_DELAY_MS"
+/* Likewise, after the freeze while the copy-on-write clone lives. */
+#define TP_SNAP_TEST_CLONE_DELAY_ENV "TRIPOD_TEST_CLONE_DELAY_MS"
 
 struct tp_snap_session {
 	struct tp_snap_target target;
@@ -35,7 +38,7 @@ struct tp_snap_session {
 	double interval;           /* for the note */
 	unsigned long seq;         /* number of the last snapshot written */
 	struct tp_buildid_cache buildids;
-	unsigned test_delay_ms;
+	unsigned test_delay_ms, test_clone_delay_ms;
 	bool python;               /* the last snapshot written found Python */
 	/*
 	 * The block store of @dir (doc/snapshot-format.md), opened (and
@@ -47,6 +50,11 @@ struct tp_snap_session {
 	char *subdir;              /* this process's series ("PID"), or NULL */
 	/* Write single-file .core.gz snapshots instead (--standalone). */
 	bool standalone;
+	/* Copy memory while stopped instead of cloning (--capture=copy). */
+	bool stop_and_copy;
+	struct tp_cow cow;
+	/* threads a freeze could not stop, still ours (freeze.h) */
+	struct tp_freeze_stuck stuck;
 	/* --native: record every thread's native stack (snap/native.h) */
 	bool native;
 };
@@ -59,6 +67,15 @@ struct tp_snap {
 	char *cwd;
 	struct timespec time;          /* when the freeze started (UTC) */
 	uint64_t freeze_us;            /* how long the target was stopped */
+	/*
+	 * The copy-on-write clone whose memory @mem reads (pull segments are
+	 * read from it while the snapshot is written), killed by
+	 * tp_snap_deinit(); 0 for a stop-and-copy snapshot.
+	 */
+	pid_t child, child_nspid;
+	struct tp_cow *cow;            /* the session's, for the release */
+	const char *method;            /* "clone" or "stop-and-copy" */
+	char why_copy[160];            /* why not cloned, "" if asked so */
 	/* --native: the stacks, unwound after the freeze from the copy */
 	struct tp_nstacks native;
 	bool have_native;

@@ -426,15 +426,26 @@ void harness_snapshot_and_analyze(struct scenario_run *r)
 {
 	char pid[32];
 	snprintf(pid, sizeof(pid), "%d", (int)r->pid);
-	/* two snapshots: tripod-analyze decodes the second with the libdwfl
-	 * session and layout it kept from the first (the per-build cache) */
-	char *snap[] = { TOP_BUILDDIR "/src/tripod-snap", "-q", "--pid", pid,
-			 "-n", "2", "-i", "0.05", "-o", r->snaps, NULL };
-	int st = harness_run(snap, NULL, r->log, 60);
-	if (st != 0) {
-		char *log = harness_slurp(r->log);
-		cr_assert_fail("tripod-snap exited %d:\n%s", st, log ? log : "");
+	/*
+	 * Two snapshots of the same parked state: the first through a
+	 * copy-on-write clone (the default), the second copied while the
+	 * target is stopped; both must equal the truth.  tripod-analyze
+	 * decodes the second with the libdwfl session and layout it kept from
+	 * the first (the per-build cache).
+	 */
+	const char *methods[] = { "--capture=clone", "--capture=copy" };
+	for (size_t i = 0; i < 2; i++) {
+		char *snap[] = { TOP_BUILDDIR "/src/tripod-snap", "-q",
+				 (char *)methods[i], "--pid", pid, "-n", "1",
+				 "-o", r->snaps, NULL };
+		int st = harness_run(snap, NULL, r->log, 60);
+		if (st != 0) {
+			char *log = harness_slurp(r->log);
+			cr_assert_fail("tripod-snap %s exited %d:\n%s",
+				       methods[i], st, log ? log : "");
+		}
 	}
+	int st;
 	/* without debug info: search an empty directory only */
 	char dipath[4200];
 	snprintf(dipath, sizeof(dipath), "--debuginfo-path=%s",

@@ -12,6 +12,7 @@
 #define ANALYZE_BIN TOP_BUILDDIR "/src/tripod-analyze"
 #define TARGET_PARK TOP_BUILDDIR "/tests/snap/target_park"
 #define TARGET_SPAWN TOP_BUILDDIR "/tests/snap/target_spawn"
+#define TARGET_VFORK TOP_BUILDDIR "/tests/snap/target_vfork"
 
 /** A target program started by a test, and what it printed when ready. */
 struct target {

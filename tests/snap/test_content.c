@@ -314,6 +314,25 @@ Test(content, gdb_sees_every_thread)
 		cr_skip_test("gdb is not installed (Debian package gdb)");
 	struct target t;
 	target_start(&t, (char *[]){ TARGET_PARK, "3", NULL });
+	/*
+	 * The main thread may still be on its way back from writing its
+	 * ready line: wait until it sleeps in park_here (clock_nanosleep, 230
+	 * on x86-64, in /proc/PID/syscall).
+	 */
+	char spath[64];
+	snprintf(spath, sizeof(spath), "/proc/%d/syscall", (int)t.pid);
+	for (int i = 0; i < 2000; i++) {
+		FILE *f = fopen(spath, "r");
+		int nr = -1;
+		if (f) {
+			if (fscanf(f, "%d", &nr) != 1)
+				nr = -1;
+			fclose(f);
+		}
+		if (nr == 230 || nr == 35)
+			break;
+		usleep(1000);
+	}
 	struct core c;
 	snapshot_of(&c, &t);
 	char *cmd, *out;

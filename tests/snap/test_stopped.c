@@ -344,3 +344,120 @@ Test(stopped, write_error_disk_full, .fini = unmount_full)
 	free(err);
 	free(dir);
 }
+
+/* The child that target_vfork's vfork() made (its parent is the target). */
+static pid_t vfork_child(pid_t target)
+{
+	for (int i = 0; i < 2000; i++) {
+		char cmd[128], *out;
+		snprintf(cmd, sizeof(cmd), "ps -o pid= --ppid %d", (int)target);
+		run_shell(cmd, &out);
+		pid_t child = (pid_t)atoi(out);
+		free(out);
+		if (child > 0)
+			return child;
+		usleep(1000);
+	}
+	return 0;
+}
+
+/*
+ * The freeze deadline: a thread that cannot stop (a vfork() parent in
+ * uninterruptible sleep) makes tripod-snap resume the others within the
+ * deadline, skip that snapshot with one line, and go on; once the thread
+ * can stop again, snapshots are taken and it is let go.
+ */
+Test(stopped, freeze_deadline)
+{
+	struct target t;
+	target_start(&t, (char *[]){ TARGET_VFORK, NULL });
+	pid_t child = vfork_child(t.pid);
+	cr_assert_gt(child, 0, "no vfork child");
+	char *dir = make_tmpdir(), pid[16], *err;
+	snprintf(pid, sizeof(pid), "%d", (int)t.pid);
+	pid_t snap = snap_start((char *[]){ "-i", "0.3", "--duration", "3.5",
+					    "-o", dir, "--pid", pid, NULL },
+				NULL, NULL);
+	/*
+	 * The first freeze holds the others stopped until the deadline (1 s);
+	 * after it, the target runs, and later ticks give up at once.
+	 */
+	usleep(1300000);
+	uint64_t c0 = target_counter(&t);
+	usleep(500000);
+	uint64_t c1 = target_counter(&t);
+	cr_assert_gt(c1, c0 + 100,
+		     "the target stood still while a thread would not stop (%llu -> %llu)",
+		     (unsigned long long)c0, (unsigned long long)c1);
+	kill(child, SIGKILL);  /* the vfork parent can stop again */
+	waitpid(child, NULL, 0);
+	int st = snap_finish(snap, 20000, &err);
+	cr_assert_eq(exit_code(st), 0, "stderr: %s", err);
+	cr_assert(strstr(err, "did not stop within 1.0 s (state D"), "%s", err);
+	cr_assert_eq(strstr(strstr(err, "did not stop") + 1, "did not stop"),
+		     NULL, "said more than once: %s", err);
+	cr_assert(strstr(err, "still cannot be stopped"), "%s", err);
+	cr_assert_geq(snapshots_in(dir), 1, "no snapshot after the thread "
+					    "could stop again: %s", err);
+	assert_target_runs(&t);
+	target_kill(&t);
+	free(err);
+	remove_tree(dir);
+	free(dir);
+}
+
+/* The state letters of the children of @pid ("t", "Z"...), in a string. */
+static char *child_states(pid_t pid)
+{
+	char cmd[128], *out;
+	snprintf(cmd, sizeof(cmd), "ps -o stat= --ppid %d | cut -c1 | tr -d '\\n'",
+		 (int)pid);
+	run_shell(cmd, &out);
+	return out;
+}
+
+/*
+ * tripod-snap killed (SIGKILL) while its copy-on-write clone of the target
+ * exists: the clone dies with it (PTRACE_O_EXITKILL) and never runs, and
+ * the target runs on.
+ */
+Test(stopped, sigkill_while_the_clone_lives)
+{
+	skip_unless_ptrace();
+	struct target t;
+	target_start(&t, (char *[]){ TARGET_PARK, "2", NULL });
+	char *dir = make_tmpdir(), pid[16], *states = NULL;
+	snprintf(pid, sizeof(pid), "%d", (int)t.pid);
+	pid_t snap = snap_start((char *[]){ "-q", "-i", "0.1", "-o", dir,
+					    "--pid", pid, NULL },
+				(char *[]){ "TRIPOD_TEST_CLONE_DELAY_MS=5000",
+					    NULL },
+				NULL);
+	/* the clone: a child of the target in a ptrace stop */
+	int i;
+	for (i = 0; i < 5000; i++) {
+		free(states);
+		states = child_states(t.pid);
+		if (strchr(states, 't'))
+			break;
+		usleep(1000);
+	}
+	cr_assert_lt(i, 5000, "no clone of the target appeared");
+	kill(snap, SIGKILL);
+	snap_finish(snap, 20000, NULL);
+	/* it dies with its tracer: no child of the target is left alive */
+	for (i = 0; i < 2000; i++) {
+		free(states);
+		states = child_states(t.pid);
+		if (!strpbrk(states, "tTRSD"))
+			break;
+		usleep(1000);
+	}
+	cr_assert_eq(strpbrk(states, "tTRSD"), NULL,
+		     "a live child of the target is left: states '%s'", states);
+	assert_target_runs(&t);
+	target_kill(&t);
+	free(states);
+	remove_tree(dir);
+	free(dir);
+}

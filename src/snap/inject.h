@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Running one system call in a stopped thread of the target, on its
+ * behalf: the kernel then does for us what only the process itself may do
+ * (clone a copy of its address space, reap its own children).  No code of
+ * the target runs, nothing is written into its memory: the thread's
+ * registers are pointed at a `syscall` instruction that already exists in
+ * its address space, the thread is let through that one instruction under
+ * PTRACE_SYSCALL, and its registers are put back.
+ *
+ * x86-64 only; elsewhere every call fails with TP_ERR_UNSUPPORTED.
+ */
+#ifndef TRIPOD_SNAP_INJECT_H
+#define TRIPOD_SNAP_INJECT_H
+
+#include <stdint.h>
+#include <sys/procfs.h>
+#include <sys/types.h>
+
+#include "common/error.h"
+
+/**
+ * The address of a `syscall` instruction (bytes 0f 05) in process @pid,
+ * found in its vDSO (@vdso: AT_SYSINFO_EHDR from its auxv) and checked by
+ * reading it.  TP_ERR_UNSUPPORTED when there is none.
+ */
+struct tp_error *tp_inject_find_gadget(pid_t pid, uint64_t vdso,
+				       uint64_t *ret);
+
+struct tp_inject_result {
+	int64_t ret;        /* the system call's return value (-errno) */
+	pid_t child;        /* PTRACE_EVENT_CLONE/FORK: the new task, else 0 */
+};
+
+/**
+ * Run system call @nr with @args in thread @tid, which must be in a ptrace
+ * stop of ours (seized with PTRACE_SEIZE) with registers @regs (as read in
+ * that stop, NT_PRSTATUS layout).  @options are added to the thread's
+ * ptrace options for the call (PTRACE_O_TRACECLONE to be given a clone's
+ * child); they are reset after.  On return the thread is again in a ptrace
+ * stop with its registers as they were, except that a system call the stop
+ * interrupted is rolled back to be made again when it runs (what the
+ * kernel does when no signal handler runs).  A signal that arrives meanwhile
+ * is stored in *@resend for the detach, if that is still 0.  Errors:
+ * TP_ERR_EXITED (the thread died), TP_ERR_OS.
+ */
+struct tp_error *tp_inject_syscall(pid_t tid, const elf_gregset_t regs,
+				   uint64_t gadget, long nr,
+				   const uint64_t args[6], unsigned options,
+				   int *resend, struct tp_inject_result *ret);
+
+#endif /* TRIPOD_SNAP_INJECT_H */
