@@ -154,15 +154,17 @@ static struct tp_error *index_parse(struct tp_index *ix)
 		return ix_error(path, "not a tripod snapshot index (bad magic)");
 	if (size < INDEX_HEADER_SIZE + TRAILER_SIZE)
 		return ix_error(path, "snapshot index truncated");
+	/* The checksum first: a damaged version field is damage, not a
+	 * newer format (every version ends with this trailer). */
+	struct tp_hash want = tp_hash128(b, size - TRAILER_SIZE), have;
+	memcpy(have.b, b + size - TRAILER_SIZE, 16);
+	if (!tp_hash_eq(&want, &have))
+		return ix_error(path, "snapshot index damaged or truncated (checksum mismatch)");
 	uint32_t version = get32(b + 8);
 	if (version != INDEX_VERSION)
 		return tp_error_create(TP_ERR_UNSUPPORTED,
 				       "%s: snapshot index format version %" PRIu32 " (this tripod reads version %u)",
 				       path, version, INDEX_VERSION);
-	struct tp_hash want = tp_hash128(b, size - TRAILER_SIZE), have;
-	memcpy(have.b, b + size - TRAILER_SIZE, 16);
-	if (!tp_hash_eq(&want, &have))
-		return ix_error(path, "snapshot index damaged or truncated (checksum mismatch)");
 	if (get32(b + 12) != INDEX_HEADER_SIZE)
 		return ix_error(path, "snapshot index: bad header size");
 	ix->block_size = get32(b + 16);

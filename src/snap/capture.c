@@ -188,6 +188,8 @@ static struct tp_error *emit_pull(struct copier *cp, uint64_t addr,
 		c->pulled += len;
 		return NULL;
 	}
+	/* a segment of its own: emit() would join it to a hole before it */
+	cp->may_merge = false;
 	struct tp_error *err = emit(cp, addr, len, NULL);
 	if (err)
 		return err;

@@ -53,22 +53,27 @@ static uint64_t vdso_base(const void *a, size_t len)
 
 /*
  * The thread to run system calls in: the first whose registers the freeze
- * read (the leader when it lives), with its task entry for signals.
+ * read (the leader when it lives), with its task entry for signals; one
+ * the freeze did not stop in a signal's delivery if there is one (that
+ * signal would be queued again without its siginfo).
  */
 static bool pick_thread(struct tp_freeze *f, const struct tp_core_thread **th,
 			int **resend)
 {
+	*th = NULL;
 	for (size_t i = 0; i < f->nthreads; i++) {
 		for (size_t k = 0; k < f->ntasks; k++) {
 			struct tp_freeze_task *t = &f->tasks[k];
-			if (t->tid == f->threads[i].tid && t->stopped) {
-				*th = &f->threads[i];
-				*resend = &t->resend;
+			if (t->tid != f->threads[i].tid || !t->stopped ||
+			    (*th && t->resend))
+				continue;
+			*th = &f->threads[i];
+			*resend = &t->resend;
+			if (!t->resend)
 				return true;
-			}
 		}
 	}
-	return false;
+	return *th != NULL;
 }
 
 static struct tp_error *reap(struct tp_cow *c, struct tp_freeze *f)

@@ -3,10 +3,12 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "snap/inject.h"
 
@@ -16,12 +18,6 @@
 
 /* How much of the vDSO is searched for a syscall instruction. */
 #define VDSO_SCAN 16384
-
-/* Kernel-internal errors a system call interrupted by a stop returns. */
-#define ERESTARTSYS 512
-#define ERESTARTNOINTR 513
-#define ERESTARTNOHAND 514
-#define ERESTART_RESTARTBLOCK 516
 
 struct tp_error *tp_inject_find_gadget(pid_t pid, uint64_t vdso,
 				       uint64_t *ret)
@@ -53,41 +49,6 @@ struct tp_error *tp_inject_find_gadget(pid_t pid, uint64_t vdso,
 			       (int)pid);
 }
 
-/*
- * The registers to put back: @r as stopped, but a system call the stop
- * interrupted rolled back to its `syscall` instruction, to be made again.
- *
- * A thread stopped inside a blocking call (futex, read, nanosleep...) has
- * orig_rax = the call and rax = one of the kernel's restart codes.  Left
- * alone, the kernel's signal-return path restarts the call when the thread
- * resumes -- but only on the way out of that very stop, and the injection
- * leaves it through a syscall-exit stop instead.  So we do what that path
- * would have done with no handler to run: rax = the call (or
- * restart_syscall for a call that saved its state in the restart block,
- * like nanosleep), rip back over the 2-byte instruction; and orig_rax = -1
- * so that nothing restarts twice.
- */
-static void rolled_back(struct user_regs_struct *r)
-{
-	if ((int64_t)r->orig_rax >= 0) {
-		switch (-(int64_t)r->rax) {
-		case ERESTARTSYS:
-		case ERESTARTNOINTR:
-		case ERESTARTNOHAND:
-			r->rax = r->orig_rax;
-			r->rip -= 2;
-			break;
-		case ERESTART_RESTARTBLOCK:
-			r->rax = SYS_restart_syscall;
-			r->rip -= 2;
-			break;
-		default:
-			break;
-		}
-	}
-	r->orig_rax = (uint64_t)-1;
-}
-
 static struct tp_error *ptrace_error(pid_t tid, const char *what)
 {
 	if (errno == ESRCH)
@@ -97,16 +58,17 @@ static struct tp_error *ptrace_error(pid_t tid, const char *what)
 }
 
 /*
- * Let @tid run to its next ptrace stop that is not a signal (which is kept
- * in *@resend and suppressed) and return that stop's wait status.
+ * Let @tid run to its next ptrace stop that is not a signal-delivery stop
+ * and return that stop's wait status.  Resuming a thread from the stop the
+ * freeze left it in goes on through the kernel's signal delivery, which
+ * hands us every pending signal first: those are suppressed here, added to
+ * *@caught, and queued again before the thread is let go (requeue()).
  */
-static struct tp_error *next_stop(pid_t tid, int *resend, int *ret)
+static struct tp_error *next_stop(pid_t tid, uint64_t *caught, int *ret)
 {
-	int sig = 0;
 	for (;;) {
-		if (ptrace(PTRACE_SYSCALL, tid, NULL, (void *)(uintptr_t)sig) < 0)
+		if (ptrace(PTRACE_SYSCALL, tid, NULL, NULL) < 0)
 			return ptrace_error(tid, "resume");
-		sig = 0;
 		int st;
 		pid_t p;
 		while ((p = waitpid(tid, &st, __WALL)) < 0 && errno == EINTR)
@@ -121,9 +83,49 @@ static struct tp_error *next_stop(pid_t tid, int *resend, int *ret)
 			*ret = st;
 			return NULL;
 		}
-		/* a signal-delivery stop: give it back on detach */
-		if (!*resend)
-			*resend = s;
+		if (s > 0 && s <= 64)
+			*caught |= 1ull << (s - 1);
+	}
+}
+
+/*
+ * Put @tid, back at its own registers, into the stop it was in before the
+ * call: queue again the signals the call took from it (@caught), interrupt
+ * it and let it go: it stops in the kernel's signal delivery before it
+ * takes any signal, where the freeze had stopped it.  When it is let go
+ * from there, the kernel delivers those signals and finishes a system call
+ * the freeze interrupted as it would have without us: made again when no
+ * handler runs, EINTR when one does (the thread's own rax and orig_rax say
+ * which call and how to restart it).  A signal-delivery stop that comes
+ * first (there should be none) is kept in *@resend for the detach.
+ */
+static struct tp_error *requeue(pid_t tid, uint64_t caught, int *resend)
+{
+	for (int s = 1; s <= 64; s++)
+		if ((caught & (1ull << (s - 1))) &&
+		    syscall(SYS_tkill, tid, s) < 0)
+			return ptrace_error(tid, "signal");
+	if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) < 0 ||
+	    ptrace(PTRACE_CONT, tid, NULL, NULL) < 0)
+		return ptrace_error(tid, "resume");
+	for (;;) {
+		int st;
+		pid_t p;
+		while ((p = waitpid(tid, &st, __WALL)) < 0 && errno == EINTR)
+			;
+		if (p != tid)
+			return ptrace_error(tid, "wait for");
+		if (!WIFSTOPPED(st))
+			return tp_error_create(TP_ERR_EXITED, "thread %d exited",
+					       (int)tid);
+		if ((st >> 16) == PTRACE_EVENT_STOP)
+			return NULL;
+		if ((st >> 16) == 0 && WSTOPSIG(st) != (SIGTRAP | 0x80)) {
+			*resend = WSTOPSIG(st);
+			return NULL;
+		}
+		if (ptrace(PTRACE_CONT, tid, NULL, NULL) < 0)
+			return ptrace_error(tid, "resume");
 	}
 }
 
@@ -136,8 +138,9 @@ struct tp_error *tp_inject_syscall(pid_t tid, const elf_gregset_t regs,
 	_Static_assert(sizeof(saved) == sizeof(elf_gregset_t),
 		       "user_regs_struct is the NT_PRSTATUS register set");
 	memcpy(&saved, regs, sizeof(saved));
-	rolled_back(&saved);
 	r = saved;
+	/* no restart of an interrupted call on the way to the gadget */
+	r.orig_rax = (uint64_t)-1;
 	r.rip = gadget;
 	r.rax = (uint64_t)nr;
 	r.rdi = args[0];
@@ -147,6 +150,10 @@ struct tp_error *tp_inject_syscall(pid_t tid, const elf_gregset_t regs,
 	r.r8 = args[4];
 	r.r9 = args[5];
 	*ret = (struct tp_inject_result){ 0 };
+	/* a signal the freeze took is queued again with the others */
+	uint64_t caught = 0;
+	if (*resend > 0 && *resend <= 64)
+		caught |= 1ull << (*resend - 1);
 
 	if (ptrace(PTRACE_SETOPTIONS, tid, NULL,
 		   (void *)(uintptr_t)(PTRACE_O_TRACESYSGOOD | options)) < 0)
@@ -160,7 +167,7 @@ struct tp_error *tp_inject_syscall(pid_t tid, const elf_gregset_t regs,
 	int st = 0;
 	bool entered = false;
 	for (;;) {
-		if ((err = next_stop(tid, resend, &st)))
+		if ((err = next_stop(tid, &caught, &st)))
 			goto restore;
 		int event = st >> 16;
 		if (event == PTRACE_EVENT_CLONE || event == PTRACE_EVENT_FORK ||
@@ -188,6 +195,10 @@ restore:
 out:
 	if (ptrace(PTRACE_SETOPTIONS, tid, NULL, NULL) < 0 && !err)
 		err = ptrace_error(tid, "reset options of");
+	if (!err) {
+		*resend = 0;
+		err = requeue(tid, caught, resend);
+	}
 	return err;
 }
 

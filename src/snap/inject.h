@@ -37,11 +37,13 @@ struct tp_inject_result {
  * stop of ours (seized with PTRACE_SEIZE) with registers @regs (as read in
  * that stop, NT_PRSTATUS layout).  @options are added to the thread's
  * ptrace options for the call (PTRACE_O_TRACECLONE to be given a clone's
- * child); they are reset after.  On return the thread is again in a ptrace
- * stop with its registers as they were, except that a system call the stop
- * interrupted is rolled back to be made again when it runs (what the
- * kernel does when no signal handler runs).  A signal that arrives meanwhile
- * is stored in *@resend for the detach, if that is still 0.  Errors:
+ * child); they are reset after.  On return the thread is again stopped in
+ * the kernel's signal delivery with its registers as they were: a system
+ * call the freeze interrupted ends as it would have without us (made again,
+ * or EINTR when a handler runs).  Signals that arrive meanwhile, and the
+ * one in *@resend (a signal-delivery stop of the freeze), are queued to the
+ * thread again (their siginfo then names tripod-snap, not the sender) and
+ * *@resend is 0 unless the thread ends in a signal-delivery stop.  Errors:
  * TP_ERR_EXITED (the thread died), TP_ERR_OS.
  */
 struct tp_error *tp_inject_syscall(pid_t tid, const elf_gregset_t regs,

@@ -582,6 +582,17 @@ Test(store, damaged_index)
 		cr_assert(err->code == TP_ERR_FORMAT, "%s", tp_error_message(err));
 		tp_error_destroy(err);
 	}
+	/* damage in the version field is damage, not a newer format */
+	memcpy(img, good, len);
+	img[9] ^= 0x40;
+	write_whole(bad_path, img, len);
+	{
+		struct tp_core *core;
+		struct tp_error *err = tp_core_open(bad_path, &core);
+		cr_assert_not_null(err);
+		cr_assert_eq(err->code, TP_ERR_FORMAT, "%s", tp_error_message(err));
+		tp_error_destroy(err);
+	}
 	/* a newer version says so */
 	memcpy(img, good, len);
 	img[8] = 2;

@@ -13,6 +13,7 @@
 #define TARGET_PARK TOP_BUILDDIR "/tests/snap/target_park"
 #define TARGET_SPAWN TOP_BUILDDIR "/tests/snap/target_spawn"
 #define TARGET_VFORK TOP_BUILDDIR "/tests/snap/target_vfork"
+#define TARGET_SLEEP TOP_BUILDDIR "/tests/snap/target_sleep"
 
 /** A target program started by a test, and what it printed when ready. */
 struct target {

@@ -212,14 +212,14 @@ Test(cli, duration_limits_sampling)
 	target_start(&t, (char *[]){ TARGET_PARK, "1", NULL });
 	char *dir = make_tmpdir(), pid[16], *err;
 	snprintf(pid, sizeof(pid), "%d", (int)t.pid);
-	int st = snap_run((char *[]){ "--duration", "0.5", "-i", "0.2", "-o",
+	int st = snap_run((char *[]){ "--duration", "1.2", "-i", "0.5", "-o",
 				      dir, "--pid", pid, NULL },
 			  NULL, 20000, &err);
 	cr_assert_eq(exit_code(st), 0, "stderr: %s", err);
 	size_t n;
 	char **names = list_snapshots(dir, &n);
 	free_list(names, n);
-	cr_assert_eq(n, 3);  /* at 0, 0.2 s and 0.4 s; 0.6 s is past 0.5 */
+	cr_assert_eq(n, 3);  /* at 0, 0.5 s and 1 s; 1.5 s is past 1.2 */
 	assert_target_runs(&t);
 	target_kill(&t);
 	free(err);
@@ -520,7 +520,8 @@ Test(cli, keep_and_max_size)
 				  limit, "-o", dir, "--pid", pid, NULL },
 		      NULL, 20000, &err);
 	cr_assert_eq(exit_code(st), 0, "stderr: %s", err);
-	cr_assert_str_eq(err, "");
+	/* (a slow machine may say it cannot keep up; nothing more) */
+	cr_assert_null(strstr(err, "--max-size"), "%s", err);
 	free(err);
 	/* under the limit (how many fit depends on how much the target
 	 * changed between snapshots; test_store.c checks the count exactly) */

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Freezing and capture, through the library, on real processes. */
+#include "config.h"
+
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -11,8 +13,12 @@
 #include <unistd.h>
 
 #include "helpers.h"
+#include <sys/uio.h>
+
 #include "snap/capture.h"
+#include "snap/cow.h"
 #include "snap/freeze.h"
+#include "snap/target.h"
 
 TestSuite(freeze, .init = skip_unless_ptrace, .timeout = 60);
 
@@ -280,3 +286,195 @@ Test(freeze, scan_and_pagemap_agree)
 	close(pm);
 	target_kill(&t);
 }
+
+/* The byte ranges of @c that hold (or will pull) data, merged. */
+static size_t data_ranges(const struct tp_capture *c, uint64_t (*r)[2])
+{
+	size_t n = 0;
+	for (size_t i = 0; i < c->nsegs; i++) {
+		const struct tp_core_segment *s = &c->segs[i];
+		uint64_t len = s->pull ? s->memsz : s->filesz;
+		if (!len)
+			continue;
+		if (n && r[n - 1][1] == s->vaddr)
+			r[n - 1][1] += len;
+		else {
+			r[n][0] = s->vaddr;
+			r[n][1] = s->vaddr + len;
+			n++;
+		}
+	}
+	return n;
+}
+
+static char *children_of(pid_t pid)
+{
+	char cmd[128], *out;
+	snprintf(cmd, sizeof(cmd), "ps -o stat= --ppid %d | cut -c1 | tr -d '\\n'",
+		 (int)pid);
+	run_shell(cmd, &out);
+	return out;
+}
+
+/*
+ * A copy-on-write clone of the frozen target is asked for exactly the
+ * ranges a stop-and-copy capture copies, and holds the same bytes; its
+ * zombie is reaped in the target afterwards.
+ */
+Test(freeze, clone_holds_what_a_copy_copies)
+{
+	struct target t;
+	target_start(&t, (char *[]){ TARGET_PARK, "2", NULL });
+	struct tp_snap_target tt;
+	struct tp_error *err = tp_snap_target_open(t.pid, &tt);
+	cr_assert_null(err, "%s", tp_error_message(err));
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)t.pid);
+	int pm = open(path, O_RDONLY | O_CLOEXEC);
+	struct tp_freeze f;
+	err = tp_freeze(t.pid, &f);
+	cr_assert_null(err, "%s", tp_error_message(err));
+	struct tp_capture a, b;
+	struct tp_maps maps;
+	err = tp_capture_memory(t.pid, pm, 0, &a);
+	cr_assert_null(err, "%s", tp_error_message(err));
+	err = tp_maps_read(t.pid, &maps);
+	cr_assert_null(err, "%s", tp_error_message(err));
+	struct tp_cow cow = { 0 };
+	pid_t child, nspid;
+	char why[160] = "";
+	err = tp_cow_clone(&cow, &tt, &f, &child, &nspid, why, sizeof(why));
+	tp_thaw(&f);
+	tp_freeze_deinit(&f);
+	cr_assert_null(err, "%s", tp_error_message(err));
+	cr_assert_gt(child, 0, "no clone: %s", why);
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)child);
+	int pmc = open(path, O_RDONLY | O_CLOEXEC);
+	err = tp_capture_clone(&maps, child, pmc, TP_CAPTURE_DEFER, NULL, NULL,
+			       &b);
+	cr_assert_null(err, "%s", tp_error_message(err));
+	cr_assert_eq(b.copied, 0, "a deferred capture copies nothing");
+	static uint64_t ra[65536][2], rb[65536][2];
+	size_t na = data_ranges(&a, ra), nb = data_ranges(&b, rb);
+	cr_assert_eq(na, nb, "%zu ranges copied, %zu to pull", na, nb);
+	for (size_t i = 0; i < na; i++) {
+		cr_assert_eq(ra[i][0], rb[i][0], "range %zu", i);
+		cr_assert_eq(ra[i][1], rb[i][1], "range %zu", i);
+	}
+	/* the heap buffer, read from the clone, as the target wrote it */
+	unsigned char *h = malloc(t.heaplen);
+	struct iovec l = { h, t.heaplen }, rm = { (void *)(uintptr_t)t.heap,
+						  t.heaplen };
+	cr_assert_eq(process_vm_readv(child, &l, 1, &rm, 1, 0),
+		     (ssize_t)t.heaplen);
+	for (size_t i = 0; i < t.heaplen; i++)
+		cr_assert_eq(h[i], (unsigned char)(i * 7 + 3), "byte %zu", i);
+	free(h);
+	char *states = children_of(t.pid);
+	cr_assert_eq(strcmp(states, "t"), 0, "the clone, stopped: '%s'", states);
+	free(states);
+	tp_cow_release(&cow, child, nspid);
+	states = children_of(t.pid);
+	cr_assert_eq(strcmp(states, "Z"), 0, "its zombie: '%s'", states);
+	free(states);
+	tp_cow_finish(&cow, t.pid);
+	states = children_of(t.pid);
+	cr_assert_str_empty(states, "reaped in the target: '%s'", states);
+	free(states);
+	assert_target_runs(&t);
+	tp_capture_deinit(&a);
+	tp_capture_deinit(&b);
+	close(pm);
+	close(pmc);
+	tp_snap_target_close(&tt);
+	target_kill(&t);
+}
+
+/* What target_sleep wrote when its call returned ("" while it has not). */
+static void sleep_result(const char *path, char *buf, size_t len)
+{
+	buf[0] = 0;
+	FILE *f = fopen(path, "r");
+	if (f) {
+		if (!fgets(buf, (int)len, f))
+			buf[0] = 0;
+		fclose(f);
+	}
+}
+
+/* Wait (up to 10 s) for target_sleep @t to exit 0; its result in @buf. */
+static void sleep_ends(struct target *t, const char *path, char *buf,
+		       size_t len)
+{
+	int st = 0;
+	pid_t p = 0;
+	for (int i = 0; i < 1000 && (p = waitpid(t->pid, &st, WNOHANG)) == 0;
+	     i++)
+		usleep(10000);
+	cr_assert_eq(p, t->pid, "the target is still in its call");
+	t->pid = 0;
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
+	sleep_result(path, buf, len);
+}
+
+/*
+ * A clone made while the target's only thread blocks in @call, with
+ * handlers installed without SA_RESTART.  Signals sent during the freeze
+ * (before the clone's system call runs in that thread) are all delivered
+ * and the call ends in EINTR, as it would have without tripod; with no
+ * signal, the call goes on (it is made again, it does not return the
+ * kernel's restart code).
+ */
+static void clone_keeps_signals(const char *call)
+{
+	char *dir = make_tmpdir(), out[512], res[128];
+	snprintf(out, sizeof(out), "%s/result", dir);
+	for (int with_signals = 0; with_signals < 2; with_signals++) {
+		unlink(out);
+		struct target t;
+		target_start(&t, (char *[]){ TARGET_SLEEP, (char *)call, out,
+					     NULL });
+		usleep(100000);  /* in its call */
+		struct tp_snap_target tt;
+		struct tp_error *err = tp_snap_target_open(t.pid, &tt);
+		cr_assert_null(err, "%s", tp_error_message(err));
+		struct tp_freeze f;
+		err = tp_freeze(t.pid, &f);
+		cr_assert_null(err, "%s", tp_error_message(err));
+		if (with_signals) {
+			kill(t.pid, SIGUSR1);
+			kill(t.pid, SIGUSR2);
+			usleep(20000);
+		}
+		struct tp_cow cow = { 0 };
+		pid_t child, nspid;
+		char why[160] = "";
+		err = tp_cow_clone(&cow, &tt, &f, &child, &nspid, why,
+				   sizeof(why));
+		tp_thaw(&f);
+		tp_freeze_deinit(&f);
+		cr_assert_null(err, "%s", tp_error_message(err));
+		cr_assert_gt(child, 0, "no clone: %s", why);
+		tp_cow_release(&cow, child, nspid);
+		if (!with_signals) {
+			usleep(300000);
+			sleep_result(out, res, sizeof(res));
+			cr_assert_str_empty(res, "%s returned by itself: %s",
+					    call, res);
+			kill(t.pid, SIGUSR1);
+		}
+		sleep_ends(&t, out, res, sizeof(res));
+		char want[128];
+		snprintf(want, sizeof(want), "ret=-1 errno=%d usr1=1 usr2=%d\n",
+			 EINTR, with_signals);
+		cr_assert_str_eq(res, want, "%s, %s signals during the freeze",
+				 call, with_signals ? "two" : "no");
+		tp_snap_target_close(&tt);
+	}
+	remove_tree(dir);
+	free(dir);
+}
+
+Test(freeze, clone_keeps_signals_nanosleep) { clone_keeps_signals("nanosleep"); }
+Test(freeze, clone_keeps_signals_select) { clone_keeps_signals("select"); }
+Test(freeze, clone_keeps_signals_read) { clone_keeps_signals("read"); }
