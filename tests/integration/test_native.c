@@ -21,7 +21,12 @@
  *      each call of the evaluation loop is replaced by the Python frames
  *      that gdb's own pythonX.Y-gdb.py finds in it (compare_native.py;
  *      where the extension cannot be used, the calls of the evaluation
- *      loop must stand where tripod shows Python frames).
+ *      loop must stand where tripod shows Python frames);
+ *  waiting_for_the_gil   fixtures/scenarios/native_gil.py: a thread
+ *      waits for the GIL while the main thread spins; frames as above
+ *      (truth, kernel, gdb), and tripod's state "gil" exactly where gdb
+ *      shows take_gil (2.7: the lock taken in PyEval_RestoreThread) on
+ *      the stack (check_gil.py).
  *
  * Interpreters as in test_scenarios.c: pyenv 2.7, 3.6-3.13, Debian's
  * python3.11 with and without its debug info, python3.11d, sid's 3.14 and
@@ -129,33 +134,40 @@ static void snapshot_native(struct scenario_run *r)
 		fail_with_log(r, "tripod-analyze --native", st);
 }
 
+/* The Python frames of @r's snapshot against its truth, states against
+ * the kernel's. */
+static void truth_compare(struct scenario_run *r)
+{
+	char out[300];
+	snprintf(out, sizeof(out), "%s/compare.txt", r->dir);
+	char *argv[] = { "/usr/bin/python3",
+			 TOP_SRCDIR "/tests/integration/compare_truth.py",
+			 "--native", r->truth, r->json, r->text, NULL };
+	int st = harness_run(argv, out, out, 60);
+	char *text = harness_slurp(out);
+	cr_assert_eq(st, 0, "tripod-analyze --native differs from the truth (%s):\n%s",
+		     r->dir, text ? text : "");
+	cr_log_info("%s", text ? text : "");
+	free(text);
+	char sys[300];
+	snprintf(sys, sizeof(sys), "%s/syscalls.txt", r->dir);
+	char *states[] = { "/usr/bin/python3",
+			   TOP_SRCDIR "/tests/integration/check_states.py",
+			   sys, r->json, NULL };
+	st = harness_run(states, out, out, 60);
+	text = harness_slurp(out);
+	cr_assert_eq(st, 0, "thread states differ from the kernel's (%s):\n%s",
+		     r->dir, text ? text : "");
+	cr_log_info("%s", text ? text : "");
+	free(text);
+}
+
 static void truth_check(struct interp *in)
 {
 	need_tools();
 	harness_start(&run, in, SCRIPT);
 	snapshot_native(&run);
-	char out[300];
-	snprintf(out, sizeof(out), "%s/compare.txt", run.dir);
-	char *argv[] = { "/usr/bin/python3",
-			 TOP_SRCDIR "/tests/integration/compare_truth.py",
-			 "--native", run.truth, run.json, run.text, NULL };
-	int st = harness_run(argv, out, out, 60);
-	char *text = harness_slurp(out);
-	cr_assert_eq(st, 0, "tripod-analyze --native differs from the truth (%s):\n%s",
-		     run.dir, text ? text : "");
-	cr_log_info("%s", text ? text : "");
-	free(text);
-	char sys[300];
-	snprintf(sys, sizeof(sys), "%s/syscalls.txt", run.dir);
-	char *states[] = { "/usr/bin/python3",
-			   TOP_SRCDIR "/tests/integration/check_states.py",
-			   sys, run.json, NULL };
-	st = harness_run(states, out, out, 60);
-	text = harness_slurp(out);
-	cr_assert_eq(st, 0, "thread states differ from the kernel's (%s):\n%s",
-		     run.dir, text ? text : "");
-	cr_log_info("%s", text ? text : "");
-	free(text);
+	truth_compare(&run);
 }
 
 /*
@@ -196,35 +208,46 @@ static void live_offline_check(struct interp *in)
 	free(text);
 }
 
-static void gdb_check(struct interp *in)
+static void need_gdb(void)
 {
-	need_tools();
 	if (access("/usr/bin/gdb", X_OK) != 0)
 		cr_skip_test("gdb is not installed");
-	/*
-	 * The extension reads Python frames only with the interpreter's
-	 * debug info; gdb 13 reads none of 3.14+ ("unable to read python
-	 * frame information"): then only where the eval loop's calls are is
-	 * compared, the Python frames themselves are the truth's business.
-	 */
-	bool python = in->gdb_script[0] && !in->hide_debuginfo &&
-		      !(harness_version_between(in, "3.14", "3.99") &&
-			harness_gdb_major() < 14);
-	harness_start(&run, in, SCRIPT);
-	snapshot_native(&run);
-	char core[300], snap[400], gdbout[300], out[300];
-	snprintf(core, sizeof(core), "%s/core", run.dir);
-	snprintf(snap, sizeof(snap), "%s/snapshot-000001.tripod", run.snaps);
-	snprintf(gdbout, sizeof(gdbout), "%s/gdb.txt", run.dir);
-	snprintf(out, sizeof(out), "%s/compare-gdb.txt", run.dir);
+}
+
+/*
+ * Whether gdb's pythonX.Y-gdb.py can read @in's Python frames: the
+ * extension reads them only with the interpreter's debug info; gdb 13
+ * reads none of 3.14+ ("unable to read python frame information"): then
+ * only where the eval loop's calls are is compared, the Python frames
+ * themselves are the truth's business.
+ */
+static bool gdb_python(const struct interp *in)
+{
+	return in->gdb_script[0] && !in->hide_debuginfo &&
+	       !(harness_version_between(in, "3.14", "3.99") &&
+		 harness_gdb_major() < 14);
+}
+
+/*
+ * @r's snapshot exported as a core, gdb_native.py's view of it in
+ * @r->dir/gdb.txt (returned in @gdbout), compared with tripod's.
+ */
+static void gdb_compare(struct interp *in, struct scenario_run *r,
+			bool python, char *gdbout, size_t gdbout_len)
+{
+	char core[300], snap[400], out[300];
+	snprintf(core, sizeof(core), "%s/core", r->dir);
+	snprintf(snap, sizeof(snap), "%s/snapshot-000001.tripod", r->snaps);
+	snprintf(gdbout, gdbout_len, "%s/gdb.txt", r->dir);
+	snprintf(out, sizeof(out), "%s/compare-gdb.txt", r->dir);
 	char *export[] = { TOP_BUILDDIR "/src/tripod-analyze", "--export-core",
 			   snap, "-o", core, NULL };
-	int st = harness_run(export, NULL, run.log, 120);
+	int st = harness_run(export, NULL, r->log, 120);
 	cr_assert_eq(st, 0, "tripod-analyze --export-core %s failed (%d)", snap,
 		     st);
 	char dfd[4200], src[4200];
 	snprintf(dfd, sizeof(dfd), "set debug-file-directory %s",
-		 run.hide_debuginfo ? run.nodebug
+		 r->hide_debuginfo ? r->nodebug
 		 : in->debuginfo_dir[0] ? in->debuginfo_dir : "/usr/lib/debug");
 	snprintf(src, sizeof(src), "source %s",
 		 python ? in->gdb_script : "/dev/null");
@@ -237,10 +260,94 @@ static void gdb_check(struct interp *in)
 	cr_assert_eq(st, 0, "gdb failed (%d), see %s", st, gdbout);
 	char *cmp[] = { "/usr/bin/python3",
 			TOP_SRCDIR "/tests/integration/compare_native.py", gdbout,
-			run.json, python ? "--python" : NULL, NULL };
+			r->json, python ? "--python" : NULL, NULL };
 	st = harness_run(cmp, out, out, 60);
 	char *text = harness_slurp(out);
 	cr_assert_eq(st, 0, "gdb and tripod-analyze --native disagree (%s):\n%s",
+		     r->dir, text ? text : "");
+	cr_log_info("%s", text ? text : "");
+	free(text);
+}
+
+static void gdb_check(struct interp *in)
+{
+	need_tools();
+	need_gdb();
+	harness_start(&run, in, SCRIPT);
+	snapshot_native(&run);
+	char gdbout[300];
+	gdb_compare(in, &run, gdb_python(in), gdbout, sizeof(gdbout));
+}
+
+/*
+ * Whether every thread of @r's target is in user space (the spinner) or
+ * blocked in futex (the waiter, in its wait for the GIL), and at least one
+ * in futex.
+ */
+static bool all_in_futex_or_running(struct scenario_run *r)
+{
+	char dir[64];
+	snprintf(dir, sizeof(dir), "/proc/%d/task", (int)r->pid);
+	DIR *d = opendir(dir);
+	if (!d)
+		return false;
+	bool ok = true;
+	int futex = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char p[400];
+		snprintf(p, sizeof(p), "%s/%s/syscall", dir, de->d_name);
+		char *text = harness_slurp(p);
+		if (!text)
+			ok = false;
+		else if (!strncmp(text, "202 ", 4))  /* __NR_futex */
+			futex++;
+		else if (strncmp(text, "running", 7) && strncmp(text, "-1 ", 3))
+			ok = false;
+		free(text);
+	}
+	closedir(d);
+	return ok && futex > 0;
+}
+
+/*
+ * fixtures/scenarios/native_gil.py: the main thread spins holding the GIL,
+ * the "waiter" thread waits for it.  The Python frames equal the truth,
+ * the states the kernel's, the native frames gdb's, and the waiter is in
+ * state "gil" exactly where gdb shows it waiting for the GIL (without
+ * symbols for take_gil neither can tell: then it is blocked in futex).
+ */
+static void gil_check(struct interp *in)
+{
+	need_tools();
+	need_gdb();
+	harness_start(&run, in, "native_gil.py");
+	/*
+	 * After the truth the spinner keeps the GIL: the waiter's next wait
+	 * lasts.  Until then it may be seen in its short sleep; steady means
+	 * seen in futex on polls 50 ms apart over 0.3 s.
+	 */
+	int steady = 0;
+	for (int i = 0; i < 400 && steady < 6; i++) {
+		steady = all_in_futex_or_running(&run) ? steady + 1 : 0;
+		usleep(50 * 1000);
+	}
+	cr_assert_geq(steady, 6, "the waiter never settled in a futex wait (%s)",
+		      run.dir);
+	snapshot_native(&run);
+	truth_compare(&run);
+	char gdbout[300], out[300];
+	gdb_compare(in, &run, gdb_python(in), gdbout, sizeof(gdbout));
+	snprintf(out, sizeof(out), "%s/check-gil.txt", run.dir);
+	char *argv[] = { "/usr/bin/python3",
+			 TOP_SRCDIR "/tests/integration/check_gil.py", gdbout,
+			 run.json, run.hide_debuginfo ? NULL : "--expect-waiter",
+			 "waiter", NULL };
+	int st = harness_run(argv, out, out, 60);
+	char *text = harness_slurp(out);
+	cr_assert_eq(st, 0, "waiting for the GIL: tripod and gdb disagree (%s):\n%s",
 		     run.dir, text ? text : "");
 	cr_log_info("%s", text ? text : "");
 	free(text);
@@ -296,6 +403,10 @@ static struct interp *system_interp(struct interp *in, const char *path,
 	Test(suite, recorded_stacks_equal_unwound_ones)                       \
 	{                                                                     \
 		live_offline_check(suite##_interp());                         \
+	}                                                                     \
+	Test(suite, waiting_for_the_gil)                                      \
+	{                                                                     \
+		gil_check(suite##_interp());                                  \
 	}
 
 INTERP_PYENV(py2_7, "2.7")
