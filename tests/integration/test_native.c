@@ -26,7 +26,10 @@
  *      waits for the GIL while the main thread spins; frames as above
  *      (truth, kernel, gdb), and tripod's state "gil" exactly where gdb
  *      shows take_gil (2.7: the lock taken in PyEval_RestoreThread) on
- *      the stack (check_gil.py).
+ *      the stack (check_gil.py);
+ *  gcore_native_stacks   a core gdb's gcore wrote (no recorded stacks,
+ *      no tripod note): tripod-analyze --native against the truth, the
+ *      kernel's states and gdb on that core.
  *
  * Interpreters as in test_scenarios.c: pyenv 2.7, 3.6-3.13, Debian's
  * python3.11 with and without its debug info, python3.11d, sid's 3.14 and
@@ -229,22 +232,29 @@ static bool gdb_python(const struct interp *in)
 }
 
 /*
- * @r's snapshot exported as a core, gdb_native.py's view of it in
- * @r->dir/gdb.txt (returned in @gdbout), compared with tripod's.
+ * gdb_native.py's view of @core (NULL: @r's snapshot exported as a core)
+ * in @r->dir/gdb.txt (returned in @gdbout), compared with tripod's.
  */
 static void gdb_compare(struct interp *in, struct scenario_run *r,
-			bool python, char *gdbout, size_t gdbout_len)
+			bool python, const char *core_file, char *gdbout,
+			size_t gdbout_len)
 {
 	char core[300], snap[400], out[300];
-	snprintf(core, sizeof(core), "%s/core", r->dir);
-	snprintf(snap, sizeof(snap), "%s/snapshot-000001.tripod", r->snaps);
 	snprintf(gdbout, gdbout_len, "%s/gdb.txt", r->dir);
 	snprintf(out, sizeof(out), "%s/compare-gdb.txt", r->dir);
-	char *export[] = { TOP_BUILDDIR "/src/tripod-analyze", "--export-core",
-			   snap, "-o", core, NULL };
-	int st = harness_run(export, NULL, r->log, 120);
-	cr_assert_eq(st, 0, "tripod-analyze --export-core %s failed (%d)", snap,
-		     st);
+	if (core_file) {
+		snprintf(core, sizeof(core), "%s", core_file);
+	} else {
+		snprintf(core, sizeof(core), "%s/core", r->dir);
+		snprintf(snap, sizeof(snap), "%s/snapshot-000001.tripod",
+			 r->snaps);
+		char *export[] = { TOP_BUILDDIR "/src/tripod-analyze",
+				   "--export-core", snap, "-o", core, NULL };
+		int st = harness_run(export, NULL, r->log, 120);
+		cr_assert_eq(st, 0, "tripod-analyze --export-core %s failed (%d)",
+			     snap, st);
+	}
+	int st;
 	char dfd[4200], src[4200];
 	snprintf(dfd, sizeof(dfd), "set debug-file-directory %s",
 		 r->hide_debuginfo ? r->nodebug
@@ -276,7 +286,7 @@ static void gdb_check(struct interp *in)
 	harness_start(&run, in, SCRIPT);
 	snapshot_native(&run);
 	char gdbout[300];
-	gdb_compare(in, &run, gdb_python(in), gdbout, sizeof(gdbout));
+	gdb_compare(in, &run, gdb_python(in), NULL, gdbout, sizeof(gdbout));
 }
 
 /*
@@ -339,7 +349,7 @@ static void gil_check(struct interp *in)
 	snapshot_native(&run);
 	truth_compare(&run);
 	char gdbout[300], out[300];
-	gdb_compare(in, &run, gdb_python(in), gdbout, sizeof(gdbout));
+	gdb_compare(in, &run, gdb_python(in), NULL, gdbout, sizeof(gdbout));
 	snprintf(out, sizeof(out), "%s/check-gil.txt", run.dir);
 	char *argv[] = { "/usr/bin/python3",
 			 TOP_SRCDIR "/tests/integration/check_gil.py", gdbout,
@@ -351,6 +361,82 @@ static void gil_check(struct interp *in)
 		     run.dir, text ? text : "");
 	cr_log_info("%s", text ? text : "");
 	free(text);
+}
+
+/*
+ * A core gdb's gcore wrote of native_calls.py (no tripod note, no
+ * recorded stacks): tripod-analyze --native unwinds it with libdwfl.
+ * The Python frames equal the truth (gcore's NT_PRPSINFO holds no
+ * arguments: the argv line is the one difference allowed), the states the
+ * kernel's, the native frames gdb's on the same core.
+ */
+static void gcore_check(struct interp *in)
+{
+	need_tools();
+	need_gdb();
+	if (access("/usr/bin/gcore", X_OK) != 0)
+		cr_skip_test("gdb's gcore is not installed");
+	harness_start(&run, in, SCRIPT);
+	char sys[300], pid[32], prefix[300], core[340], log[300];
+	snprintf(sys, sizeof(sys), "%s/syscalls.txt", run.dir);
+	kernel_syscalls(&run, sys);
+	snprintf(pid, sizeof(pid), "%d", (int)run.pid);
+	snprintf(prefix, sizeof(prefix), "%s/gcore", run.dir);
+	snprintf(core, sizeof(core), "%s.%d", prefix, (int)run.pid);
+	snprintf(log, sizeof(log), "%s/gcore.txt", run.dir);
+	char *gcore[] = { "/usr/bin/gcore", "-o", prefix, pid, NULL };
+	int st = harness_run(gcore, log, log, 120);
+	char *text = harness_slurp(log);
+	if (st != 0 && text && strstr(text, "not permitted"))
+		cr_skip_test("gcore cannot attach to the target (ptrace not permitted):\n%s",
+			     text);
+	cr_assert_eq(st, 0, "gcore exited %d:\n%s", st, text ? text : "");
+	free(text);
+	char dibuf[4200];
+	char *di = debuginfo_arg(&run, dibuf, sizeof(dibuf));
+	char *json[] = { TOP_BUILDDIR "/src/tripod-analyze", "--native",
+			 "--format", "json", core, di, NULL };
+	st = harness_run(json, run.json, run.log, 120);
+	if (st != 0)
+		fail_with_log(&run, "tripod-analyze --native --format json", st);
+	char *txt[] = { TOP_BUILDDIR "/src/tripod-analyze", "--native",
+			"--no-header", core, di, NULL };
+	st = harness_run(txt, run.text, run.log, 120);
+	if (st != 0)
+		fail_with_log(&run, "tripod-analyze --native", st);
+	char *js = harness_slurp(run.json);
+	cr_assert(js && strstr(js, "\"native_source\": \"core\""),
+		  "a gcore core must be unwound by tripod-analyze (%s)", run.dir);
+	free(js);
+	char out[300];
+	snprintf(out, sizeof(out), "%s/compare.txt", run.dir);
+	char *cmp[] = { "/usr/bin/python3",
+			TOP_SRCDIR "/tests/integration/compare_truth.py",
+			"--native", run.truth, run.json, run.text, NULL };
+	st = harness_run(cmp, out, out, 60);
+	text = harness_slurp(out);
+	bool only_argv = st == 1 && text;
+	for (char *l = text; only_argv && *l; l = strchr(l, '\n') + 1) {
+		if (strncmp(l, "argv ", 5) != 0)
+			only_argv = false;
+		if (!strchr(l, '\n'))
+			break;
+	}
+	cr_assert(st == 0 || only_argv,
+		  "tripod-analyze --native of a gcore core differs from the truth (%s):\n%s",
+		  run.dir, text ? text : "");
+	cr_log_info("%s", text ? text : "");
+	free(text);
+	char *states[] = { "/usr/bin/python3",
+			   TOP_SRCDIR "/tests/integration/check_states.py",
+			   sys, run.json, NULL };
+	st = harness_run(states, out, out, 60);
+	text = harness_slurp(out);
+	cr_assert_eq(st, 0, "thread states differ from the kernel's (%s):\n%s",
+		     run.dir, text ? text : "");
+	free(text);
+	char gdbout[300];
+	gdb_compare(in, &run, gdb_python(in), core, gdbout, sizeof(gdbout));
 }
 
 #define INTERP_PYENV(suite, ver)                                              \
@@ -409,8 +495,23 @@ static struct interp *system_interp(struct interp *in, const char *path,
 		gil_check(suite##_interp());                                  \
 	}
 
+/*
+ * Unwinding a foreign core is the code that unwinds a snapshot without
+ * recorded stacks (recorded_stacks_equal_unwound_ones checks it on every
+ * interpreter): gcore cores are checked on one interpreter of each frame
+ * model and symbol source.  Not on sid's 3.14/3.15, which run under their
+ * own dynamic loader: gcore cannot read their threads' stacks ("Memory
+ * read failed for corefile section"), and its core holds zeros there.
+ */
+#define GCORE_TEST(suite)                                                     \
+	Test(suite, gcore_native_stacks)                                      \
+	{                                                                     \
+		gcore_check(suite##_interp());                                \
+	}
+
 INTERP_PYENV(py2_7, "2.7")
 NATIVE_TESTS(py2_7)
+GCORE_TEST(py2_7)
 INTERP_PYENV(py3_6, "3.6")
 NATIVE_TESTS(py3_6)
 INTERP_PYENV(py3_7, "3.7")
@@ -421,18 +522,22 @@ INTERP_PYENV(py3_9, "3.9")
 NATIVE_TESTS(py3_9)
 INTERP_PYENV(py3_10, "3.10")
 NATIVE_TESTS(py3_10)
+GCORE_TEST(py3_10)
 INTERP_PYENV(py3_11, "3.11")
 NATIVE_TESTS(py3_11)
 INTERP_PYENV(py3_12, "3.12")
 NATIVE_TESTS(py3_12)
+GCORE_TEST(py3_12)
 INTERP_PYENV(py3_13, "3.13")
 NATIVE_TESTS(py3_13)
 INTERP_SYSTEM(debian_python3_11, "3.11", "/usr/bin/python3.11",
 	      "python3.11-dbg", false)
 NATIVE_TESTS(debian_python3_11)
+GCORE_TEST(debian_python3_11)
 INTERP_SYSTEM(debian_python3_11_no_debuginfo, "3.11", "/usr/bin/python3.11",
 	      "python3.11-dbg", true)
 NATIVE_TESTS(debian_python3_11_no_debuginfo)
+GCORE_TEST(debian_python3_11_no_debuginfo)
 INTERP_SYSTEM(debian_python3_11d, "3.11", "/usr/bin/python3.11d", NULL,
 	      false)
 NATIVE_TESTS(debian_python3_11d)
