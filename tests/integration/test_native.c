@@ -29,7 +29,9 @@
  *      the stack (check_gil.py);
  *  gcore_native_stacks   a core gdb's gcore wrote (no recorded stacks,
  *      no tripod note): tripod-analyze --native against the truth, the
- *      kernel's states and gdb on that core.
+ *      kernel's states and gdb on that core;
+ *  cpp_names_demangled   fixtures/scenarios/native_cpp.py: a thread
+ *      asleep in C++ functions; their names demangled as gdb shows them.
  *
  * Interpreters as in test_scenarios.c: pyenv 2.7, 3.6-3.13, Debian's
  * python3.11 with and without its debug info, python3.11d, sid's 3.14 and
@@ -439,6 +441,34 @@ static void gcore_check(struct interp *in)
 	gdb_compare(in, &run, gdb_python(in), core, gdbout, sizeof(gdbout));
 }
 
+/*
+ * fixtures/scenarios/native_cpp.py: a thread asleep in C++ functions
+ * (fixtures/native_cpp.cc, no debug info).  Their names are demangled,
+ * as the fixture's source spells them and as gdb prints them; Python
+ * frames equal the truth, states the kernel's, native frames gdb's.
+ */
+static void cpp_check(struct interp *in)
+{
+	need_tools();
+	need_gdb();
+	harness_start(&run, in, "native_cpp.py");
+	snapshot_native(&run);
+	truth_compare(&run);
+	char gdbout[300];
+	gdb_compare(in, &run, gdb_python(in), NULL, gdbout, sizeof(gdbout));
+	static const char *const names[] = {
+		"\"function\": \"tripod_cpp::Parker::wait_forever(unsigned int)\"",
+		"\"function\": \"tripod_cpp::hold(unsigned int)\"",
+		"\"function\": \"tripod_cpp_park\"",
+	};
+	char *js = harness_slurp(run.json);
+	cr_assert_not_null(js);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		cr_expect(strstr(js, names[i]), "no %s in %s", names[i],
+			  run.json);
+	free(js);
+}
+
 #define INTERP_PYENV(suite, ver)                                              \
 	static struct interp *suite##_interp(void)                            \
 	{                                                                     \
@@ -509,9 +539,17 @@ static struct interp *system_interp(struct interp *in, const char *path,
 		gcore_check(suite##_interp());                                \
 	}
 
+/* C++ names: the code is the same whatever runs it; two interpreters */
+#define CPP_TEST(suite)                                                       \
+	Test(suite, cpp_names_demangled)                                      \
+	{                                                                     \
+		cpp_check(suite##_interp());                                  \
+	}
+
 INTERP_PYENV(py2_7, "2.7")
 NATIVE_TESTS(py2_7)
 GCORE_TEST(py2_7)
+CPP_TEST(py2_7)
 INTERP_PYENV(py3_6, "3.6")
 NATIVE_TESTS(py3_6)
 INTERP_PYENV(py3_7, "3.7")
@@ -528,6 +566,7 @@ NATIVE_TESTS(py3_11)
 INTERP_PYENV(py3_12, "3.12")
 NATIVE_TESTS(py3_12)
 GCORE_TEST(py3_12)
+CPP_TEST(py3_12)
 INTERP_PYENV(py3_13, "3.13")
 NATIVE_TESTS(py3_13)
 INTERP_SYSTEM(debian_python3_11, "3.11", "/usr/bin/python3.11",
