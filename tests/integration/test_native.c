@@ -31,7 +31,9 @@
  *      no tripod note): tripod-analyze --native against the truth, the
  *      kernel's states and gdb on that core;
  *  cpp_names_demangled   fixtures/scenarios/native_cpp.py: a thread
- *      asleep in C++ functions; their names demangled as gdb shows them.
+ *      asleep in C++ functions; their names demangled as gdb shows them;
+ *  unwinder_reads_no_word_by_word   tripod-snap --native under strace:
+ *      no PTRACE_PEEKDATA, the recorded stacks still complete.
  *
  * Interpreters as in test_scenarios.c: pyenv 2.7, 3.6-3.13, Debian's
  * python3.11 with and without its debug info, python3.11d, sid's 3.14 and
@@ -539,6 +541,61 @@ static struct interp *system_interp(struct interp *in, const char *path,
 		gcore_check(suite##_interp());                                \
 	}
 
+/*
+ * tripod-snap --native under strace: no PTRACE_PEEKDATA / PEEKTEXT at all
+ * (the unwinder's memory comes from the capture and process_vm_readv),
+ * and the stacks it recorded are complete (equal to libdwfl's, as in
+ * recorded_stacks_equal_unwound_ones).
+ */
+static void no_peek_check(struct interp *in)
+{
+	need_tools();
+	if (access("/usr/bin/strace", X_OK) != 0)
+		cr_skip_test("strace is not installed");
+	harness_start(&run, in, SCRIPT);
+	char pid[32], trace[300], first[400], rec[300], core[300], out[300];
+	snprintf(pid, sizeof(pid), "%d", (int)run.pid);
+	snprintf(trace, sizeof(trace), "%s/strace.txt", run.dir);
+	char *snap[] = { "/usr/bin/strace", "-f", "-qq", "--seccomp-bpf",
+			 "-e", "trace=ptrace,process_vm_readv", "-o", trace,
+			 TOP_BUILDDIR "/src/tripod-snap", "-q", "--native",
+			 "--pid", pid, "-n", "1", "-o", run.snaps, NULL };
+	int st = harness_run(snap, NULL, run.log, 120);
+	if (st != 0)
+		fail_with_log(&run, "strace tripod-snap --native", st);
+	char *text = harness_slurp(trace);
+	cr_assert_not_null(text, "no strace output in %s", trace);
+	cr_assert_null(strstr(text, "PTRACE_PEEK"),
+		       "tripod-snap --native read memory with ptrace (%s)", trace);
+	cr_assert_not_null(strstr(text, "process_vm_readv("),
+			   "no process_vm_readv in %s", trace);
+	free(text);
+	char dibuf[4200];
+	char *di = debuginfo_arg(&run, dibuf, sizeof(dibuf));
+	snprintf(first, sizeof(first), "%s/snapshot-000001.tripod", run.snaps);
+	snprintf(rec, sizeof(rec), "%s/recorded.jsonl", run.dir);
+	snprintf(core, sizeof(core), "%s/core.jsonl", run.dir);
+	snprintf(out, sizeof(out), "%s/compare-sources.txt", run.dir);
+	char *a[] = { TOP_BUILDDIR "/src/tripod-analyze", "--native=recorded",
+		      "--no-locals", "--format", "json", first, di, NULL };
+	st = harness_run(a, rec, run.log, 120);
+	if (st != 0)
+		fail_with_log(&run, "tripod-analyze --native=recorded", st);
+	char *b[] = { TOP_BUILDDIR "/src/tripod-analyze", "--native=core",
+		      "--no-locals", "--format", "json", first, di, NULL };
+	st = harness_run(b, core, run.log, 120);
+	if (st != 0)
+		fail_with_log(&run, "tripod-analyze --native=core", st);
+	char *cmp[] = { "/usr/bin/python3",
+			TOP_SRCDIR "/tests/integration/compare_sources.py", rec,
+			core, NULL };
+	st = harness_run(cmp, out, out, 60);
+	text = harness_slurp(out);
+	cr_assert_eq(st, 0, "recorded and unwound native stacks differ (%s):\n%s",
+		     run.dir, text ? text : "");
+	free(text);
+}
+
 /* C++ names: the code is the same whatever runs it; two interpreters */
 #define CPP_TEST(suite)                                                       \
 	Test(suite, cpp_names_demangled)                                      \
@@ -567,6 +624,10 @@ INTERP_PYENV(py3_12, "3.12")
 NATIVE_TESTS(py3_12)
 GCORE_TEST(py3_12)
 CPP_TEST(py3_12)
+Test(py3_12, unwinder_reads_no_word_by_word)
+{
+	no_peek_check(py3_12_interp());
+}
 INTERP_PYENV(py3_13, "3.13")
 NATIVE_TESTS(py3_13)
 INTERP_SYSTEM(debian_python3_11, "3.11", "/usr/bin/python3.11",
