@@ -33,7 +33,10 @@
  *  cpp_names_demangled   fixtures/scenarios/native_cpp.py: a thread
  *      asleep in C++ functions; their names demangled as gdb shows them;
  *  unwinder_reads_no_word_by_word   tripod-snap --native under strace:
- *      no PTRACE_PEEKDATA, the recorded stacks still complete.
+ *      no PTRACE_PEEKDATA, the recorded stacks still complete;
+ *  native_stripped::*   pyenv interpreters on a --strip-all copy of
+ *      their libpython (names from .dynsym only): truth, gdb, and
+ *      recorded = unwound.
  *
  * Interpreters as in test_scenarios.c: pyenv 2.7, 3.6-3.13, Debian's
  * python3.11 with and without its debug info, python3.11d, sid's 3.14 and
@@ -45,6 +48,7 @@
 
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -595,6 +599,111 @@ static void no_peek_check(struct interp *in)
 		     run.dir, text ? text : "");
 	free(text);
 }
+
+/* ---- pyenv interpreters without their debug info ----------------------- */
+
+/* the directory of the stripped libpython copy, "" when none */
+static char libdir[64];
+
+static void stripped_cleanup(void)
+{
+	cleanup();
+	if (libdir[0] && !getenv("TRIPOD_KEEP_TEST_DIRS")) {
+		char *rm[] = { "/bin/rm", "-rf", libdir, NULL };
+		harness_run(rm, NULL, NULL, 30);
+	}
+	libdir[0] = '\0';
+}
+
+/*
+ * pyenv's Python @version on an objcopy --strip-all copy of its libpython
+ * (no DWARF, no .symtab: names from .dynsym, as a stripped distribution
+ * build without its debug package): native_calls.py's Python frames equal
+ * the truth, the C frames gdb's (gdb sees the same stripped copy), the
+ * recorded stacks the unwound ones.
+ */
+static void stripped_check(const char *version)
+{
+	need_tools();
+	need_gdb();
+	static struct interp in;
+	memset(&in, 0, sizeof(in));
+	in.id = "stripped";
+	in.version = version;
+	if (!harness_find_pyenv(&in, version))
+		cr_skip_test("%s", in.why);
+	if (access("/usr/bin/objcopy", X_OK) != 0)
+		cr_skip_test("objcopy (binutils) is not installed");
+	char pattern[4200];
+	snprintf(pattern, sizeof(pattern), "%s", in.path);
+	char *bin = strstr(pattern, "/bin/python");
+	cr_assert_not_null(bin);
+	snprintf(bin, sizeof(pattern) - (size_t)(bin - pattern),
+		 "/lib/libpython%s*.so.1.0", version);
+	glob_t g;
+	cr_assert_eq(glob(pattern, 0, NULL, &g), 0, "no %s", pattern);
+	snprintf(libdir, sizeof(libdir), "/tmp/tripod-lib-XXXXXX");
+	cr_assert_not_null(mkdtemp(libdir));
+	char copy[4400];
+	snprintf(copy, sizeof(copy), "%s/%s", libdir,
+		 strrchr(g.gl_pathv[0], '/') + 1);
+	char *strip[] = { "/usr/bin/objcopy", "--strip-all", g.gl_pathv[0],
+			  copy, NULL };
+	cr_assert_eq(harness_run(strip, NULL, NULL, 120), 0,
+		     "objcopy --strip-all %s failed", g.gl_pathv[0]);
+	globfree(&g);
+	setenv("LD_LIBRARY_PATH", libdir, 1);
+	harness_start(&run, &in, SCRIPT);
+	unsetenv("LD_LIBRARY_PATH");
+	char maps[64];
+	snprintf(maps, sizeof(maps), "/proc/%d/maps", (int)run.pid);
+	char *m = harness_slurp(maps);
+	cr_assert(m && strstr(m, copy), "%s does not run on %s", in.path,
+		  copy);
+	free(m);
+	snapshot_native(&run);
+	truth_compare(&run);
+	char gdbout[300];
+	gdb_compare(&in, &run, false, NULL, gdbout, sizeof(gdbout));
+	/* recorded (libunwind) = unwound (libdwfl) */
+	char first[400], rec[300], core[300], out[300];
+	snprintf(first, sizeof(first), "%s/snapshot-000001.tripod", run.snaps);
+	snprintf(rec, sizeof(rec), "%s/recorded.jsonl", run.dir);
+	snprintf(core, sizeof(core), "%s/core.jsonl", run.dir);
+	snprintf(out, sizeof(out), "%s/compare-sources.txt", run.dir);
+	char *a[] = { TOP_BUILDDIR "/src/tripod-analyze", "--native=recorded",
+		      "--no-locals", "--format", "json", first, NULL };
+	int st = harness_run(a, rec, run.log, 120);
+	if (st != 0)
+		fail_with_log(&run, "tripod-analyze --native=recorded", st);
+	char *b[] = { TOP_BUILDDIR "/src/tripod-analyze", "--native=core",
+		      "--no-locals", "--format", "json", first, NULL };
+	st = harness_run(b, core, run.log, 120);
+	if (st != 0)
+		fail_with_log(&run, "tripod-analyze --native=core", st);
+	char *cmp[] = { "/usr/bin/python3",
+			TOP_SRCDIR "/tests/integration/compare_sources.py", rec,
+			core, NULL };
+	st = harness_run(cmp, out, out, 60);
+	char *text = harness_slurp(out);
+	cr_assert_eq(st, 0, "recorded and unwound native stacks differ (%s):\n%s",
+		     run.dir, text ? text : "");
+	free(text);
+}
+
+TestSuite(native_stripped, .fini = stripped_cleanup, .timeout = 300);
+
+#define STRIPPED(suite_name, version)                                         \
+	Test(native_stripped, suite_name)                                     \
+	{                                                                     \
+		stripped_check(version);                                      \
+	}
+
+STRIPPED(py2_7, "2.7")
+STRIPPED(py3_10, "3.10")
+STRIPPED(py3_11, "3.11")
+STRIPPED(py3_12, "3.12")
+STRIPPED(py3_13, "3.13")
 
 /* C++ names: the code is the same whatever runs it; two interpreters */
 #define CPP_TEST(suite)                                                       \
