@@ -11,7 +11,8 @@
  *      the native-only thread is there, every thread has a state
  *      (compare_truth.py --native), and the system call each thread is
  *      blocked in is the one /proc/PID/task/TID/syscall named just before
- *      the snapshot (check_states.py);
+ *      the snapshot (check_states.py); the text form, headers included,
+ *      is the documented rendering of the JSON (check_native_text.py);
  *  recorded_stacks_equal_unwound_ones   the stacks tripod-snap --native
  *      unwound with libunwind in the live process are the ones
  *      tripod-analyze unwinds from the snapshot with libdwfl
@@ -173,12 +174,41 @@ static void truth_compare(struct scenario_run *r)
 	free(text);
 }
 
+/*
+ * tripod-analyze --native's text, headers included, against its JSON of
+ * the same snapshot: the documented line forms and the state in the
+ * header (check_native_text.py).
+ */
+static void text_check(struct scenario_run *r)
+{
+	char dibuf[4200], first[400], full[300], out[300];
+	char *di = debuginfo_arg(r, dibuf, sizeof(dibuf));
+	snprintf(first, sizeof(first), "%s/snapshot-000001.tripod", r->snaps);
+	snprintf(full, sizeof(full), "%s/analyze-full.txt", r->dir);
+	snprintf(out, sizeof(out), "%s/check-text.txt", r->dir);
+	char *text[] = { TOP_BUILDDIR "/src/tripod-analyze", "--native", first,
+			 di, NULL };
+	int st = harness_run(text, full, r->log, 120);
+	if (st != 0)
+		fail_with_log(r, "tripod-analyze --native", st);
+	char *chk[] = { "/usr/bin/python3",
+			TOP_SRCDIR "/tests/integration/check_native_text.py",
+			r->json, full, NULL };
+	st = harness_run(chk, out, out, 60);
+	char *t = harness_slurp(out);
+	cr_assert_eq(st, 0, "the text form differs from the JSON (%s):\n%s",
+		     r->dir, t ? t : "");
+	cr_log_info("%s", t ? t : "");
+	free(t);
+}
+
 static void truth_check(struct interp *in)
 {
 	need_tools();
 	harness_start(&run, in, SCRIPT);
 	snapshot_native(&run);
 	truth_compare(&run);
+	text_check(&run);
 }
 
 /*
@@ -356,6 +386,7 @@ static void gil_check(struct interp *in)
 		      run.dir);
 	snapshot_native(&run);
 	truth_compare(&run);
+	text_check(&run);
 	char gdbout[300], out[300];
 	gdb_compare(in, &run, gdb_python(in), NULL, gdbout, sizeof(gdbout));
 	snprintf(out, sizeof(out), "%s/check-gil.txt", run.dir);
