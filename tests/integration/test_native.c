@@ -13,6 +13,8 @@
  *      blocked in is the one /proc/PID/task/TID/syscall named just before
  *      the snapshot (check_states.py); the text form, headers included,
  *      is the documented rendering of the JSON (check_native_text.py);
+ *      without --native the native-only thread is not shown and the
+ *      rest equals the truth;
  *  recorded_stacks_equal_unwound_ones   the stacks tripod-snap --native
  *      unwound with libunwind in the live process are the ones
  *      tripod-analyze unwinds from the snapshot with libdwfl
@@ -202,6 +204,37 @@ static void text_check(struct scenario_run *r)
 	free(t);
 }
 
+/*
+ * Without --native the same snapshot shows what it showed before native
+ * stacks: Python threads and frames only, no native-only thread
+ * (compare_truth.py without --native).
+ */
+static void without_native_check(struct scenario_run *r)
+{
+	char dibuf[4200], first[400], plain[300], out[300];
+	char *di = debuginfo_arg(r, dibuf, sizeof(dibuf));
+	snprintf(first, sizeof(first), "%s/snapshot-000001.tripod", r->snaps);
+	snprintf(plain, sizeof(plain), "%s/analyze-plain.jsonl", r->dir);
+	snprintf(out, sizeof(out), "%s/compare-plain.txt", r->dir);
+	char *json[] = { TOP_BUILDDIR "/src/tripod-analyze", "--format",
+			 "json", first, di, NULL };
+	int st = harness_run(json, plain, r->log, 120);
+	if (st != 0)
+		fail_with_log(r, "tripod-analyze --format json", st);
+	char *cmp[] = { "/usr/bin/python3",
+			TOP_SRCDIR "/tests/integration/compare_truth.py",
+			r->truth, plain, NULL };
+	st = harness_run(cmp, out, out, 60);
+	char *t = harness_slurp(out);
+	cr_assert_eq(st, 0, "without --native, the output differs from the truth (%s):\n%s",
+		     r->dir, t ? t : "");
+	free(t);
+	char *js = harness_slurp(plain);
+	cr_assert(js && !strstr(js, "\"kind\": \"native\""),
+		  "native frames without --native (%s)", plain);
+	free(js);
+}
+
 static void truth_check(struct interp *in)
 {
 	need_tools();
@@ -209,6 +242,7 @@ static void truth_check(struct interp *in)
 	snapshot_native(&run);
 	truth_compare(&run);
 	text_check(&run);
+	without_native_check(&run);
 }
 
 /*
@@ -731,6 +765,10 @@ TestSuite(native_stripped, .fini = stripped_cleanup, .timeout = 300);
 	}
 
 STRIPPED(py2_7, "2.7")
+STRIPPED(py3_6, "3.6")
+STRIPPED(py3_7, "3.7")
+STRIPPED(py3_8, "3.8")
+STRIPPED(py3_9, "3.9")
 STRIPPED(py3_10, "3.10")
 STRIPPED(py3_11, "3.11")
 STRIPPED(py3_12, "3.12")
