@@ -12,9 +12,10 @@ of the same snapshot.
 
 For every thread (matched by LWP), outermost first:
 - each C frame of gdb must be a native frame of tripod, in the same
-  order, with the same function name where gdb names one (names of one
-  address that differ only by glibc's alias prefixes, "__GI_" and leading
-  underscores -- clone3 / __clone3 --, are the same);
+  order, at the same pc, with the same function name where gdb names one
+  (names of one address that differ only by glibc's alias prefixes,
+  "__GI_" and leading underscores -- clone3 / __clone3 --, are the same);
+  source lines are shown on a difference but not compared (see same());
 - each evaluation-loop frame of gdb, together with the frames gdb shows
   inlined into it, stands for the Python frames that call ran: with
   --python (the extension was loaded) they must be tripod's Python frames
@@ -48,6 +49,16 @@ def is_eval(name, version):
     return name == loop or name.startswith(loop + ".")
 
 
+def c_item(f):
+    """A C frame, gdb's or tripod's: ("c", name, pc, file's base name,
+    line); pc, file and line None where unknown."""
+    fn = f.get("file")
+    line = f.get("line")
+    return ("c", norm(f["function"]), f.get("pc"),
+            fn.rsplit("/", 1)[-1] if fn and line else None,
+            line if fn and line else None)
+
+
 def gdb_stack(frames, version, python):
     """gdb's frames, outermost first, as ("c", name) and ("py", file,
     function) items; ("eval",) for a call of the eval loop when the
@@ -58,7 +69,7 @@ def gdb_stack(frames, version, python):
         if f.get("tailcall"):
             continue
         if f["inline"]:
-            pending_inline.append(("c", norm(f["function"])))
+            pending_inline.append(c_item(f))
             continue
         if is_eval(f["function"], version):
             # the frames inlined at this pc belong to the eval loop's call
@@ -82,7 +93,7 @@ def gdb_stack(frames, version, python):
             continue
         items.extend(pending_inline)
         pending_inline = []
-        items.append(("c", norm(f["function"])))
+        items.append(c_item(f))
     items.extend(pending_inline)
     items.reverse()
     return items
@@ -92,7 +103,7 @@ def tripod_stack(frames, python):
     items = []
     for f in frames:
         if f.get("kind") == "native":
-            items.append(("c", norm(f["function"])))
+            items.append(c_item(f))
         elif python:
             items.append(("py", f["file"], f["function"]))
         elif not items or items[-1] != ("eval",):
@@ -103,12 +114,18 @@ def tripod_stack(frames, python):
 def same(g, t):
     # a frame gdb cannot name (a stripped static interpreter) may be the
     # eval loop's call, which tripod finds by its entry frame's address
-    if g == ("c", None) and t == ("eval",):
+    if g[0] == "c" and g[1] is None and t == ("eval",):
         return True
     if g[0] != t[0]:
         return False
     if g[0] == "c":
-        return g[1] is None or g[1] == t[1]
+        # the same name and pc.  Source lines are not compared: where
+        # several line-table rows share the address of a call (GCC's
+        # location views), gdb shows the first row marked is_stmt, libdw
+        # (tripod, eu-addr2line) the last one -- e.g. methodobject.h:52
+        # against methodobject.c:443 for Debian 3.11's
+        # cfunction_vectorcall_FASTCALL_KEYWORDS
+        return (g[1] is None or g[1] == t[1]) and g[2] == t[2]
     return g == t
 
 

@@ -3,6 +3,8 @@
 # included, newest first) and, for each call of CPython's evaluation loop,
 # the Python frames that pythonX.Y-gdb.py finds in it (its
 # Frame.print_traceback(), the output py-bt prints for that C frame).
+# With each frame its pc and, where gdb has line information, its source
+# file and line (find_sal(): for a caller, the line of the call).
 # One line: "TRIPOD-GDB-NATIVE " + JSON, for compare_native.py.
 import io
 import json
@@ -51,6 +53,13 @@ def _threads():
                     "inline": f.type() == gdb.INLINE_FRAME,
                     "tailcall": f.type() == gdb.TAILCALL_FRAME,
                     "pc": f.pc()}
+            try:
+                sal = f.find_sal()
+            except gdb.error:
+                sal = None
+            if sal is not None and sal.symtab is not None and sal.line:
+                item["file"] = sal.symtab.filename
+                item["line"] = sal.line
             text = _python_frames(f)
             if text is not None:
                 item["python"] = text
