@@ -35,6 +35,8 @@
  *      kernel's states and gdb on that core;
  *  cpp_names_demangled   fixtures/scenarios/native_cpp.py: a thread
  *      asleep in C++ functions; their names demangled as gdb shows them;
+ *  recorded_from_the_copy   recorded_stacks_equal_unwound_ones with
+ *      --capture=copy (stacks read from the copy, not from a clone);
  *  unwinder_reads_no_word_by_word   tripod-snap --native under strace:
  *      no PTRACE_PEEKDATA, the recorded stacks still complete;
  *  native_stripped::*   pyenv interpreters on a --strip-all copy of
@@ -119,6 +121,9 @@ static void kernel_syscalls(struct scenario_run *r, const char *path)
 	fclose(out);
 }
 
+/* tripod-snap's --capture option for snapshot_native(), NULL: the default */
+static const char *capture_opt;
+
 /* One snapshot, then tripod-analyze --native: JSON of it, Dogslow text. */
 static void snapshot_native(struct scenario_run *r)
 {
@@ -128,7 +133,8 @@ static void snapshot_native(struct scenario_run *r)
 	char pid[32];
 	snprintf(pid, sizeof(pid), "%d", (int)r->pid);
 	char *snap[] = { TOP_BUILDDIR "/src/tripod-snap", "-q", "--native",
-			 "--pid", pid, "-n", "1", "-o", r->snaps, NULL };
+			 "--pid", pid, "-n", "1", "-o", r->snaps,
+			 (char *)capture_opt, NULL };
 	int st = harness_run(snap, NULL, r->log, 60);
 	if (st != 0)
 		fail_with_log(r, "tripod-snap", st);
@@ -250,37 +256,53 @@ static void truth_check(struct interp *in)
  * process equal those tripod-analyze unwinds from the snapshot with
  * libdwfl.
  */
-static void live_offline_check(struct interp *in)
+static void sources_compare(struct scenario_run *r)
 {
-	need_tools();
-	harness_start(&run, in, SCRIPT);
-	snapshot_native(&run);
 	char dibuf[4200];
-	char *di = debuginfo_arg(&run, dibuf, sizeof(dibuf));
+	char *di = debuginfo_arg(r, dibuf, sizeof(dibuf));
 	char first[400], rec[300], core[300], out[300];
-	snprintf(first, sizeof(first), "%s/snapshot-000001.tripod", run.snaps);
-	snprintf(rec, sizeof(rec), "%s/recorded.jsonl", run.dir);
-	snprintf(core, sizeof(core), "%s/core.jsonl", run.dir);
-	snprintf(out, sizeof(out), "%s/compare-sources.txt", run.dir);
+	snprintf(first, sizeof(first), "%s/snapshot-000001.tripod", r->snaps);
+	snprintf(rec, sizeof(rec), "%s/recorded.jsonl", r->dir);
+	snprintf(core, sizeof(core), "%s/core.jsonl", r->dir);
+	snprintf(out, sizeof(out), "%s/compare-sources.txt", r->dir);
 	char *a[] = { TOP_BUILDDIR "/src/tripod-analyze", "--native=recorded",
 		      "--no-locals", "--format", "json", first, di, NULL };
-	int st = harness_run(a, rec, run.log, 120);
+	int st = harness_run(a, rec, r->log, 120);
 	if (st != 0)
-		fail_with_log(&run, "tripod-analyze --native=recorded", st);
+		fail_with_log(r, "tripod-analyze --native=recorded", st);
 	char *b[] = { TOP_BUILDDIR "/src/tripod-analyze", "--native=core",
 		      "--no-locals", "--format", "json", first, di, NULL };
-	st = harness_run(b, core, run.log, 120);
+	st = harness_run(b, core, r->log, 120);
 	if (st != 0)
-		fail_with_log(&run, "tripod-analyze --native=core", st);
+		fail_with_log(r, "tripod-analyze --native=core", st);
 	char *cmp[] = { "/usr/bin/python3",
 			TOP_SRCDIR "/tests/integration/compare_sources.py", rec,
 			core, NULL };
 	st = harness_run(cmp, out, out, 60);
 	char *text = harness_slurp(out);
 	cr_assert_eq(st, 0, "recorded and unwound native stacks differ (%s):\n%s",
-		     run.dir, text ? text : "");
+		     r->dir, text ? text : "");
 	cr_log_info("%s", text ? text : "");
 	free(text);
+}
+
+static void live_offline_check(struct interp *in)
+{
+	need_tools();
+	harness_start(&run, in, SCRIPT);
+	snapshot_native(&run);
+	sources_compare(&run);
+}
+
+/*
+ * The same with --capture=copy: the unwinder reads the stacks from the
+ * copy the capture made (code and unwind tables from the process), not
+ * from a copy-on-write clone.
+ */
+static void copy_check(struct interp *in)
+{
+	capture_opt = "--capture=copy";
+	live_offline_check(in);
 }
 
 static void need_gdb(void)
@@ -622,7 +644,7 @@ static void no_peek_check(struct interp *in)
 	if (access("/usr/bin/strace", X_OK) != 0)
 		cr_skip_test("strace is not installed");
 	harness_start(&run, in, SCRIPT);
-	char pid[32], trace[300], first[400], rec[300], core[300], out[300];
+	char pid[32], trace[300];
 	snprintf(pid, sizeof(pid), "%d", (int)run.pid);
 	snprintf(trace, sizeof(trace), "%s/strace.txt", run.dir);
 	/* LeakSanitizer cannot run under a tracer (an --enable-asan build) */
@@ -645,30 +667,7 @@ static void no_peek_check(struct interp *in)
 	cr_assert_not_null(strstr(text, "process_vm_readv("),
 			   "no process_vm_readv in %s", trace);
 	free(text);
-	char dibuf[4200];
-	char *di = debuginfo_arg(&run, dibuf, sizeof(dibuf));
-	snprintf(first, sizeof(first), "%s/snapshot-000001.tripod", run.snaps);
-	snprintf(rec, sizeof(rec), "%s/recorded.jsonl", run.dir);
-	snprintf(core, sizeof(core), "%s/core.jsonl", run.dir);
-	snprintf(out, sizeof(out), "%s/compare-sources.txt", run.dir);
-	char *a[] = { TOP_BUILDDIR "/src/tripod-analyze", "--native=recorded",
-		      "--no-locals", "--format", "json", first, di, NULL };
-	st = harness_run(a, rec, run.log, 120);
-	if (st != 0)
-		fail_with_log(&run, "tripod-analyze --native=recorded", st);
-	char *b[] = { TOP_BUILDDIR "/src/tripod-analyze", "--native=core",
-		      "--no-locals", "--format", "json", first, di, NULL };
-	st = harness_run(b, core, run.log, 120);
-	if (st != 0)
-		fail_with_log(&run, "tripod-analyze --native=core", st);
-	char *cmp[] = { "/usr/bin/python3",
-			TOP_SRCDIR "/tests/integration/compare_sources.py", rec,
-			core, NULL };
-	st = harness_run(cmp, out, out, 60);
-	text = harness_slurp(out);
-	cr_assert_eq(st, 0, "recorded and unwound native stacks differ (%s):\n%s",
-		     run.dir, text ? text : "");
-	free(text);
+	sources_compare(&run);
 }
 
 /* ---- pyenv interpreters without their debug info ----------------------- */
@@ -736,30 +735,7 @@ static void stripped_check(const char *version)
 	truth_compare(&run);
 	char gdbout[300];
 	gdb_compare(&in, &run, false, NULL, gdbout, sizeof(gdbout));
-	/* recorded (libunwind) = unwound (libdwfl) */
-	char first[400], rec[300], core[300], out[300];
-	snprintf(first, sizeof(first), "%s/snapshot-000001.tripod", run.snaps);
-	snprintf(rec, sizeof(rec), "%s/recorded.jsonl", run.dir);
-	snprintf(core, sizeof(core), "%s/core.jsonl", run.dir);
-	snprintf(out, sizeof(out), "%s/compare-sources.txt", run.dir);
-	char *a[] = { TOP_BUILDDIR "/src/tripod-analyze", "--native=recorded",
-		      "--no-locals", "--format", "json", first, NULL };
-	int st = harness_run(a, rec, run.log, 120);
-	if (st != 0)
-		fail_with_log(&run, "tripod-analyze --native=recorded", st);
-	char *b[] = { TOP_BUILDDIR "/src/tripod-analyze", "--native=core",
-		      "--no-locals", "--format", "json", first, NULL };
-	st = harness_run(b, core, run.log, 120);
-	if (st != 0)
-		fail_with_log(&run, "tripod-analyze --native=core", st);
-	char *cmp[] = { "/usr/bin/python3",
-			TOP_SRCDIR "/tests/integration/compare_sources.py", rec,
-			core, NULL };
-	st = harness_run(cmp, out, out, 60);
-	char *text = harness_slurp(out);
-	cr_assert_eq(st, 0, "recorded and unwound native stacks differ (%s):\n%s",
-		     run.dir, text ? text : "");
-	free(text);
+	sources_compare(&run);
 }
 
 TestSuite(native_stripped, .fini = stripped_cleanup, .timeout = 300);
@@ -791,6 +767,10 @@ INTERP_PYENV(py2_7, "2.7")
 NATIVE_TESTS(py2_7)
 GCORE_TEST(py2_7)
 CPP_TEST(py2_7)
+Test(py2_7, recorded_from_the_copy)
+{
+	copy_check(py2_7_interp());
+}
 INTERP_PYENV(py3_6, "3.6")
 NATIVE_TESTS(py3_6)
 INTERP_PYENV(py3_7, "3.7")
@@ -808,6 +788,10 @@ INTERP_PYENV(py3_12, "3.12")
 NATIVE_TESTS(py3_12)
 GCORE_TEST(py3_12)
 CPP_TEST(py3_12)
+Test(py3_12, recorded_from_the_copy)
+{
+	copy_check(py3_12_interp());
+}
 Test(py3_12, unwinder_reads_no_word_by_word)
 {
 	no_peek_check(py3_12_interp());
