@@ -55,8 +55,12 @@
 #include <dirent.h>
 #include <glob.h>
 #include <stdio.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -459,6 +463,110 @@ static void gil_check(struct interp *in)
 }
 
 /*
+ * Python frames of @r against its truth, where only the argv line may
+ * differ (a core not written by tripod-snap holds at most 80 characters
+ * of the command line in NT_PRPSINFO); states against the kernel's.
+ */
+static void foreign_truth_compare(struct scenario_run *r, const char *what)
+{
+	char out[300], sys[300];
+	snprintf(out, sizeof(out), "%s/compare.txt", r->dir);
+	snprintf(sys, sizeof(sys), "%s/syscalls.txt", r->dir);
+	char *cmp[] = { "/usr/bin/python3",
+			TOP_SRCDIR "/tests/integration/compare_truth.py",
+			"--native", r->truth, r->json, r->text, NULL };
+	int st = harness_run(cmp, out, out, 60);
+	char *text = harness_slurp(out);
+	bool only_argv = st == 1 && text;
+	for (char *l = text; only_argv && *l; l = strchr(l, '\n') + 1) {
+		if (strncmp(l, "argv ", 5) != 0)
+			only_argv = false;
+		if (!strchr(l, '\n'))
+			break;
+	}
+	cr_assert(st == 0 || only_argv,
+		  "tripod-analyze --native of %s differs from the truth (%s):\n%s",
+		  what, r->dir, text ? text : "");
+	cr_log_info("%s", text ? text : "");
+	free(text);
+	char *states[] = { "/usr/bin/python3",
+			   TOP_SRCDIR "/tests/integration/check_states.py",
+			   sys, r->json, NULL };
+	st = harness_run(states, out, out, 60);
+	text = harness_slurp(out);
+	cr_assert_eq(st, 0, "thread states differ from the kernel's (%s):\n%s",
+		     r->dir, text ? text : "");
+	free(text);
+}
+
+/* tripod-analyze --native of @core (JSON and text into @r), unwound. */
+static void analyze_foreign(struct scenario_run *r, const char *core)
+{
+	char dibuf[4200];
+	char *di = debuginfo_arg(r, dibuf, sizeof(dibuf));
+	char *json[] = { TOP_BUILDDIR "/src/tripod-analyze", "--native",
+			 "--format", "json", (char *)core, di, NULL };
+	int st = harness_run(json, r->json, r->log, 120);
+	if (st != 0)
+		fail_with_log(r, "tripod-analyze --native --format json", st);
+	char *txt[] = { TOP_BUILDDIR "/src/tripod-analyze", "--native",
+			"--no-header", (char *)core, di, NULL };
+	st = harness_run(txt, r->text, r->log, 120);
+	if (st != 0)
+		fail_with_log(r, "tripod-analyze --native", st);
+	char *js = harness_slurp(r->json);
+	cr_assert(js && strstr(js, "\"native_source\": \"core\""),
+		  "%s must be unwound by tripod-analyze (%s)", core, r->dir);
+	free(js);
+}
+
+/*
+ * A core the kernel wrote of native_calls.py (SIGABRT, core_pattern
+ * "core": a file in the target's working directory): tripod-analyze
+ * --native against the truth, the kernel's states just before, and gdb.
+ */
+static char kcore_dir[64];
+
+static void kernel_core_check(struct interp *in)
+{
+	need_tools();
+	need_gdb();
+	char *pattern = harness_slurp("/proc/sys/kernel/core_pattern");
+	if (!pattern || strcmp(pattern, "core\n") != 0)
+		cr_skip_test("the kernel does not write plain core files here (core_pattern %s)",
+			     pattern ? pattern : "unreadable");
+	free(pattern);
+	/* the target's working directory, where its core will be */
+	snprintf(kcore_dir, sizeof(kcore_dir), "/tmp/tripod-kcore-XXXXXX");
+	cr_assert_not_null(mkdtemp(kcore_dir));
+	char cwd[4096];
+	cr_assert_not_null(getcwd(cwd, sizeof(cwd)));
+	struct rlimit old, unlimited = { RLIM_INFINITY, RLIM_INFINITY };
+	getrlimit(RLIMIT_CORE, &old);
+	if (setrlimit(RLIMIT_CORE, &unlimited) != 0)
+		cr_skip_test("cannot raise RLIMIT_CORE");
+	cr_assert_eq(chdir(kcore_dir), 0);
+	harness_start(&run, in, SCRIPT);
+	cr_assert_eq(chdir(cwd), 0);
+	setrlimit(RLIMIT_CORE, &old);
+	char sys[300];
+	snprintf(sys, sizeof(sys), "%s/syscalls.txt", run.dir);
+	kernel_syscalls(&run, sys);
+	cr_assert_eq(kill(run.pid, SIGABRT), 0);
+	int status = 0;
+	cr_assert_eq(waitpid(run.pid, &status, 0), run.pid);
+	run.pid = 0;
+	cr_assert(WIFSIGNALED(status) && WCOREDUMP(status),
+		  "the target did not dump core (status 0x%x)", status);
+	char core[200];
+	snprintf(core, sizeof(core), "%s/core", kcore_dir);
+	analyze_foreign(&run, core);
+	foreign_truth_compare(&run, "a kernel core");
+	char gdbout[300];
+	gdb_compare(in, &run, gdb_python(in), core, gdbout, sizeof(gdbout));
+}
+
+/*
  * A core gdb's gcore wrote of native_calls.py (no tripod note, no
  * recorded stacks): tripod-analyze --native unwinds it with libdwfl.
  * The Python frames equal the truth (gcore's NT_PRPSINFO holds no
@@ -487,49 +595,8 @@ static void gcore_check(struct interp *in)
 			     text);
 	cr_assert_eq(st, 0, "gcore exited %d:\n%s", st, text ? text : "");
 	free(text);
-	char dibuf[4200];
-	char *di = debuginfo_arg(&run, dibuf, sizeof(dibuf));
-	char *json[] = { TOP_BUILDDIR "/src/tripod-analyze", "--native",
-			 "--format", "json", core, di, NULL };
-	st = harness_run(json, run.json, run.log, 120);
-	if (st != 0)
-		fail_with_log(&run, "tripod-analyze --native --format json", st);
-	char *txt[] = { TOP_BUILDDIR "/src/tripod-analyze", "--native",
-			"--no-header", core, di, NULL };
-	st = harness_run(txt, run.text, run.log, 120);
-	if (st != 0)
-		fail_with_log(&run, "tripod-analyze --native", st);
-	char *js = harness_slurp(run.json);
-	cr_assert(js && strstr(js, "\"native_source\": \"core\""),
-		  "a gcore core must be unwound by tripod-analyze (%s)", run.dir);
-	free(js);
-	char out[300];
-	snprintf(out, sizeof(out), "%s/compare.txt", run.dir);
-	char *cmp[] = { "/usr/bin/python3",
-			TOP_SRCDIR "/tests/integration/compare_truth.py",
-			"--native", run.truth, run.json, run.text, NULL };
-	st = harness_run(cmp, out, out, 60);
-	text = harness_slurp(out);
-	bool only_argv = st == 1 && text;
-	for (char *l = text; only_argv && *l; l = strchr(l, '\n') + 1) {
-		if (strncmp(l, "argv ", 5) != 0)
-			only_argv = false;
-		if (!strchr(l, '\n'))
-			break;
-	}
-	cr_assert(st == 0 || only_argv,
-		  "tripod-analyze --native of a gcore core differs from the truth (%s):\n%s",
-		  run.dir, text ? text : "");
-	cr_log_info("%s", text ? text : "");
-	free(text);
-	char *states[] = { "/usr/bin/python3",
-			   TOP_SRCDIR "/tests/integration/check_states.py",
-			   sys, run.json, NULL };
-	st = harness_run(states, out, out, 60);
-	text = harness_slurp(out);
-	cr_assert_eq(st, 0, "thread states differ from the kernel's (%s):\n%s",
-		     run.dir, text ? text : "");
-	free(text);
+	analyze_foreign(&run, core);
+	foreign_truth_compare(&run, "a gcore core");
 	char gdbout[300];
 	gdb_compare(in, &run, gdb_python(in), core, gdbout, sizeof(gdbout));
 }
@@ -630,6 +697,10 @@ static struct interp *system_interp(struct interp *in, const char *path,
 	Test(suite, gcore_native_stacks)                                      \
 	{                                                                     \
 		gcore_check(suite##_interp());                                \
+	}                                                                     \
+	Test(suite, kernel_core_native_stacks, .fini = kcore_cleanup)         \
+	{                                                                     \
+		kernel_core_check(suite##_interp());                          \
 	}
 
 /*
@@ -668,6 +739,16 @@ static void no_peek_check(struct interp *in)
 			   "no process_vm_readv in %s", trace);
 	free(text);
 	sources_compare(&run);
+}
+
+/* after the test, before the suite's cleanup() */
+static void kcore_cleanup(void)
+{
+	if (kcore_dir[0] && !getenv("TRIPOD_KEEP_TEST_DIRS")) {
+		char *rm[] = { "/bin/rm", "-rf", kcore_dir, NULL };
+		harness_run(rm, NULL, NULL, 30);
+	}
+	kcore_dir[0] = '\0';
 }
 
 /* ---- pyenv interpreters without their debug info ----------------------- */
