@@ -16,6 +16,8 @@ For every thread (matched by LWP), outermost first:
   (names of one address that differ only by glibc's alias prefixes,
   "__GI_" and leading underscores -- clone3 / __clone3 --, are the same);
   source lines are shown on a difference but not compared (see same());
+  a PLT stub, which gdb names "NAME@plt" and tripod does not name, counts
+  as a frame gdb does not name;
 - each evaluation-loop frame of gdb, together with the frames gdb shows
   inlined into it, stands for the Python frames that call ran: with
   --python (the extension was loaded) they must be tripod's Python frames
@@ -36,7 +38,9 @@ EVAL_LOOPS = ("_PyEval_EvalFrameDefault", "PyEval_EvalFrameEx")
 
 
 def norm(name):
-    if name is None:
+    # gdb names a PLT stub after the function it jumps to ("NAME@plt"),
+    # from the relocations; tripod has no symbol there ("??")
+    if name is None or name.endswith("@plt"):
         return None
     return re.sub(r"^(_*GI_)?_*", "", name)
 
