@@ -16,7 +16,9 @@ For each target size (--sizes, MB of RSS; default 110 and 1024):
   disk       bytes on disk per snapshot over --snapshots snapshots of a
              steady target, as a share of its RSS (and --standalone)
   sampler    tripod-snap's CPU time (user + system) per snapshot and peak
-             RSS (wait4), with and without --native if the option exists
+             RSS (wait4), with and without --native if the option exists;
+             for the default, also the first snapshot of a directory alone
+             (it stores every block) and each later one (what changed)
   slowdown   a CPU-bound target's own run time with tripod-snap at 1 Hz and
              10 Hz, over its run time alone, runs interleaved
 
@@ -269,6 +271,20 @@ def disk_and_cpu(python, mb, kind, tmp, n, repeat, native):
                                     str(t.proc.pid)] + extra)
                 taken = sum(1 for f in os.listdir(d)
                             if f.startswith("snapshot-"))
+                if taken and name == "stored (default)" and taken > 1:
+                    # the first snapshot of a directory stores every
+                    # block; the others store what changed: CPU of one
+                    # snapshot alone, and of the rest per snapshot
+                    d1 = tempfile.mkdtemp(dir=tmp)
+                    rc1, ru1 = run_timed([SNAP, "-q", "-n", "1", "-o", d1,
+                                          "--pid", str(t.proc.pid)])
+                    shutil.rmtree(d1)
+                    one = ru1.ru_utime + ru1.ru_stime
+                    rest = (ru.ru_utime + ru.ru_stime - one) / (taken - 1)
+                    rows.setdefault(("cpu", "stored: first snapshot"),
+                                    []).append(one * 1000)
+                    rows.setdefault(("cpu", "stored: each later snapshot"),
+                                    []).append(max(rest, 0) * 1000)
                 if taken:
                     cpu = (ru.ru_utime + ru.ru_stime) / taken * 1000
                     rows.setdefault(("cpu", name), []).append(cpu)

@@ -48,6 +48,8 @@ static struct tp_error *snapshot_facts(struct tp_core *core,
 	s->pid = pid ? (pid_t)atoi(pid) : tp_core_pid(core);
 	const char *ppid = tp_core_note_get(core, "ppid");
 	s->ppid = ppid ? (pid_t)atoi(ppid) : tp_core_ppid(core);
+	s->uid = tp_core_uid(core);
+	s->gid = tp_core_gid(core);
 	const char *freeze = tp_core_note_get(core, "freeze_us");
 	s->freeze_us = freeze ? strtoll(freeze, NULL, 10) : -1;
 
@@ -338,6 +340,15 @@ struct tp_error *tp_analyze_file(const char *path,
 	/* the decoder's strings die with it: keep copies in the report */
 	s->python_version = arena_dup(s->arena, s->python_version);
 	s->layout_source = arena_dup(s->arena, s->layout_source);
+	if (tp_core_is_truncated(core)) {
+		/* what could be decoded is shown; the report says the rest */
+		const char *w = tp_core_warning(core);
+		char *joined = NULL;
+		if (s->error && asprintf(&joined, "%s; %s", w, s->error) < 0)
+			joined = NULL;
+		s->error = arena_dup(s->arena, joined ? joined : w);
+		free(joined);
+	}
 	native_ids(core, s);
 	if (opts->native) {
 		struct tp_native_opts nopts = opts->native_opts;

@@ -272,7 +272,7 @@ static void native_line(const struct tp_rframe *f, struct tp_strbuf *out)
 static const char *state_text(const struct tp_rthread *t, char *buf,
 			      size_t len)
 {
-	switch (t->state) {
+	switch (t->run_state) {
 	case TP_RSTATE_RUNNING:
 		return "running";
 	case TP_RSTATE_GIL:
@@ -352,8 +352,16 @@ static void source_line(const struct tp_rframe *f,
 	const char *file = f->source_file ? f->source_file : f->file;
 	if (file && !strcmp(file, "<string>"))
 		src = dash_c_line(snap, f->line, buf, sizeof(buf));
-	else if (sources)
-		src = tp_sources_line(sources, file, snap->cwd, f->line);
+	else if (sources) {
+		bool hidden;
+		src = tp_sources_line_as(sources, file, snap->cwd, f->line,
+					 snap->uid, snap->gid, &hidden);
+		if (hidden) {
+			tp_strbuf_printf(out, "\n    (source not shown: not readable by uid %lld)",
+					 snap->uid);
+			return;
+		}
+	}
 	if (src)
 		tp_strbuf_printf(out, "\n    %s", src);
 }
@@ -412,7 +420,64 @@ static void header(const struct tp_rsnapshot *snap,
 	tp_strbuf_putc(out, '\n');
 }
 
+/*
+ * Where a report is partial it says so in one line, where it happened, as
+ * eu-stack does: "(partial: WHAT: WHY)" with the indent of what is missing
+ * (the outer frames of a stack that stopped early go before the first
+ * frame shown; locals after the frame's arguments).  Newlines in WHY would
+ * break the one line: they print as spaces.
+ */
+static void partial_line(struct tp_strbuf *out, const char *indent,
+			 const char *what, const char *why)
+{
+	tp_strbuf_printf(out, "%s(partial: %s", indent, what);
+	if (why) {
+		tp_strbuf_puts(out, ": ");
+		for (const char *p = why; *p; p++)
+			tp_strbuf_putc(out, *p == '\n' || *p == '\r' ? ' ' : *p);
+	}
+	tp_strbuf_putc(out, ')');
+}
+
+/*
+ * The stack's own partial lines, before its first frame (if any); for a
+ * thread state that is not a running thread, what it is.
+ */
+static void stack_partial(const struct tp_rsnapshot *snap,
+			  const struct tp_rthread *t, bool first_sample,
+			  struct tp_strbuf *out)
+{
+	bool any = false;
+	/* not a thread that ran: say what it is instead of an empty stack */
+	if (t->state) {
+		tp_strbuf_printf(out, "  (%s)", t->state);
+		any = true;
+	}
+	if (first_sample && snap->error) {
+		if (any)
+			tp_strbuf_putc(out, '\n');
+		partial_line(out, "  ", "snapshot incomplete", snap->error);
+		any = true;
+	}
+	if (t->error) {
+		if (any)
+			tp_strbuf_putc(out, '\n');
+		partial_line(out, "  ", "older frames not read", t->error);
+		any = true;
+	}
+	if (t->truncated) {
+		if (any)
+			tp_strbuf_putc(out, '\n');
+		partial_line(out, "  ", "older frames not shown",
+			     "frame limit reached (--max-frames)");
+		any = true;
+	}
+	if (any && t->nframes)
+		tp_strbuf_putc(out, '\n');
+}
+
 static struct tp_error *render_thread(const struct tp_rsnapshot *snap,
+				      bool first_sample,
 				      const struct tp_rthread *t,
 				      const struct tp_render_opts *opts,
 				      struct tp_sources *sources,
@@ -421,6 +486,7 @@ static struct tp_error *render_thread(const struct tp_rsnapshot *snap,
 	struct tp_error *err = NULL;
 	if (opts->header)
 		header(snap, t, out);
+	stack_partial(snap, t, first_sample, out);
 	for (size_t i = 0; i < t->nframes; i++) {
 		if (i)
 			tp_strbuf_putc(out, '\n');
@@ -429,6 +495,7 @@ static struct tp_error *render_thread(const struct tp_rsnapshot *snap,
 			source_line(&t->frames[i], snap, sources, out);
 	}
 	tp_strbuf_puts(out, "\n\nFull backtrace with local variables:\n\n");
+	stack_partial(snap, t, first_sample, out);
 	for (size_t i = 0; i < t->nframes && !err; i++) {
 		const struct tp_rframe *f = &t->frames[i];
 		if (i)
@@ -437,11 +504,21 @@ static struct tp_error *render_thread(const struct tp_rsnapshot *snap,
 		if (f->kind == TP_RFRAME_NATIVE)
 			continue;
 		source_line(f, snap, sources, out);
-		if (!opts->locals)
+		if (!opts->locals) {
+			if (f->error) {
+				tp_strbuf_putc(out, '\n');
+				partial_line(out, "      ", "names not read",
+					     f->error);
+			}
 			continue;
+		}
 		tp_strbuf_puts(out, "\n\n      Arguments: ");
 		if ((err = format_args(f, opts, out)))
 			break;
+		if (f->error) {
+			tp_strbuf_putc(out, '\n');
+			partial_line(out, "      ", "locals incomplete", f->error);
+		}
 		bool any = false;
 		for (size_t k = 0; k < f->nlocals; k++)
 			any |= f->locals[k].value != NULL;
@@ -482,8 +559,9 @@ struct tp_error *tp_render_dogslow(const struct tp_rsnapshot *snap,
 				   struct tp_strbuf *out)
 {
 	for (size_t i = 0; i < snap->nthreads; i++) {
-		struct tp_error *err = render_thread(snap, &snap->threads[i],
-						     opts, sources, out);
+		struct tp_error *err = render_thread(snap, i == 0,
+						     &snap->threads[i], opts,
+						     sources, out);
 		if (err)
 			return err;
 	}

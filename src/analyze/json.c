@@ -243,7 +243,7 @@ struct tp_error *tp_render_json(const struct tp_rsnapshot *snap,
 		if (t->native) {
 			tp_strbuf_printf(out, ", \"python\": %s, \"state\": ",
 					 t->python ? "true" : "false");
-			json_str_or_null(out, state_names[t->state]);
+			json_str_or_null(out, state_names[t->run_state]);
 			tp_strbuf_puts(out, ", \"syscall\": ");
 			json_str_or_null(out, t->syscall);
 			if (t->native_error) {
@@ -255,8 +255,18 @@ struct tp_error *tp_render_json(const struct tp_rsnapshot *snap,
 			tp_strbuf_puts(out, ", \"error\": ");
 			tp_json_string(out, t->error);
 		}
+		/* never with t->native: python_thread() passes such states by */
+		if (t->state && !t->native) {
+			tp_strbuf_puts(out, ", \"state\": ");
+			tp_json_string(out, t->state);
+		}
 		tp_strbuf_putc(out, '}');
 	}
-	tp_strbuf_puts(out, "]}\n");
+	tp_strbuf_putc(out, ']');
+	if (snap->error) {
+		tp_strbuf_puts(out, ", \"error\": ");
+		tp_json_string(out, snap->error);
+	}
+	tp_strbuf_puts(out, "}\n");
 	return tp_strbuf_error(out);
 }

@@ -130,17 +130,37 @@ static bool write_all(const char *s, size_t len)
 	return fflush(stdout) == 0;
 }
 
-static bool snapshot_partial(const struct tp_rsnapshot *snap)
+/*
+ * Whether the report of @snap is partial, and the first reason why: the
+ * snapshot's own (a core cut short, a thread list that loops), a thread's
+ * stack that stopped early or hit --max-frames, a frame whose locals could
+ * not all be read.  *@nreasons counts them all.
+ */
+static bool snapshot_partial(const struct tp_rsnapshot *snap,
+			     char *why, size_t whylen, size_t *nreasons)
 {
+	size_t n = 0;
+	why[0] = '\0';
+#define REASON(...) do { if (!n++) snprintf(why, whylen, __VA_ARGS__); } while (0)
+	if (snap->error)
+		REASON("%s", snap->error);
 	for (size_t i = 0; i < snap->nthreads; i++) {
 		const struct tp_rthread *t = &snap->threads[i];
 		if (t->error)
-			return true;
+			REASON("thread %d: older frames not read: %s",
+			       (int)t->tid, t->error);
+		if (t->truncated)
+			REASON("thread %d: older frames not shown: frame limit reached (--max-frames)",
+			       (int)t->tid);
 		for (size_t k = 0; k < t->nframes; k++)
 			if (t->frames[k].error)
-				return true;
+				REASON("thread %d: %s: locals incomplete: %s",
+				       (int)t->tid, t->frames[k].function,
+				       t->frames[k].error);
 	}
-	return false;
+#undef REASON
+	*nreasons = n;
+	return n > 0;
 }
 
 /* Returns false only when writing the output failed. */
@@ -181,10 +201,20 @@ static bool analyze_one(struct state *st, const char *path)
 		st->failed++;
 	} else {
 		written = write_all(tp_strbuf_str(&out), out.len);
-		if (snapshot_partial(snap))
+		char why[512];
+		size_t nreasons;
+		if (snapshot_partial(snap, why, sizeof(why), &nreasons)) {
+			/* the report says where; stderr says that it is partial */
+			if (nreasons > 1)
+				fprintf(stderr, "%s: %s: partial report: %s (and %zu more)\n",
+					progname, path, why, nreasons - 1);
+			else
+				fprintf(stderr, "%s: %s: partial report: %s\n",
+					progname, path, why);
 			st->partial++;
-		else
+		} else {
 			st->ok++;
+		}
 	}
 	tp_strbuf_deinit(&out);
 	tp_analyze_free(snap);

@@ -688,17 +688,17 @@ static void thread_state(const struct tp_core_thread_info *ct,
 			 struct tp_rthread *t)
 {
 	if (waits_for_gil(nf)) {
-		t->state = TP_RSTATE_GIL;
+		t->run_state = TP_RSTATE_GIL;
 		return;
 	}
-	t->state = TP_RSTATE_RUNNING;
+	t->run_state = TP_RSTATE_RUNNING;
 #if defined(__x86_64__)
 	long nr = (long)ct->regs[ORIG_RAX];
 	long rax = (long)ct->regs[RAX];
 	if (nr >= 0 && (rax == -EINTR || rax == -ERESTARTSYS ||
 			rax == -ERESTARTNOINTR || rax == -ERESTARTNOHAND ||
 			rax == -ERESTART_RESTARTBLOCK)) {
-		t->state = has_python ? TP_RSTATE_SYSCALL : TP_RSTATE_IDLE;
+		t->run_state = has_python ? TP_RSTATE_SYSCALL : TP_RSTATE_IDLE;
 		t->syscall = tp_native_syscall_name(nr);
 		if (!t->syscall)
 			t->syscall = "unknown";
@@ -728,14 +728,16 @@ static struct tp_rthread *add_thread(struct tp_rsnapshot *snap)
  * The thread state of @snap to merge with the native stack of thread
  * @tid: with several (a thread running code of a subinterpreter has one
  * per interpreter it entered), the one of the highest interpreter id,
- * whose frames are the innermost (doc/native-stacks.md).
+ * whose frames are the innermost (doc/native-stacks.md).  A thread state
+ * that is not a running thread (tp_rthread.state: one made for a thread
+ * that has not started, which carries its creator's tid) is never it.
  */
 static struct tp_rthread *python_thread(struct tp_rsnapshot *snap, pid_t tid)
 {
 	struct tp_rthread *best = NULL;
 	for (size_t i = 0; i < snap->nthreads; i++) {
 		struct tp_rthread *t = &snap->threads[i];
-		if (t->tid == tid && t->python &&
+		if (t->tid == tid && t->python && !t->state &&
 		    (!best || t->interp_id > best->interp_id))
 			best = t;
 	}

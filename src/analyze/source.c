@@ -19,6 +19,10 @@ struct source_file {
 	char *text;       /* NULL: could not be read */
 	char **lines;     /* start of each line (NUL-terminated, stripped) */
 	size_t nlines;
+	char *real;       /* the file read, as realpath() gives it */
+	/* the last permission check: for whom, and its answer */
+	long long chk_uid, chk_gid;
+	bool checked, readable;
 };
 
 struct tp_sources {
@@ -39,6 +43,7 @@ void tp_sources_destroy(struct tp_sources *s)
 		free(s->files[i].key);
 		free(s->files[i].text);
 		free(s->files[i].lines);
+		free(s->files[i].real);
 	}
 	free(s->files);
 	free(s);
@@ -46,7 +51,8 @@ void tp_sources_destroy(struct tp_sources *s)
 
 static char *read_file(const char *path, size_t *len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO named as a source file must not hang us */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return NULL;
 	struct stat st;
@@ -123,9 +129,53 @@ static void split_lines(struct source_file *f, size_t len)
 	}
 }
 
+/* Whether @uid/@gid has @bit (4 read, 1 search) on what @sb describes. */
+static bool may(const struct stat *sb, long long uid, long long gid,
+		unsigned bit)
+{
+	if ((long long)sb->st_uid == uid)
+		return sb->st_mode & (bit << 6);
+	if ((long long)sb->st_gid == gid)
+		return sb->st_mode & (bit << 3);
+	return sb->st_mode & bit;
+}
+
+/* Could @uid/@gid read the file at @real (an absolute path, no symlinks)? */
+static bool readable_by(const char *real, long long uid, long long gid)
+{
+	if (uid == 0)
+		return true;
+	if (real[0] != '/')
+		return false;
+	char *p = strdup(real);
+	if (!p)
+		return false;
+	bool ok = true;
+	struct stat sb;
+	/* "/" and every directory below it on the way must be searchable */
+	for (char *slash = p; ok && slash; slash = strchr(slash + 1, '/')) {
+		char keep = slash[1];
+		slash[1] = '\0';
+		ok = stat(p, &sb) == 0 && may(&sb, uid, gid, 1);
+		slash[1] = keep;
+	}
+	ok = ok && stat(p, &sb) == 0 && may(&sb, uid, gid, 4);
+	free(p);
+	return ok;
+}
+
 const char *tp_sources_line(struct tp_sources *s, const char *filename,
 			    const char *cwd, int lineno)
 {
+	bool hidden;
+	return tp_sources_line_as(s, filename, cwd, lineno, -1, -1, &hidden);
+}
+
+const char *tp_sources_line_as(struct tp_sources *s, const char *filename,
+			       const char *cwd, int lineno, long long uid,
+			       long long gid, bool *hidden)
+{
+	*hidden = false;
 	if (!filename || lineno < 1 || filename[0] == '<')
 		return NULL;
 	size_t flen = strlen(filename);
@@ -165,6 +215,8 @@ const char *tp_sources_line(struct tp_sources *s, const char *filename,
 		s->n++;
 		size_t len = 0;
 		f->text = read_file(filename, &len);
+		if (f->text)
+			f->real = realpath(filename, NULL);
 		if (!f->text && clen) {
 			char *path = malloc(clen + flen + 2);
 			if (path) {
@@ -172,6 +224,8 @@ const char *tp_sources_line(struct tp_sources *s, const char *filename,
 				path[clen] = '/';
 				memcpy(path + clen + 1, filename, flen + 1);
 				f->text = read_file(path, &len);
+				if (f->text)
+					f->real = realpath(path, NULL);
 				free(path);
 			}
 		}
@@ -180,6 +234,18 @@ const char *tp_sources_line(struct tp_sources *s, const char *filename,
 	}
 	if (!f->text || !f->lines || (size_t)lineno > f->nlines)
 		return NULL;
+	if (uid >= 0) {
+		if (!f->checked || f->chk_uid != uid || f->chk_gid != gid) {
+			f->readable = f->real && readable_by(f->real, uid, gid);
+			f->chk_uid = uid;
+			f->chk_gid = gid;
+			f->checked = true;
+		}
+		if (!f->readable) {
+			*hidden = true;
+			return NULL;
+		}
+	}
 	const char *line = f->lines[lineno - 1];
 	return *line ? line : NULL;
 }

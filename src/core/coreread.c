@@ -129,6 +129,7 @@ struct tp_core {
 
 	bool have_psinfo;
 	pid_t pid, ppid;
+	long long uid, gid;         /* pr_uid, pr_gid */
 	char fname[sizeof(((struct elf_prpsinfo *)0)->pr_fname) + 1];
 	char psargs[sizeof(((struct elf_prpsinfo *)0)->pr_psargs) + 1];
 
@@ -235,6 +236,14 @@ static bool bgzf_scan(struct tp_core *core, int fd, uint64_t fsize,
 		if (!found || clen < 12 + xlen + 8)
 			goto not_bgzf;
 		if (clen > fsize - coff) {
+			/*
+			 * Cut short (a full disk, a copy interrupted): the
+			 * members before this one are whole and checked by
+			 * their CRC when read; the core they make ends here,
+			 * and load_segments() says what is missing.
+			 */
+			if (n)
+				break;
 			*ret = format_error(core,
 					    "truncated gzip stream: member %zu starting at offset %" PRIu64 " ends early at offset %" PRIu64,
 					    n + 1, coff, fsize);
@@ -271,12 +280,13 @@ static bool bgzf_scan(struct tp_core *core, int fd, uint64_t fsize,
 			goto out;
 		}
 	}
-	if (!n || v[n - 1].ulen != 0) {
+	if (!n) {
 		*ret = format_error(core,
 				    "truncated gzip stream: BGZF end-of-stream marker missing after member %zu (offset %" PRIu64 ")",
 				    n, coff);
 		goto out;
 	}
+	/* no end-of-stream marker: cut short after a whole member (above) */
 	core->members = v;
 	core->nmembers = n;
 	core->size = uoff;
@@ -391,6 +401,104 @@ static struct tp_error *load_store(struct tp_core *core)
 	return NULL;
 }
 
+/*
+ * A core read as a stream (a gzip'd core that is not BGZF, a pipe, a
+ * device) is checked as it comes: its ELF header on the first bytes (a
+ * gzip bomb or /dev/zero is refused at its first megabyte), then, once its
+ * program headers are in, the size they declare (the end of the furthest
+ * segment, note or section header table) bounds what is read.  Only that
+ * much memory is taken, never the fixed TP_CORE_MAX_SIZE.
+ */
+static struct tp_error *stream_check(void *arg, const void *out, size_t len,
+				     uint64_t *want)
+{
+	const struct tp_core *core = arg;
+	const unsigned char *p = out;
+	Elf64_Ehdr eh;
+	if (len >= SELFMAG && memcmp(p, ELFMAG, SELFMAG) != 0)
+		return format_error(core, "not an ELF file");
+	if (len < sizeof(eh))
+		return NULL;
+	memcpy(&eh, p, sizeof(eh));
+	if (eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh.e_ident[EI_DATA] != ELFDATA2LSB || eh.e_type != ET_CORE ||
+	    eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == PN_XNUM)
+		return NULL;    /* read_phdrs() says what is wrong */
+	uint64_t phend = eh.e_phoff + (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr);
+	if (eh.e_phoff > TP_CORE_MAX_SIZE || phend > len)
+		return NULL;
+	uint64_t end = phend;
+	if (eh.e_shoff && eh.e_shoff < TP_CORE_MAX_SIZE && eh.e_shentsize)
+		end = eh.e_shoff + (uint64_t)eh.e_shnum * eh.e_shentsize > end
+			      ? eh.e_shoff + (uint64_t)eh.e_shnum * eh.e_shentsize
+			      : end;
+	for (uint64_t i = 0; i < eh.e_phnum; i++) {
+		Elf64_Phdr ph;
+		memcpy(&ph, p + eh.e_phoff + i * sizeof(ph), sizeof(ph));
+		if (ph.p_offset > TP_CORE_MAX_SIZE ||
+		    ph.p_filesz > TP_CORE_MAX_SIZE)
+			continue;       /* past any core: reads of it fault */
+		if (ph.p_offset + ph.p_filesz > end)
+			end = ph.p_offset + ph.p_filesz;
+	}
+	*want = end;
+	return NULL;
+}
+
+/* A pipe or a device, read until the core it holds ends (stream_check). */
+static struct tp_error *read_stream(struct tp_core *core, int fd)
+{
+	size_t cap = 0, len = 0;
+	unsigned char *buf = NULL;
+	uint64_t want = 0;
+	struct tp_error *err = NULL;
+	for (;;) {
+		if (want && len >= want)
+			break;
+		if (len == cap) {
+			size_t ncap = cap ? cap * 2 : (1u << 20);
+			if (want && ncap > want)
+				ncap = (size_t)want;
+			if (ncap <= cap || ncap > TP_CORE_MAX_SIZE) {
+				err = format_error(core, "core larger than %llu bytes",
+						   (unsigned long long)TP_CORE_MAX_SIZE);
+				break;
+			}
+			unsigned char *nb = realloc(buf, ncap);
+			if (!nb) {
+				err = &tp_error_nomem;
+				break;
+			}
+			buf = nb;
+			cap = ncap;
+		}
+		size_t room = cap - len;
+		if (want && want - len < room)
+			room = (size_t)(want - len);
+		ssize_t r = read(fd, buf + len, room);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			err = tp_error_os(errno, core->path, "cannot read core");
+			break;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+		if ((err = stream_check(core, buf, len, &want)))
+			break;
+	}
+	if (err) {
+		free(buf);
+		return err;
+	}
+	core->image = buf ? buf : malloc(1);
+	if (!core->image)
+		return &tp_error_nomem;
+	core->size = core->image_len = len;
+	return NULL;
+}
+
 static struct tp_error *load_image(struct tp_core *core, int fd)
 {
 	unsigned char head[8];
@@ -424,7 +532,8 @@ static struct tp_error *load_image(struct tp_core *core, int fd)
 		size_t len;
 		if (lseek(fd, 0, SEEK_SET) < 0)
 			return tp_error_os(errno, core->path, "cannot read core");
-		err = tp_gz_inflate_fd(fd, TP_CORE_MAX_SIZE, &buf, &len);
+		err = tp_gz_inflate_fd_checked(fd, TP_CORE_MAX_SIZE,
+					       stream_check, core, &buf, &len);
 		if (err)
 			return tp_error_wrap(err, "%s", core->path);
 		core->image = buf;
@@ -443,19 +552,8 @@ static struct tp_error *load_image(struct tp_core *core, int fd)
 		core->mapped = true;
 		return NULL;
 	}
-	/* A pipe or a device: read it whole. */
-	char *buf;
-	size_t len;
-	e = tp_fd_read_all(fd, (size_t)(TP_CORE_MAX_SIZE < SIZE_MAX - 1
-					? TP_CORE_MAX_SIZE : SIZE_MAX - 1),
-			   &buf, &len);
-	if (e == ENOMEM)
-		return &tp_error_nomem;
-	if (e)
-		return tp_error_os(e, core->path, "cannot read core");
-	core->image = (unsigned char *)buf;
-	core->size = core->image_len = len;
-	return NULL;
+	/* A pipe or a device: as much as the core in it declares. */
+	return read_stream(core, fd);
 }
 
 /* Copy [off, off + len) of the core file (all inside it) into @buf. */
@@ -656,6 +754,8 @@ static struct tp_error *note_prpsinfo(struct tp_core *core,
 	core->have_psinfo = true;
 	core->pid = ps.pr_pid;
 	core->ppid = ps.pr_ppid;
+	core->uid = ps.pr_uid;
+	core->gid = ps.pr_gid;
 	memcpy(core->fname, ps.pr_fname, sizeof(ps.pr_fname));
 	core->fname[sizeof(ps.pr_fname)] = '\0';
 	memcpy(core->psargs, ps.pr_psargs, sizeof(ps.pr_psargs));
@@ -961,10 +1061,36 @@ struct tp_error *tp_core_open_with(const char *path,
 			goto fail;
 		core->own_cache = true;
 	}
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/*
+	 * O_NONBLOCK: opening a FIFO without a writer would wait forever.  A
+	 * FIFO or a socket is refused; a device (a character device such as
+	 * /dev/zero) is read as a stream, bounded by what the core in it
+	 * declares (read_stream()), in blocking mode again.
+	 */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
 		err = tp_error_os(errno, path, "cannot open core");
 		goto fail;
+	}
+	struct stat fst;
+	if (fstat(fd, &fst) < 0) {
+		err = tp_error_os(errno, path, "cannot stat core");
+		close(fd);
+		goto fail;
+	}
+	if (S_ISFIFO(fst.st_mode) || S_ISSOCK(fst.st_mode) ||
+	    S_ISDIR(fst.st_mode)) {
+		err = format_error(core, "not a regular file (%s)",
+				   S_ISFIFO(fst.st_mode) ? "a FIFO"
+				   : S_ISSOCK(fst.st_mode) ? "a socket"
+							   : "a directory");
+		close(fd);
+		goto fail;
+	}
+	if (!S_ISREG(fst.st_mode)) {
+		int fl = fcntl(fd, F_GETFL);
+		if (fl >= 0)
+			fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
 	}
 	err = load_image(core, fd);
 	close(fd);
@@ -1207,6 +1333,16 @@ struct tp_memsrc *tp_core_memsrc(struct tp_core *core)
 bool tp_core_is_snapshot(const struct tp_core *core)
 {
 	return core->snapshot;
+}
+
+long long tp_core_uid(const struct tp_core *core)
+{
+	return core->have_psinfo ? core->uid : -1;
+}
+
+long long tp_core_gid(const struct tp_core *core)
+{
+	return core->have_psinfo ? core->gid : -1;
 }
 
 bool tp_core_is_truncated(const struct tp_core *core)

@@ -157,6 +157,9 @@ pid_t tp_core_pid(const struct tp_core *core);
 pid_t tp_core_ppid(const struct tp_core *core);
 const char *tp_core_fname(const struct tp_core *core);
 const char *tp_core_psargs(const struct tp_core *core);
+/** NT_PRPSINFO: the process's user and group ids; -1 when absent. */
+long long tp_core_uid(const struct tp_core *core);
+long long tp_core_gid(const struct tp_core *core);
 
 /** NT_FILE entries in note order; paths are owned by @core. */
 size_t tp_core_nfiles(const struct tp_core *core);

@@ -243,6 +243,9 @@ struct inflater {
 	size_t out_len, out_cap, limit;
 	gz_header head;         /* header of the current member */
 	unsigned char extra[64];
+	tp_gz_check_fn *check;  /* NULL: none */
+	void *check_arg;
+	uint64_t want;          /* declared size from the check, 0 unknown */
 };
 
 /* True if the member header just parsed has a 'B','C' subfield. */
@@ -384,6 +387,20 @@ static struct tp_error *inflate_loop(struct inflater *z)
 		z->zs.avail_out = (uInt)room;
 		int r = inflate(&z->zs, Z_NO_FLUSH);
 		z->out_len += room - z->zs.avail_out;
+		if (z->check && room != z->zs.avail_out) {
+			if ((err = z->check(z->check_arg, z->out, z->out_len,
+					    &z->want)))
+				return err;
+			/* the buffer grows no further than that */
+			if (z->want && z->want < z->limit)
+				z->limit = (size_t)z->want;
+			if (z->want && z->out_len >= z->want) {
+				/* all the content declares it holds */
+				if (z->want < z->out_len)
+					z->out_len = (size_t)z->want;
+				return NULL;
+			}
+		}
 		if (z->out_len > z->limit)
 			return too_big(z);
 		switch (r) {
@@ -425,7 +442,14 @@ static struct tp_error *inflate_loop(struct inflater *z)
 struct tp_error *tp_gz_inflate_fd(int fd, uint64_t max_len, void **ret,
 				  size_t *ret_len)
 {
-	struct inflater z = { .fd = fd };
+	return tp_gz_inflate_fd_checked(fd, max_len, NULL, NULL, ret, ret_len);
+}
+
+struct tp_error *tp_gz_inflate_fd_checked(int fd, uint64_t max_len,
+					  tp_gz_check_fn *check, void *arg,
+					  void **ret, size_t *ret_len)
+{
+	struct inflater z = { .fd = fd, .check = check, .check_arg = arg };
 	z.limit = max_len < SIZE_MAX - 1 ? (size_t)max_len : SIZE_MAX - 1;
 	z.in = malloc(INFLATE_CHUNK);
 	if (!z.in)

@@ -54,4 +54,24 @@ bool tp_gz_is_gzip(const void *head, size_t len);
 struct tp_error *tp_gz_inflate_fd(int fd, uint64_t max_len, void **ret,
 				  size_t *ret_len);
 
+/**
+ * Told what has been inflated so far (@out, @len bytes, growing from one
+ * call to the next), a check may refuse it (return an error, which ends
+ * the inflation: a gzip bomb of zeros is refused at its first megabyte,
+ * not at its last) or set *@want, the number of bytes the content
+ * declares it holds (0: not known yet): inflation stops there.
+ */
+typedef struct tp_error *tp_gz_check_fn(void *arg, const void *out,
+					size_t len, uint64_t *want);
+
+/**
+ * tp_gz_inflate_fd() with a check called after each step of output.  When
+ * the check set *want, the result is the first *want bytes (what follows
+ * them is not read: no CRC of the last member then), or fewer when the
+ * stream ends first.
+ */
+struct tp_error *tp_gz_inflate_fd_checked(int fd, uint64_t max_len,
+					  tp_gz_check_fn *check, void *arg,
+					  void **ret, size_t *ret_len);
+
 #endif /* TRIPOD_CORE_GZ_H */

@@ -243,7 +243,7 @@ struct tp_error *tp_index_load(const char *path, struct tp_index **ret)
 		return &tp_error_nomem;
 	}
 	struct tp_error *err = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	struct stat sb;
 	if (fd < 0 || fstat(fd, &sb) < 0) {
 		err = tp_error_os(errno, path, "cannot open snapshot index");
@@ -322,9 +322,18 @@ struct tp_error *tp_store_read_block(int dirfd, const struct tp_hash *h,
 	}
 	char name[36];
 	block_name(h, name);
-	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO planted in the store must not hang the reader */
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK |
+				     O_NOCTTY);
 	if (fd < 0)
 		return tp_error_os(errno, NULL, "cannot open block %s", name);
+	struct stat bsb;
+	if (fstat(fd, &bsb) < 0 || !S_ISREG(bsb.st_mode)) {
+		close(fd);
+		return tp_error_create(TP_ERR_FORMAT,
+				       "block %s damaged (not a regular file)",
+				       name);
+	}
 	size_t cap = BLOCK_HEADER_SIZE + ZSTD_COMPRESSBOUND(TP_STORE_BLOCK_SIZE);
 	unsigned char *buf = malloc(cap + 1);
 	struct tp_error *err = NULL;

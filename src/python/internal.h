@@ -39,6 +39,12 @@ struct memo_entry {
 	uint64_t addr;
 	struct tp_pyval *val;
 	size_t cost;             /* lower bound of its repr length */
+	/*
+	 * A top-level value that passed the budget: met again, anywhere, it
+	 * is too long at once (a value decoded once per snapshot, not once
+	 * per frame that holds it).
+	 */
+	bool toolong;
 };
 
 struct type_entry {

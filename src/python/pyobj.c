@@ -143,12 +143,30 @@ static bool memo_put(struct tp_python *py, uint64_t addr,
 			e->addr = addr;
 			e->val = val;
 			e->cost = cost;
+			e->toolong = false;
 			return true;
 		}
 	}
 }
 
 /* ---- strings ------------------------------------------------------------ */
+
+/*
+ * A text too long to read whole is still checked against the snapshot: its
+ * last byte must be readable.  A length the process scribbled on (2^40
+ * characters) then makes the object unreadable, not "really long": it
+ * cannot be there.  One read, whatever the length.
+ */
+static struct tp_error *probe_end(struct tp_python *py, uint64_t data,
+				  uint64_t len, uint64_t width)
+{
+	if (!len)
+		return NULL;
+	if (len > UINT64_MAX / width || data + len * width < data)
+		return tp_error_fault(data, "text extends past the address space");
+	uint8_t b;
+	return py_read_u8(py, data + len * width - 1, &b);
+}
 
 /*
  * Code points of a str object.  3.3+ (PEP 393): the kind, compact and ascii
@@ -208,6 +226,8 @@ static struct tp_error *str_codepoints(struct tp_python *py, uint64_t addr,
 	if (len < 0)
 		return tp_error_fault(addr, "negative str length");
 	if ((uint64_t)len > max || (uint64_t)len > MAX_STR_READ) {
+		if ((err = probe_end(py, data, (uint64_t)len, kind)))
+			return err;
 		*too_long = true;
 		*ret_len = (size_t)len;
 		*ret = NULL;
@@ -270,6 +290,9 @@ static struct tp_error *bytes_data(struct tp_python *py, uint64_t addr,
 	if (len < 0)
 		return tp_error_fault(addr, "negative bytes length");
 	if ((uint64_t)len > max || (uint64_t)len > MAX_STR_READ) {
+		if ((err = probe_end(py, addr + LOFF(py, BYTES_SVAL),
+				     (uint64_t)len, 1)))
+			return err;
 		*too_long = true;
 		*ret_len = (size_t)len;
 		return NULL;
@@ -386,7 +409,8 @@ static struct tp_error *long_digits(struct tp_python *py, uint64_t addr,
 		if ((err = py_read_i64(py, addr + LOFF(py, OB_SIZE), &size)))
 			return err;
 		*negative = size < 0;
-		ndigits = size < 0 ? (uint64_t)-size : (uint64_t)size;
+		/* unsigned negation: -INT64_MIN is undefined in int64_t */
+		ndigits = size < 0 ? 0 - (uint64_t)size : (uint64_t)size;
 	}
 	if (ndigits > max_digits) {
 		*too_long = true;
@@ -435,15 +459,25 @@ struct tp_error *py_int_value(struct tp_python *py, uint64_t addr,
 	uint32_t *digits;
 	size_t n;
 	bool too_long;
-	if ((err = long_digits(py, addr, 4, &digits, &n, negative, &too_long)))
-		return err;
-	uint64_t v = 0;
 	int shift = py->digit_shift;
-	if (too_long || (size_t)shift * n > 64 + (size_t)shift)
+	/* 64 bits take at most ceil(64 / shift) digits: 3 of 30, 5 of 15 */
+	size_t max_digits = (64 + (size_t)shift - 1) / (size_t)shift;
+	if ((err = long_digits(py, addr, max_digits, &digits, &n, negative,
+			       &too_long)))
+		return err;
+	if (too_long)
 		return tp_error_create(TP_ERR_LIMIT, "int too big");
-	for (size_t i = n; i-- > 0;)
+	uint64_t v = 0;
+	uint32_t dmask = (1u << shift) - 1;
+	for (size_t i = n; i-- > 0;) {
+		/* the bits shifted out must be zero, else it needs > 64 */
+		if (v >> (64 - shift))
+			return tp_error_create(TP_ERR_LIMIT, "int too big");
+		if (digits[i] & ~dmask)
+			return tp_error_fault(addr, "bad int digit");
 		v = (v << shift) | digits[i];
-	*ret = *negative ? (uint64_t)-(int64_t)v : v;
+	}
+	*ret = *negative ? 0 - v : v;
 	return NULL;
 }
 
@@ -587,17 +621,37 @@ struct tp_error *py_dict_iter(struct tp_python *py, uint64_t dict,
 		if ((err = py_read_i64(py, dict + LOFF(py, DICT_MASK), &mask)) ||
 		    (err = py_read_ptr(py, dict + LOFF(py, DICT_TABLE), &table)))
 			return err;
-		if (mask < 0 || mask > (int64_t)MAX_ITEMS * 8)
+		if (mask < 0 || mask > (int64_t)MAX_ITEMS * 8 ||
+		    ((uint64_t)mask & ((uint64_t)mask + 1)))
 			return tp_error_fault(dict, "bad dict mask");
+		/*
+		 * The table is read a chunk at a time, and only until the
+		 * `used` live items are found: a table left large by
+		 * deletions costs what it holds, and a mask the target
+		 * scribbled on ends at the first chunk not in the snapshot.
+		 */
 		uint64_t esize = LOFF(py, SIZEOF_DICTKEYENTRY);
-		for (int64_t i = 0; i <= mask; i++) {
-			uint64_t kv[2];
-			if ((err = py_read(py, table + i * esize +
-						       LOFF(py, DKE_KEY),
-					   kv, 16)))
+		uint64_t koff = LOFF(py, DKE_KEY), voff = LOFF(py, DKE_VALUE);
+		if (esize < koff + 8 || esize < voff + 8 || esize > 64)
+			return tp_error_fault(dict, "bad dict entry size");
+		uint8_t buf[4096];
+		size_t per = sizeof(buf) / esize, slots = (size_t)mask + 1;
+		int64_t live = 0;
+		for (size_t i = 0; i < slots && live < used; i += per) {
+			size_t n = slots - i < per ? slots - i : per;
+			if ((err = py_read(py, table + i * esize, buf,
+					   n * esize)))
 				return err;
-			if (kv[1] && !fn(arg, kv[0], kv[1]))
-				break;
+			for (size_t k = 0; k < n && live < used; k++) {
+				uint64_t key, value;
+				memcpy(&key, buf + k * esize + koff, 8);
+				memcpy(&value, buf + k * esize + voff, 8);
+				if (!value)
+					continue;
+				live++;
+				if (!fn(arg, key, value))
+					return NULL;
+			}
 		}
 		return NULL;
 	}
@@ -825,8 +879,12 @@ static const char *compute_type_name(struct tp_python *py, uint64_t type)
 {
 	uint64_t flags, tp_name;
 	const char *name = NULL;
-	if (is_fault(type_flags(py, type, &flags)))
+	struct tp_error *ferr = type_flags(py, type, &flags);
+	if (ferr) {
+		/* a fault or out of memory: the type has no name we can give */
+		tp_error_destroy(ferr);
 		return NULL;
+	}
 	if (flags & TPF_HEAPTYPE) {
 		uint64_t q = 0, dict = 0, mod = 0;
 		const char *qual = NULL, *module = NULL;
@@ -908,6 +966,18 @@ static bool charge(struct dstate *st, size_t n)
 	return true;
 }
 
+/*
+ * The least a container's repr adds around its @n items, each of which
+ * charges its own repr: @base for the brackets ("[]", "{}"), and @per
+ * characters per item minus the ", " the last item goes without (", "
+ * for a list, ": " and ", " for a dict).  Charging an item's minimum here
+ * as well would count it twice and call a repr too long that is not.
+ */
+static size_t sep_cost(size_t base, size_t per, size_t n)
+{
+	return base + (n ? per * n - 2 : 0);
+}
+
 static struct tp_error *decode(struct tp_python *py, struct dstate *st,
 			       uint64_t addr, int depth,
 			       struct tp_pyval **ret);
@@ -978,7 +1048,8 @@ static struct tp_error *decode_seq(struct tp_python *py, struct dstate *st,
 		return err;
 	if (n < 0 || n > (int64_t)MAX_ITEMS)
 		return tp_error_fault(addr, "bad size");
-	if (!charge(st, 2 + 3 * (size_t)n))
+	size_t cost = sep_cost(2, 2, (size_t)n);
+	if (!charge(st, cost))
 		return NULL;
 	if (kind == TP_PV_LIST) {
 		if ((err = py_read_ptr(py, addr + LOFF(py, LIST_ITEM),
@@ -1002,7 +1073,7 @@ static struct tp_error *decode_seq(struct tp_python *py, struct dstate *st,
 		return &tp_error_nomem;
 	}
 	v->u.seq.items = items;
-	if (!remember(py, st, addr, v, 2 + 3 * (size_t)n)) {
+	if (!remember(py, st, addr, v, cost)) {
 		free(ptrs);
 		return &tp_error_nomem;
 	}
@@ -1057,8 +1128,9 @@ static struct tp_error *decode_dict(struct tp_python *py, struct dstate *st,
 		return err;
 	if (used < 0 || used > (int64_t)MAX_ITEMS)
 		return tp_error_fault(addr, "bad dict size");
-	/* "{k: v, ...}": at least 6 characters per item */
-	if (!charge(st, 2 + 6 * (size_t)used))
+	/* "{k: v, ...}": ": " per item, ", " between them */
+	size_t cost = sep_cost(2, 4, (size_t)used);
+	if (!charge(st, cost))
 		return NULL;
 	struct collect c = { .limit = (size_t)used + 1 };
 	err = py_dict_iter(py, addr, collect_cb, &c);
@@ -1075,7 +1147,7 @@ static struct tp_error *decode_dict(struct tp_python *py, struct dstate *st,
 	struct tp_pyval **vals = tp_pyval_arena_alloc(py->arena,
 						      (n ? n : 1) * sizeof(*vals));
 	if (!v || !keys || !vals ||
-	    (own && !remember(py, st, addr, v, 2 + 6 * (size_t)used))) {
+	    (own && !remember(py, st, addr, v, cost))) {
 		free(c.kv);
 		return &tp_error_nomem;
 	}
@@ -1118,6 +1190,9 @@ static bool is_py2_dummy(struct tp_python *py, uint64_t key)
 	return len == 11 && !memcmp(data, "<dummy key>", 11);
 }
 
+/* Slots of a set's hash table read at once (bounds the buffer, not the work) */
+#define SET_CHUNK 256
+
 static struct tp_error *decode_set(struct tp_python *py, struct dstate *st,
 				   uint64_t addr, enum tp_pyval_kind kind,
 				   const char *type_name, int depth,
@@ -1131,43 +1206,53 @@ static struct tp_error *decode_set(struct tp_python *py, struct dstate *st,
 	    (err = py_read_ptr(py, addr + LOFF(py, SET_TABLE), &table)))
 		return err;
 	if (mask < 0 || mask > (int64_t)MAX_ITEMS * 4 || used < 0 ||
-	    used > mask + 1)
+	    used > mask + 1 || ((uint64_t)mask & ((uint64_t)mask + 1)))
 		return tp_error_fault(addr, "bad set");
-	if (!charge(st, 5 + 3 * (size_t)used))
+	/* "{a, b}"; an empty set prints "set()" */
+	size_t cost = used ? sep_cost(2, 2, (size_t)used) : 5;
+	if (!charge(st, cost))
 		return NULL;
+	/*
+	 * The table may be far larger than the set (a set does not shrink
+	 * when items are discarded), and its size is the target's word: only
+	 * `used` pointers are kept, already charged to the budget, and the
+	 * table is read a chunk at a time until they are all found.  A table
+	 * that is not in the snapshot ends at its first chunk.
+	 */
 	uint64_t esize = LOFF(py, SIZEOF_SETENTRY);
 	uint64_t koff = LOFF(py, SETENTRY_KEY);
+	if (esize < koff + 8 || esize > 64)
+		return tp_error_fault(addr, "bad set entry size");
 	size_t slots = (size_t)mask + 1;
-	uint8_t *raw = malloc(slots * esize);
-	uint64_t *ptrs = malloc(slots * 8);
-	if (!raw || !ptrs) {
-		free(raw);
-		free(ptrs);
+	uint8_t raw[SET_CHUNK * 64];
+	uint64_t *ptrs = malloc((used ? (size_t)used : 1) * 8);
+	if (!ptrs)
 		return &tp_error_nomem;
-	}
-	if ((err = py_read(py, table, raw, slots * esize))) {
-		free(raw);
-		free(ptrs);
-		return err;
-	}
 	size_t n = 0;
-	for (size_t i = 0; i < slots; i++) {
-		uint64_t key;
-		memcpy(&key, raw + i * esize + koff, 8);
-		if (!key || key == py->set_dummy)
-			continue;
-		if (!py->set_dummy && py->caps->py2_objects && is_py2_dummy(py, key)) {
-			/* 2.7's dummy is a static str: remember it */
-			py->set_dummy = key;
-			continue;
+	for (size_t i = 0; i < slots && n < (size_t)used; i += SET_CHUNK) {
+		size_t k = slots - i < SET_CHUNK ? slots - i : SET_CHUNK;
+		if ((err = py_read(py, table + i * esize, raw, k * esize))) {
+			free(ptrs);
+			return err;
 		}
-		ptrs[n++] = key;
+		for (size_t j = 0; j < k && n < (size_t)used; j++) {
+			uint64_t key;
+			memcpy(&key, raw + j * esize + koff, 8);
+			if (!key || key == py->set_dummy)
+				continue;
+			if (!py->set_dummy && py->caps->py2_objects &&
+			    is_py2_dummy(py, key)) {
+				/* 2.7's dummy is a static str: remember it */
+				py->set_dummy = key;
+				continue;
+			}
+			ptrs[n++] = key;
+		}
 	}
-	free(raw);
 	struct tp_pyval *v = new_node(py, kind, addr, type_name);
 	struct tp_pyval **items = tp_pyval_arena_alloc(
 		py->arena, (n ? n : 1) * sizeof(*items));
-	if (!v || !items || !remember(py, st, addr, v, 5 + 3 * (size_t)used)) {
+	if (!v || !items || !remember(py, st, addr, v, cost)) {
 		free(ptrs);
 		return &tp_error_nomem;
 	}
@@ -1351,8 +1436,12 @@ static struct tp_error *classic_class(struct tp_python *py, uint64_t cls,
 		*module = "?";
 		if ((err = py_dict_get_str(py, dict, "__module__", &mod)))
 			return err;
-		uint64_t type;
-		if (mod && !py_type_of(py, mod, &type) &&
+		uint64_t type = 0;
+		struct tp_error *terr = mod ? py_type_of(py, mod, &type) : NULL;
+		if (terr == &tp_error_nomem)
+			return terr;
+		tp_error_destroy(terr);
+		if (mod && !terr &&
 		    type == py->target->sym[TP_SYM_PyString_Type] &&
 		    (err = py_str_utf8(py, mod, 4096, module)))
 			return err;
@@ -1522,6 +1611,8 @@ static struct tp_error *decode_bytes(struct tp_python *py, struct dstate *st,
 		if (len < 0)
 			return tp_error_fault(addr, "bad bytearray");
 		if ((uint64_t)len > room || (uint64_t)len > MAX_STR_READ) {
+			if ((err = probe_end(py, data, (uint64_t)len, 1)))
+				return err;
 			too_long = true;
 		} else {
 			v->u.bytes.len = (size_t)len;
@@ -1678,6 +1769,10 @@ static struct tp_error *decode(struct tp_python *py, struct dstate *st,
 			       struct tp_pyval **ret)
 {
 	struct memo_entry *e = memo_find(py, addr);
+	if (e && e->toolong) {
+		st->overflow = true;
+		return NULL;
+	}
 	if (e) {
 		charge(st, e->cost);
 		*ret = e->val;
@@ -1695,8 +1790,12 @@ static struct tp_error *decode(struct tp_python *py, struct dstate *st,
 		tp_error_destroy(err);
 		uint64_t type = 0;
 		const char *tname = "object";
-		if (!is_fault(py_type_of(py, addr, &type)))
+		struct tp_error *terr = py_type_of(py, addr, &type);
+		if (terr == &tp_error_nomem)
+			return terr;
+		if (!terr)
 			tname = py_type_name(py, type);
+		tp_error_destroy(terr);
 		struct tp_pyval *v = new_node(py, TP_PV_UNREADABLE, addr,
 					      tname);
 		if (!v)
@@ -1794,8 +1893,10 @@ struct tp_error *py_value(struct tp_python *py, uint64_t addr,
 			tname = py_type_name(py, type);
 		tp_error_destroy(terr);
 		struct tp_pyval *v = new_node(py, TP_PV_TOOLONG, addr, tname);
-		if (!v)
+		if (!v || !memo_put(py, addr, v, 0))
 			err = &tp_error_nomem;
+		else
+			memo_find(py, addr)->toolong = true;
 		*ret = v;
 	}
 	free(st.made);

@@ -14,6 +14,8 @@
 #include "config.h"
 
 #include <stddef.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -553,8 +555,9 @@ static struct tp_error *read_code(struct tp_python *py, uint64_t code,
 	if (q && (err = py_str_utf8(py, q, 4096, &c->qualname)))
 		return err;
 	int32_t nvars = iframe_model(py) ? c->nlocalsplus : c->nlocals;
+	/* in 64 bits: the sum of two target int32s may not fit in one */
 	if (nvars < 0 || nvars > MAX_LOCALS || c->argcount < 0 ||
-	    c->kwonly < 0 || c->argcount + c->kwonly > nvars)
+	    c->kwonly < 0 || (int64_t)c->argcount + c->kwonly > nvars)
 		return tp_error_fault(code, "bad code object counts");
 	return NULL;
 }
@@ -586,15 +589,16 @@ static int frame_line(struct tp_python *py, const struct frame_code *c,
 		      uint64_t iframe, uint64_t instr)
 {
 	/* Tracing keeps the frame object's f_lineno; CPython reports it. */
-	uint64_t fobj;
-	if (LHAS(py, FO_LINENO) &&
-	    !py_read_ptr(py, iframe + LOFF(py, IF_FRAME_OBJ), &fobj) && fobj) {
-		int32_t lineno;
-		struct tp_error *err = py_read_i32(py, fobj + LOFF(py, FO_LINENO),
-						   &lineno);
-		if (!err && lineno > 0)
-			return lineno;
+	uint64_t fobj = 0;
+	if (LHAS(py, FO_LINENO)) {
+		struct tp_error *err = py_read_ptr(py, iframe + LOFF(py, IF_FRAME_OBJ),
+						   &fobj);
+		int32_t lineno = 0;
+		if (!err && fobj)
+			err = py_read_i32(py, fobj + LOFF(py, FO_LINENO), &lineno);
 		tp_error_destroy(err);
+		if (!err && fobj && lineno > 0)
+			return lineno;
 	}
 	/*
 	 * 3.11/3.12 prev_instr and 3.13 instr_ptr both give CPython's
@@ -995,6 +999,35 @@ static const char *arena_err(struct tp_python *py, struct tp_error *err)
 	return s ? s : "out of memory";
 }
 
+/* printf into the arena; a fixed text when memory runs out. */
+static const char *arena_fmt(struct tp_python *py, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static const char *arena_fmt(struct tp_python *py, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	const char *s = tp_pyval_arena_strdup(py->arena, buf);
+	return s ? s : "out of memory";
+}
+
+/* "@what: message of @err" in the arena. */
+static const char *arena_err_wrap(struct tp_python *py, struct tp_error *err,
+				  const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static const char *arena_err_wrap(struct tp_python *py, struct tp_error *err,
+				  const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	return arena_fmt(py, "%s: %s", buf, tp_error_message(err));
+}
+
 /* Is @addr in the small set @seen (grows)?  Adds it. */
 static bool seen_before(uint64_t **seen, size_t *n, size_t *cap,
 			uint64_t addr)
@@ -1324,6 +1357,45 @@ static bool names_cb(void *arg, uint64_t key, uint64_t value)
 	return true;
 }
 
+/*
+ * A thread state made for a thread that has not started yet.  The thread
+ * creating it makes it (threading.Thread.start()); the new thread records
+ * its own ids in it when it first runs.  Until then it has no frames and
+ * holds its creator's ids (2.7-3.11: thread_id and native_thread_id are
+ * set to the caller's at creation) or none (3.12+: thread_id 0 until the
+ * state is bound).  Reported as it is, it was a second thread with the
+ * creator's tid and name and no frames.  Among the thread states of one
+ * interpreter, @first .. @n: one with no frames and no error whose ident
+ * is 0 or another's (the other one with frames, or the older one: a new
+ * state goes to the head of the list) is marked as starting, its borrowed
+ * ids cleared.
+ */
+static void starting_threads(struct tp_python *py, struct tp_rthread *v,
+			     size_t first, size_t n)
+{
+	for (size_t i = first; i < n; i++) {
+		struct tp_rthread *t = &v[i];
+		if (t->nframes || t->error || !t->has_ident)
+			continue;
+		const struct tp_rthread *creator = NULL;
+		for (size_t j = first; j < n && t->ident && !creator; j++)
+			if (j != i && v[j].has_ident && !v[j].state &&
+			    v[j].ident == t->ident && (v[j].nframes || j > i))
+				creator = &v[j];
+		if (t->ident && !creator)
+			continue;
+		if (creator)
+			t->state = arena_fmt(py, "starting: thread state made by thread %llu, not run yet",
+					     (unsigned long long)creator->ident);
+		else
+			t->state = "starting: thread state not bound to a thread yet";
+		t->has_ident = false;
+		t->ident = 0;
+		t->tid = 0;
+		t->is_main = false;
+	}
+}
+
 /* Thread names from threading._active (and _limbo is not needed). */
 static void thread_names(struct tp_python *py, uint64_t interp,
 			 struct tp_rthread *threads, size_t first, size_t n)
@@ -1430,9 +1502,18 @@ struct tp_error *tp_python_walk(struct tp_python *py,
 		tp_error_destroy(e);
 	}
 
-	uint64_t *seen = NULL;
-	size_t nseen = 0, capseen = 0;
-	for (int ni = 0; interp && ni < MAX_INTERPRETERS; ni++) {
+	uint64_t *seen = NULL, *seen_interp = NULL;
+	size_t nseen = 0, capseen = 0, nseen_interp = 0, capseen_interp = 0;
+	/* why the walk ended before the lists did (the report says it) */
+	const char *incomplete = NULL;
+	int ni;
+	for (ni = 0; interp && ni < MAX_INTERPRETERS; ni++) {
+		if (seen_before(&seen_interp, &nseen_interp, &capseen_interp,
+				interp)) {
+			incomplete = arena_fmt(py, "the interpreter list loops at 0x%llx",
+					       (unsigned long long)interp);
+			break;
+		}
 		int64_t interp_id = -1;
 		if (LHAS(py, IS_ID)) {
 			struct tp_error *e = py_read_i64(py, interp + LOFF(py, IS_ID),
@@ -1444,12 +1525,28 @@ struct tp_error *tp_python_walk(struct tp_python *py,
 		int64_t holder = gil_holder(py, interp);
 		size_t first = acc.n;
 		uint64_t ts;
-		if ((err = py_read_ptr(py, interp + LOFF(py, IS_TSTATE_HEAD), &ts)))
-			break;
-		size_t nts = 0;
-		while (ts && nts++ < py->opts.max_threads) {
-			if (seen_before(&seen, &nseen, &capseen, ts))
+		if ((err = py_read_ptr(py, interp + LOFF(py, IS_TSTATE_HEAD), &ts))) {
+			if (!acc.n)
 				break;
+			/* the threads of earlier interpreters stand */
+			incomplete = arena_err_wrap(py, err,
+						    "threads of interpreter %d not read", ni + 1);
+			tp_error_destroy(err);
+			err = NULL;
+			break;
+		}
+		size_t nts = 0;
+		while (ts) {
+			if (nts++ >= py->opts.max_threads) {
+				incomplete = arena_fmt(py, "more than %zu thread states in interpreter %d: the rest not shown",
+						       py->opts.max_threads, ni + 1);
+				break;
+			}
+			if (seen_before(&seen, &nseen, &capseen, ts)) {
+				incomplete = arena_fmt(py, "the thread list loops at 0x%llx",
+						       (unsigned long long)ts);
+				break;
+			}
 			if (acc.n == acc.cap) {
 				size_t cap = acc.cap ? acc.cap * 2 : 16;
 				struct tp_rthread *v = realloc(acc.v,
@@ -1495,22 +1592,32 @@ struct tp_error *tp_python_walk(struct tp_python *py,
 				tp_error_destroy(e);
 			}
 			if ((err = py_read_ptr(py, ts + LOFF(py, TS_NEXT), &ts))) {
-				rt->error = arena_err(py, err);
+				incomplete = arena_err_wrap(py, err,
+							    "the thread list ends unreadable");
 				tp_error_destroy(err);
 				err = NULL;
 				break;
 			}
 		}
+		starting_threads(py, acc.v, first, acc.n);
 		thread_names(py, interp, acc.v, first, acc.n);
+		if (incomplete)
+			break;
 		if ((err = py_read_ptr(py, interp + LOFF(py, IS_NEXT), &interp))) {
 			/* keep what we have */
+			incomplete = arena_err_wrap(py, err,
+						    "the interpreter list ends unreadable");
 			tp_error_destroy(err);
 			err = NULL;
 			break;
 		}
 	}
+	if (!incomplete && interp && ni == MAX_INTERPRETERS)
+		incomplete = arena_fmt(py, "more than %d interpreters: the rest not shown",
+				       MAX_INTERPRETERS);
 out:
 	free(seen);
+	free(seen_interp);
 	if (err) {
 		free(acc.v);
 		return err;
@@ -1523,6 +1630,7 @@ out:
 	if (acc.n)
 		memcpy(snap->threads, acc.v, acc.n * sizeof(*acc.v));
 	snap->nthreads = acc.n;
+	snap->error = incomplete;
 	snap->python_version = py->version;
 	snap->eval_loop = py->caps->eval_loop_frame_ex
 				  ? "PyEval_EvalFrameEx"

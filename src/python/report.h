@@ -120,9 +120,16 @@ struct tp_rthread {
 	bool native;
 	bool python;                /* has a Python thread state (false: a
 				       thread that never ran Python) */
-	enum tp_rthread_state state;
+	enum tp_rthread_state run_state; /* --native */
 	const char *syscall;        /* TP_RSTATE_SYSCALL/IDLE: its name */
 	const char *native_error;   /* why the native stack may be short */
+	/*
+	 * NULL for a thread that runs (or ran) Python code; else what this
+	 * thread state is instead: "starting: ..." for one that a thread
+	 * made for a new thread that has not run yet (it has no frames, and
+	 * its ids are its creator's or none: tid 0, no ident, no name).
+	 */
+	const char *state;
 };
 
 struct tp_rsnapshot {
@@ -133,6 +140,9 @@ struct tp_rsnapshot {
 	const char *cwd;
 	pid_t pid;
 	pid_t ppid;                 /* parent process id, 0 if unknown */
+	long long uid, gid;         /* the process's user and group, -1 if
+				       unknown (which source files it could
+				       read: source.h) */
 	int64_t freeze_us;          /* how long the target was stopped, -1 if
 				       unknown (not a tripod snapshot) */
 	const char **argv;
@@ -149,6 +159,12 @@ struct tp_rsnapshot {
 	const char *native_source;
 	struct tp_rthread *threads; /* main thread first, then by tid */
 	size_t nthreads;
+	/*
+	 * Why the report is incomplete beyond its threads' own errors (a
+	 * thread list that loops or ends unreadable, a snapshot cut short),
+	 * one line, or NULL.
+	 */
+	const char *error;
 	struct tp_pyval_arena *arena;
 };
 

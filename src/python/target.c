@@ -7,6 +7,7 @@
 #include <gelf.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/maps.h"
 #include "python/target.h"
@@ -283,6 +284,26 @@ static int find_python_module(Dwfl_Module *mod, void **userdata,
 	return DWARF_CB_OK;
 }
 
+static void hex_build_id(Dwfl_Module *mod, char *out, size_t outlen);
+
+/* A module named like Python whose ELF file libdwfl could not find. */
+static int missing_python_module(Dwfl_Module *mod, void **userdata,
+				 const char *name, Dwarf_Addr start, void *arg)
+{
+	struct tp_error **ret = arg;
+	const char *base = name ? strrchr(name, '/') : NULL;
+	base = base ? base + 1 : name;
+	GElf_Addr bias;
+	if (!base || !strstr(base, "python") || dwfl_module_getelf(mod, &bias))
+		return DWARF_CB_OK;
+	char id[81];
+	hex_build_id(mod, id, sizeof(id));
+	*ret = tp_error_create(TP_ERR_NODEBUG,
+			       "the interpreter's file %s (build-id %s) is not on this machine, or is another build: install the same build at that path, or set DEBUGINFOD_URLS (debuginfod serves executables and libraries by build-id too)",
+			       name, id[0] ? id : "unknown");
+	return DWARF_CB_ABORT;
+}
+
 static void hex_build_id(Dwfl_Module *mod, char *out, size_t outlen)
 {
 	const unsigned char *bits;
@@ -308,9 +329,19 @@ static struct tp_error *target_finish(struct tp_target *t)
 		ctx.names_only = false;
 		dwfl_getmodules(t->dwfl, find_python_module, &ctx, 0);
 	}
-	if (!ctx.found)
+	if (!ctx.found) {
+		/*
+		 * A module named like Python whose file is not here is the
+		 * likeliest reason when the snapshot is read on another
+		 * machine: name it, with its build-id, and how to get it.
+		 */
+		struct tp_error *missing = NULL;
+		dwfl_getmodules(t->dwfl, missing_python_module, &missing, 0);
+		if (missing)
+			return missing;
 		return tp_error_create(TP_ERR_NOTPYTHON,
 				       "not a Python process: no module defines the CPython interpreter (Py_InitializeEx)");
+	}
 	t->pymod = ctx.found;
 	t->pymod_name = dwfl_module_info(t->pymod, NULL, &t->pymod_start, NULL,
 					 NULL, NULL, NULL, NULL);
@@ -368,6 +399,23 @@ struct tp_error *tp_target_open_core(Elf *core_elf, struct tp_memsrc *mem,
 	if ((err = maps_from_core(t, core_elf))) {
 		tp_target_destroy(t);
 		return err;
+	}
+	/*
+	 * libdwfl opens the files the core names (NT_FILE) itself, without
+	 * O_NONBLOCK: a FIFO at one of those paths on this machine would
+	 * hang it.  Refuse the core instead (a FIFO made after this check
+	 * still would; nothing short of reporting the modules ourselves
+	 * closes that window).
+	 */
+	for (size_t i = 0; i < t->nmaps; i++) {
+		struct stat sb;
+		if (stat(t->maps[i].path, &sb) == 0 && S_ISFIFO(sb.st_mode)) {
+			err = tp_error_create(TP_ERR_FORMAT,
+					      "%s, a file the process mapped, is a FIFO on this machine: not opened (it would block)",
+					      t->maps[i].path);
+			tp_target_destroy(t);
+			return err;
+		}
 	}
 	dwfl_report_begin(t->dwfl);
 	int n = dwfl_core_file_report(t->dwfl, core_elf, NULL);

@@ -2,12 +2,15 @@
 #include "config.h"
 
 #include <elf.h>
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
+#include <sys/uio.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -76,22 +79,150 @@ static bool pick_thread(struct tp_freeze *f, const struct tp_core_thread **th,
 	return *th != NULL;
 }
 
-static struct tp_error *reap(struct tp_cow *c, struct tp_freeze *f)
+/* wait4(@nspid, __WALL | WNOHANG) in the target: true when it is gone. */
+static struct tp_error *reap_one(struct tp_cow *c, struct tp_freeze *f,
+				 pid_t nspid, bool *ret_gone)
 {
 	const struct tp_core_thread *th;
 	int *resend;
-	if (!c->zombie || !c->gadget || !pick_thread(f, &th, &resend))
+	*ret_gone = false;
+	if (!pick_thread(f, &th, &resend))
 		return NULL;
-	uint64_t args[6] = { (uint64_t)(int64_t)c->zombie, 0,
-			     WALL | WNOHANG, 0, 0, 0 };
+	uint64_t args[6] = { (uint64_t)(int64_t)nspid, 0, WALL | WNOHANG, 0,
+			     0, 0 };
 	struct tp_inject_result r;
 	struct tp_error *err = tp_inject_syscall(th->tid, th->regs, c->gadget,
 						 SYS_wait4, args, 0, resend,
 						 &r);
 	/* reaped, or nothing to reap (ECHILD: someone else did) */
-	if (!err && r.ret != 0)
+	*ret_gone = !err && r.ret != 0;
+	return err;
+}
+
+static struct tp_error *reap(struct tp_cow *c, struct tp_freeze *f)
+{
+	if (!c->zombie || !c->gadget)
+		return NULL;
+	bool gone;
+	struct tp_error *err = reap_one(c, f, c->zombie, &gone);
+	if (gone)
 		c->zombie = 0;
 	return err;
+}
+
+/*
+ * The pid, as the target numbers it, of @child if that is a zombie clone
+ * of an earlier session (named TP_COW_NAME, exit signal 0), else 0.
+ */
+static pid_t stray_clone(pid_t child)
+{
+	char *buf;
+	size_t len;
+	struct tp_error *err = tp_proc_read(child, "stat", &buf, &len);
+	if (err) {
+		tp_error_destroy(err);
+		return 0;
+	}
+	/* "pid (comm) S ...": the comm may hold spaces and parentheses */
+	char *open = strchr(buf, '('), *close = strrchr(buf, ')');
+	bool ours = false;
+	if (open && close && close > open && close[1] == ' ' &&
+	    (size_t)(close - open - 1) == strlen(TP_COW_NAME) &&
+	    !memcmp(open + 1, TP_COW_NAME, strlen(TP_COW_NAME)) &&
+	    close[2] == 'Z') {
+		/* field 38 (exit_signal) is 35 fields after the state */
+		const char *p = close + 2;
+		for (int i = 0; i < 35 && p; i++) {
+			p = strchr(p, ' ');
+			if (p)
+				p++;
+		}
+		ours = p && strtol(p, NULL, 10) == 0;
+	}
+	free(buf);
+	if (!ours || (err = tp_proc_read(child, "status", &buf, &len))) {
+		tp_error_destroy(err);
+		return 0;
+	}
+	/* NSpid: the last number is the pid in the innermost namespace */
+	pid_t nspid = child;
+	const char *p = strstr(buf, "\nNSpid:");
+	if (p) {
+		p += 7;
+		char *end;
+		for (long v; (v = strtol(p, &end, 10)), end != p; p = end)
+			nspid = (pid_t)v;
+	}
+	free(buf);
+	return nspid;
+}
+
+/*
+ * Reap the zombies that killed sessions left (see cow.h): the target's
+ * children named TP_COW_NAME with exit signal 0.  Once per session.
+ */
+static struct tp_error *reap_strays(struct tp_cow *c, pid_t pid,
+				    struct tp_freeze *f)
+{
+	c->strays_reaped = true;
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return NULL;
+	struct tp_error *err = NULL;
+	struct dirent *de;
+	while (!err && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char name[300], *kids;
+		size_t len;
+		snprintf(name, sizeof(name), "task/%s/children", de->d_name);
+		struct tp_error *e = tp_proc_read(pid, name, &kids, &len);
+		if (e) {
+			tp_error_destroy(e);
+			continue;
+		}
+		char *p = kids, *end;
+		for (long v; !err && ((v = strtol(p, &end, 10)), end != p);
+		     p = end) {
+			pid_t nspid = stray_clone((pid_t)v);
+			bool gone;
+			if (nspid)
+				err = reap_one(c, f, nspid, &gone);
+		}
+		free(kids);
+	}
+	closedir(d);
+	return err;
+}
+
+/* Where the vDSO at @vdso of @pid holds TP_COW_NAME, or 0. */
+static uint64_t find_name(pid_t pid, uint64_t vdso)
+{
+	static char buf[16384];
+	struct iovec local = { buf, sizeof(buf) - 1 };
+	struct iovec remote = { (void *)(uintptr_t)vdso, sizeof(buf) - 1 };
+	ssize_t n = vdso ? process_vm_readv(pid, &local, 1, &remote, 1, 0) : -1;
+	size_t want = strlen(TP_COW_NAME) + 1;
+	for (ssize_t i = 0; n > 0 && i + (ssize_t)want <= n; i++)
+		if (!memcmp(buf + i, TP_COW_NAME, want))
+			return vdso + (uint64_t)i;
+	return 0;
+}
+
+void tp_cow_name(const struct tp_cow *c, pid_t child)
+{
+	elf_gregset_t regs;
+	struct iovec iov = { &regs, sizeof(regs) };
+	if (!c->name || ptrace(PTRACE_GETREGSET, child,
+			       (void *)(uintptr_t)NT_PRSTATUS, &iov) < 0)
+		return;
+	uint64_t args[6] = { PR_SET_NAME, c->name, 0, 0, 0, 0 };
+	int resend = 0;
+	struct tp_inject_result r;
+	tp_error_destroy(tp_inject_syscall(child, regs, c->gadget, SYS_prctl,
+					   args, 0, &resend, &r));
 }
 
 struct tp_error *tp_cow_clone(struct tp_cow *c, const struct tp_snap_target *t,
@@ -112,10 +243,13 @@ struct tp_error *tp_cow_clone(struct tp_cow *c, const struct tp_snap_target *t,
 			return NULL;
 		}
 		c->gadget_execs = t->execs;
+		c->name = find_name(t->pid, vdso_base(t->auxv, t->auxv_len));
 		/* an exec left no zombie to reap: the new program has none */
 		c->zombie = 0;
 	}
 	struct tp_error *err = reap(c, f);
+	if (!err && !c->strays_reaped)
+		err = reap_strays(c, t->pid, f);
 	if (err)
 		return err;
 	const struct tp_core_thread *th;

@@ -19,7 +19,11 @@
  * (the raw system call, not libc's fork()), no lock or signal mask of the
  * target is touched.  Its zombie, which only the target could reap, is
  * reaped by a wait4() injected into the target at the next freeze and at
- * the end of the session.
+ * the end of the session.  The clone is named (prctl(PR_SET_NAME)) after
+ * a string of the vDSO, TP_COW_NAME, which no program is called: should
+ * tripod-snap be killed (SIGKILL) while a clone lives, the clone dies with
+ * it and its zombie stays the target's until the target exits or a later
+ * session's first clone reaps every zombie child of that name.
  *
  * While the clone lives, every page the target writes costs it a
  * copy-on-write fault: the clone is kept only as long as the copy takes.
@@ -42,7 +46,12 @@ struct tp_cow {
 	unsigned long gadget_execs; /* ... for this exec of the target */
 	pid_t zombie;               /* a dead clone to reap, as the target
 				       numbers it; 0 if none */
+	uint64_t name;              /* TP_COW_NAME in the vDSO, 0: none */
+	bool strays_reaped;         /* ... those of earlier sessions */
 };
+
+/** The name of a clone: the vDSO's soname, which every vDSO holds. */
+#define TP_COW_NAME "linux-vdso.so.1"
 
 /**
  * Why the target cannot be cloned at all, or NULL: a seccomp filter (it
@@ -63,6 +72,14 @@ const char *tp_cow_refusal(pid_t pid);
 struct tp_error *tp_cow_clone(struct tp_cow *c, const struct tp_snap_target *t,
 			      struct tp_freeze *f, pid_t *ret_child,
 			      pid_t *ret_nspid, char *why, size_t whylen);
+
+/**
+ * Name clone @child (stopped, from tp_cow_clone()) TP_COW_NAME, by running
+ * prctl(PR_SET_NAME) in it; after the thaw, since it costs the target
+ * nothing then.  Best effort: an unnamed clone is only not found again
+ * should tripod-snap be killed while it lives.
+ */
+void tp_cow_name(const struct tp_cow *c, pid_t child);
 
 /**
  * Kill the clone @child and collect it; its zombie (@nspid in the target)

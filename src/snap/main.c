@@ -148,7 +148,42 @@ static double mono_now(void)
  * Make (or check) the output directory @want (NULL: a new one under
  * $TMPDIR); its path in *@ret (free() it).
  */
-static struct tp_error *prepare_outdir(const char *want, char **ret)
+/*
+ * An existing output directory must be ours alone: its owner, or anyone
+ * who can write it, could read the snapshots' secrets through files they
+ * plant, remove them, or fill the directory so that no snapshot is ever
+ * written.  A symbolic link is not followed (its target is someone's
+ * choice).  @force accepts such a directory.
+ */
+static struct tp_error *check_outdir(const char *dir, bool force)
+{
+	struct stat sb;
+	if (lstat(dir, &sb) < 0)
+		return tp_error_os(errno, dir, "cannot use output directory");
+	if (S_ISLNK(sb.st_mode))
+		return tp_error_create(TP_ERR_INVALID,
+				       "%s: output directory is a symbolic link: give its target",
+				       dir);
+	if (!S_ISDIR(sb.st_mode))
+		return tp_error_os(ENOTDIR, dir, "cannot use output directory");
+	if (force)
+		return NULL;
+	if (sb.st_uid != geteuid())
+		return tp_error_create(TP_ERR_INVALID,
+				       "%s: output directory is owned by uid %u, not by this user (uid %u): refused (--force-outdir to use it anyway)",
+				       dir, (unsigned)sb.st_uid,
+				       (unsigned)geteuid());
+	if (sb.st_mode & (S_IWGRP | S_IWOTH))
+		return tp_error_create(TP_ERR_INVALID,
+				       "%s: output directory is writable by %s (mode %04o): refused (chmod go-w, or --force-outdir to use it anyway)",
+				       dir,
+				       (sb.st_mode & S_IWOTH) ? "others" : "its group",
+				       (unsigned)(sb.st_mode & 07777));
+	return NULL;
+}
+
+static struct tp_error *prepare_outdir(const char *want, bool force,
+				       char **ret)
 {
 	char *dir;
 	if (!want) {
@@ -176,6 +211,12 @@ static struct tp_error *prepare_outdir(const char *want, char **ret)
 			errno, dir, "cannot create output directory");
 		free(dir);
 		return err;
+	} else {
+		struct tp_error *err = check_outdir(dir, force);
+		if (err) {
+			free(dir);
+			return err;
+		}
 	}
 	/*
 	 * Try a file in it: access() would say yes to root on a read-only
@@ -794,7 +835,7 @@ int main(int argc, char **argv)
 			return EXIT_TRACED;
 	}
 
-	if ((err = prepare_outdir(r.o.outdir, &r.dir))) {
+	if ((err = prepare_outdir(r.o.outdir, r.o.force_outdir, &r.dir))) {
 		report("%s", tp_error_message(err));
 		tp_error_destroy(err);
 		return EXIT_OUTDIR;

@@ -42,6 +42,9 @@ const char tp_snap_usage[] =
 "                          into DIR's shared block store\n"
 "      --native            record each thread's native (C) stack too, unwound\n"
 "                          with libunwind after the target runs again\n"
+"      --force-outdir      use an existing DIR that another user owns or can\n"
+"                          write (refused otherwise: they could read or block\n"
+"                          the snapshots)\n"
 "  -q, --quiet             do not print the [Tripod] lines\n"
 "  -h, --help              show this help and exit\n"
 "  -V, --version           show the version and exit\n"
@@ -104,7 +107,7 @@ static struct tp_error *parse_size(const char *s, uint64_t *ret)
 }
 
 enum { OPT_DURATION = 256, OPT_KEEP, OPT_MAX_SIZE, OPT_STANDALONE,
-       OPT_CAPTURE, OPT_NATIVE };
+       OPT_FORCE_OUTDIR, OPT_CAPTURE, OPT_NATIVE };
 
 struct tp_error *tp_snap_options_parse(int argc, char **argv,
 				       const char *env_interval,
@@ -121,6 +124,7 @@ struct tp_error *tp_snap_options_parse(int argc, char **argv,
 		{ "keep", required_argument, NULL, OPT_KEEP },
 		{ "max-size", required_argument, NULL, OPT_MAX_SIZE },
 		{ "standalone", no_argument, NULL, OPT_STANDALONE },
+		{ "force-outdir", no_argument, NULL, OPT_FORCE_OUTDIR },
 		{ "capture", required_argument, NULL, OPT_CAPTURE },
 		{ "native", no_argument, NULL, OPT_NATIVE },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -210,6 +214,9 @@ struct tp_error *tp_snap_options_parse(int argc, char **argv,
 			break;
 		case OPT_NATIVE:
 			o.native = true;
+			break;
+		case OPT_FORCE_OUTDIR:
+			o.force_outdir = true;
 			break;
 		case 'q':
 			o.quiet = true;

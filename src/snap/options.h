@@ -27,6 +27,7 @@ struct tp_snap_options {
 	unsigned long keep;     /* --keep N; TP_SNAP_KEEP_ALL without it */
 	uint64_t max_size;      /* --max-size, bytes; 0: no limit */
 	bool standalone;        /* --standalone: single-file .core.gz */
+	bool force_outdir;      /* --force-outdir: DIR may be another's */
 	bool stop_and_copy;     /* --capture=copy */
 	bool native;            /* --native: record native stacks */
 	bool quiet;

@@ -230,6 +230,8 @@ struct tp_error *tp_snap_capture(struct tp_snap_session *s,
 	pagemap_fd = -1;
 	tp_thaw(&snap->freeze);
 	snap->freeze_us = mono_us() - t0;
+	if (snap->child)
+		tp_cow_name(&s->cow, snap->child);
 	/*
 	 * Killed during the freeze: the copy may have found no memory at all
 	 * (a dying process drops its address space while still listed).
@@ -496,17 +498,40 @@ static uint32_t seg_flags(const struct tp_core_segment *seg)
 	       (seg->exec ? PF_X : 0u);
 }
 
-/* tp_snapwriter_read_fn over process_vm_readv() of process *@arg. */
+/* Where write_stored() pulls memory from: the clone. */
+struct pull_source {
+	pid_t pid;
+	int mem;        /* /proc/PID/mem, or -1: process_vm_readv() */
+};
+
+/*
+ * tp_snapwriter_read_fn over the clone's memory.  Through /proc/PID/mem
+ * when it opens: process_vm_readv() pins the pages it reads (FOLL_PIN),
+ * and the kernel first gives a pinned copy-on-write page its own copy, so
+ * reading a clone that way would copy every page of it; /proc/PID/mem
+ * only takes a reference.
+ */
 static struct tp_error *read_process(void *arg, uint64_t addr, void *buf,
 				     size_t len, size_t *ret)
 {
-	pid_t pid = *(const pid_t *)arg;
-	struct iovec local = { buf, len };
-	struct iovec remote = { (void *)(uintptr_t)addr, len };
+	const struct pull_source *src = arg;
+	pid_t pid = src->pid;
 	ssize_t n;
-	while ((n = process_vm_readv(pid, &local, 1, &remote, 1, 0)) < 0 &&
-	       errno == EINTR)
-		;
+	if (src->mem >= 0) {
+		while ((n = pread(src->mem, buf, len, (off_t)addr)) < 0 &&
+		       errno == EINTR)
+			;
+		/* 0 bytes of a non-empty range: its memory is gone */
+		if (n == 0 && len)
+			n = -1, errno = ESRCH;
+	} else {
+		struct iovec local = { buf, len };
+		struct iovec remote = { (void *)(uintptr_t)addr, len };
+		while ((n = process_vm_readv(pid, &local, 1, &remote, 1, 0)) <
+			       0 &&
+		       errno == EINTR)
+			;
+	}
 	if (n < 0 && errno == ESRCH)
 		return tp_error_create(TP_ERR_EXITED, "process %d exited",
 				       (int)pid);
@@ -526,12 +551,17 @@ static struct tp_error *write_stored(struct tp_snap_session *s,
 				     const struct tp_snap *snap)
 {
 	const struct tp_capture *mem = &snap->mem;
-	pid_t from = snap->child;
 	struct tp_snapwriter *w;
 	struct tp_error *err = tp_snapwriter_create(s->store, s->subdir, name,
 						    &w);
 	if (err)
 		return err;
+	struct pull_source from = { snap->child, -1 };
+	if (snap->child) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/mem", (int)snap->child);
+		from.mem = open(path, O_RDONLY | O_CLOEXEC);
+	}
 	for (size_t i = 0; i < mem->nsegs && !err; i++) {
 		const struct tp_core_segment *seg = &mem->segs[i];
 		err = tp_snapwriter_segment(w, seg->vaddr, seg->memsz,
@@ -550,6 +580,8 @@ static struct tp_error *write_stored(struct tp_snap_session *s,
 	if (!err)
 		err = tp_snapwriter_finish(w, &rest);
 	tp_snapwriter_destroy(w);
+	if (from.mem >= 0)
+		close(from.mem);
 	return err;
 }
 

@@ -323,7 +323,7 @@ Test(cli, output_directory_not_writable)
 
 	/* and a read-only mount, where the directory exists */
 	char *mnt = make_tmpdir(), *cmd;
-	cr_assert_gt(asprintf(&cmd, "mount -t tmpfs -o ro,size=1m tripod-ro '%s' 2>&1",
+	cr_assert_gt(asprintf(&cmd, "mount -t tmpfs -o ro,size=1m,mode=0700 tripod-ro '%s' 2>&1",
 			      mnt), 0);
 	int r = run_shell(cmd, NULL);
 	free(cmd);
@@ -351,7 +351,9 @@ Test(cli, permission_denied)
 	struct target t;
 	target_start(&t, (char *[]){ TARGET_PARK, "1", NULL });
 	char *dir = make_tmpdir(), pid[16], *err;
-	chmod(dir, 0777);
+	/* nobody's own directory: another's is refused (outdir_not_ours) */
+	cr_assert_eq(chown(dir, 65534, 65534), 0);
+	chmod(dir, 0700);
 	snprintf(pid, sizeof(pid), "%d", (int)t.pid);
 	int st = snap_finish(snap_start_as(65534,
 					   (char *[]){ "-o", dir, "--pid", pid,

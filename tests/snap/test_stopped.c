@@ -23,6 +23,7 @@
 #include "core/hash.h"
 #include "core/store.h"
 #include "helpers.h"
+#include "snap/cow.h"
 
 TestSuite(stopped, .init = skip_unless_ptrace, .timeout = 120);
 
@@ -455,6 +456,25 @@ Test(stopped, sigkill_while_the_clone_lives)
 	}
 	cr_assert_eq(strpbrk(states, "tTRSD"), NULL,
 		     "a live child of the target is left: states '%s'", states);
+	assert_target_runs(&t);
+	/* its zombie, named for the next session to find */
+	char cmd[160], *names;
+	snprintf(cmd, sizeof(cmd), "ps -o comm= --ppid %d | tr -d '\n'",
+		 (int)t.pid);
+	run_shell(cmd, &names);
+	cr_assert_str_eq(names, TP_COW_NAME, "the target's children: '%s'",
+			 names);
+	free(names);
+	/* which reaps it at its first snapshot */
+	snap = snap_start((char *[]){ "-q", "-n", "1", "-o", dir, "--pid",
+				      pid, NULL },
+			  NULL, NULL);
+	int st = snap_finish(snap, 20000, NULL);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
+	free(states);
+	states = child_states(t.pid);
+	cr_assert_str_empty(states, "children of the target left: '%s'",
+			    states);
 	assert_target_runs(&t);
 	target_kill(&t);
 	free(states);
