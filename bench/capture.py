@@ -8,7 +8,8 @@ For each target size (--sizes, MB of RSS; default 110 and 1024):
   freeze     the longest stall a thread of the target sees (it spins on
              time.perf_counter() and records every gap over 0.3 ms): with
              no sampler (baseline), tripod-snap -i 0.2 (clone, the default),
-             tripod-snap --capture=copy, and gcore; per snapshot, the
+             tripod-snap --capture=copy, tripod-snap --native (when
+             the option exists) and gcore; per snapshot, the
              largest gap within its window; plus fork() timed inside the
              target (the floor of a copy-on-write snapshot) and the
              freeze_us tripod-snap recorded
@@ -171,7 +172,7 @@ def per_snapshot_gaps(gaps, times, width):
     return out
 
 
-def freeze_bench(python, mb, kind, tmp, n, repeat):
+def freeze_bench(python, mb, kind, tmp, n, repeat, native):
     """Stalls seen by the target, per method; rows of (name, values ms)."""
     t = Target(python, mb, kind, tmp)
     rows = {}
@@ -184,12 +185,17 @@ def freeze_bench(python, mb, kind, tmp, n, repeat):
             g = sorted(d for _, d in t.gaps(t0, time.perf_counter()))
             rows.setdefault("no sampler (largest gaps)", []).extend(
                 x * 1000 for x in (g[-n:] if g else [0.0]))
-            for name, extra in (("tripod-snap (clone)", []),
-                                ("tripod-snap --capture=copy",
-                                 ["--capture=copy"])):
+            methods = [("tripod-snap (clone)", []),
+                       ("tripod-snap --capture=copy", ["--capture=copy"])]
+            if native:
+                # native stacks are unwound after the freeze: the same
+                # stall as the clone row, or the unwinding leaked into it
+                methods.append(("tripod-snap --native", ["--native"]))
+            for name, extra in methods:
                 d = tempfile.mkdtemp(dir=tmp)
                 # a copy of a large target is slow: fewer of them
-                k = n if not extra else max(3, min(n, 2000 // mb))
+                k = n if extra != ["--capture=copy"] else \
+                    max(3, min(n, 2000 // mb))
                 t0 = time.perf_counter()
                 rc, _ = run_timed([SNAP, "-q", "-i", "0.2", "-n", str(k),
                                    "-o", d, "--pid", str(t.proc.pid)]
@@ -357,7 +363,7 @@ def main():
         for mb in (int(x) for x in a.sizes.split(",")):
             kind = "random" if mb >= 512 else "steady"
             rss, rows = freeze_bench(python, mb, kind, tmp, a.snapshots,
-                                     a.repeat)
+                                     a.repeat, native)
             print()
             print("## Target of %.0f MB RSS (%s)" % (rss, kind))
             table("stall seen by the target per snapshot (ms)", None, rows,

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 PACKAGES="build-essential autoconf automake libtool pkg-config libdw-dev
 libelf-dev libunwind-dev zlib1g-dev libzstd-dev libcriterion-dev python3
 python3.11-dbg gdb elfutils gzip patchelf chromium valgrind clang
-libclang-rt-14-dev"
+libclang-rt-14-dev strace"
 
 missing=""
 for p in $PACKAGES; do

@@ -350,6 +350,13 @@ struct tp_error *tp_analyze_file(const char *path,
 		free(joined);
 	}
 	native_ids(core, s);
+	if (opts->native) {
+		struct tp_native_opts nopts = opts->native_opts;
+		if (!nopts.debuginfo_path)
+			nopts.debuginfo_path = opts->debuginfo_path;
+		if ((err = tp_native_add(core, &nopts, s)))
+			goto fail;
+	}
 	qsort(s->threads, s->nthreads, sizeof(*s->threads), thread_order);
 	if (!cached) {
 		tp_python_destroy(py);

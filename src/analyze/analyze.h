@@ -3,6 +3,7 @@
 #ifndef TRIPOD_ANALYZE_ANALYZE_H
 #define TRIPOD_ANALYZE_ANALYZE_H
 
+#include "analyze/native.h"
 #include "common/error.h"
 #include "python/python.h"
 #include "python/report.h"
@@ -32,6 +33,9 @@ struct tp_analyze_opts {
 	struct tp_python_opts python;
 	const char *debuginfo_path;  /* NULL: libdwfl's default */
 	struct tp_analyze_cache *cache;  /* NULL: none */
+	/* --native: native stacks merged with the Python frames */
+	bool native;
+	struct tp_native_opts native_opts;
 };
 
 /**

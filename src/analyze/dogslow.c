@@ -244,8 +244,57 @@ static struct tp_error *locals_dict(const struct tp_rframe *f,
 	return NULL;
 }
 
+/*
+ * A native frame (doc/native-stacks.md):
+ *   "  <native> FUNCTION (MODULE+0xOFFSET[, inlined])[ at FILE:LINE]"
+ * FUNCTION is "??" when no symbol names it; without a module, the pc
+ * stands alone ("(0x7f...)").
+ */
+static void native_line(const struct tp_rframe *f, struct tp_strbuf *out)
+{
+	const struct tp_rnative *n = &f->native;
+	tp_strbuf_printf(out, "  <native> %s (", n->function ? n->function : "??");
+	if (n->module) {
+		const char *base = strrchr(n->module, '/');
+		tp_strbuf_printf(out, "%s+0x%llx", base ? base + 1 : n->module,
+				 (unsigned long long)n->offset);
+	} else {
+		tp_strbuf_printf(out, "0x%llx", (unsigned long long)n->pc);
+	}
+	if (n->inlined)
+		tp_strbuf_puts(out, ", inlined");
+	tp_strbuf_putc(out, ')');
+	if (n->file && n->line > 0)
+		tp_strbuf_printf(out, " at %s:%d", n->file, n->line);
+}
+
+/* What the thread was doing, from its native stack; NULL if unknown. */
+static const char *state_text(const struct tp_rthread *t, char *buf,
+			      size_t len)
+{
+	switch (t->run_state) {
+	case TP_RSTATE_RUNNING:
+		return "running";
+	case TP_RSTATE_GIL:
+		return "waiting for the GIL";
+	case TP_RSTATE_SYSCALL:
+		snprintf(buf, len, "blocked in %s", t->syscall);
+		return buf;
+	case TP_RSTATE_IDLE:
+		snprintf(buf, len, "idle in %s", t->syscall);
+		return buf;
+	case TP_RSTATE_UNKNOWN:
+		break;
+	}
+	return NULL;
+}
+
 static void file_line(const struct tp_rframe *f, struct tp_strbuf *out)
 {
+	if (f->kind == TP_RFRAME_NATIVE) {
+		native_line(f, out);
+		return;
+	}
 	if (f->line >= 0)
 		tp_strbuf_printf(out, "  File \"%s\", line %d, in %s", f->file,
 				 f->line, f->function);
@@ -352,6 +401,12 @@ static void header(const struct tp_rsnapshot *snap,
 				 (long long)t->interp_id);
 		sep = ", ";
 	}
+	char sbuf[128];
+	const char *state = state_text(t, sbuf, sizeof(sbuf));
+	if (state) {
+		tp_strbuf_printf(out, "%s%s", sep, state);
+		sep = ", ";
+	}
 	if (sep[0] == ',')
 		tp_strbuf_putc(out, ')');
 	tp_strbuf_printf(out, "\nProcess ID: %d\n", (int)snap->pid);
@@ -441,7 +496,8 @@ static struct tp_error *render_frames(const struct tp_rsnapshot *snap,
 		if (i)
 			tp_strbuf_putc(out, '\n');
 		file_line(&frames[i], out);
-		source_line(&frames[i], snap, sources, out);
+		if (frames[i].kind == TP_RFRAME_PYTHON)
+			source_line(&frames[i], snap, sources, out);
 	}
 	tp_strbuf_puts(out, "\n\nFull backtrace with local variables:\n\n");
 	if (t)
@@ -451,6 +507,8 @@ static struct tp_error *render_frames(const struct tp_rsnapshot *snap,
 		if (i)
 			tp_strbuf_putc(out, '\n');
 		file_line(f, out);
+		if (f->kind == TP_RFRAME_NATIVE)
+			continue;
 		source_line(f, snap, sources, out);
 		if (!opts->locals) {
 			if (f->error) {

@@ -112,11 +112,55 @@ static struct tp_error *json_attributes(const struct tp_pyval *attrs,
 	return NULL;
 }
 
+static void json_u64(struct tp_strbuf *out, uint64_t v)
+{
+	tp_strbuf_printf(out, "%llu", (unsigned long long)v);
+}
+
+/* A native frame (doc/native-stacks.md). */
+static void json_native_frame(const struct tp_rframe *f, struct tp_strbuf *out)
+{
+	const struct tp_rnative *n = &f->native;
+	tp_strbuf_puts(out, "{\"kind\": \"native\", \"function\": ");
+	json_str_or_null(out, n->function);
+	tp_strbuf_puts(out, ", \"module\": ");
+	json_str_or_null(out, n->module);
+	tp_strbuf_puts(out, ", \"build_id\": ");
+	json_str_or_null(out, n->build_id);
+	tp_strbuf_puts(out, ", \"offset\": ");
+	if (n->module)
+		json_u64(out, n->offset);
+	else
+		tp_strbuf_puts(out, "null");
+	tp_strbuf_puts(out, ", \"pc\": ");
+	json_u64(out, n->pc);
+	tp_strbuf_puts(out, ", \"file\": ");
+	json_str_or_null(out, n->file && n->line > 0 ? n->file : NULL);
+	tp_strbuf_puts(out, ", \"line\": ");
+	if (n->file && n->line > 0)
+		tp_strbuf_printf(out, "%d", n->line);
+	else
+		tp_strbuf_puts(out, "null");
+	tp_strbuf_printf(out, ", \"inlined\": %s}", n->inlined ? "true" : "false");
+}
+
+static const char *const state_names[] = {
+	[TP_RSTATE_UNKNOWN] = NULL,
+	[TP_RSTATE_RUNNING] = "running",
+	[TP_RSTATE_GIL] = "gil",
+	[TP_RSTATE_SYSCALL] = "syscall",
+	[TP_RSTATE_IDLE] = "idle",
+};
+
 static struct tp_error *json_frame(const struct tp_rframe *f,
 				   const struct tp_render_opts *opts,
 				   struct tp_strbuf *out)
 {
-	tp_strbuf_puts(out, "{\"file\": ");
+	if (f->kind == TP_RFRAME_NATIVE) {
+		json_native_frame(f, out);
+		return NULL;
+	}
+	tp_strbuf_puts(out, "{\"kind\": \"python\", \"file\": ");
 	json_str_or_null(out, f->file);
 	tp_strbuf_puts(out, ", \"line\": ");
 	if (f->line >= 0)
@@ -278,6 +322,10 @@ struct tp_error *tp_render_json(const struct tp_rsnapshot *snap,
 	json_str_or_null(out, snap->python_version);
 	tp_strbuf_puts(out, ", \"layout_source\": ");
 	json_str_or_null(out, snap->layout_source);
+	if (snap->native_source) {
+		tp_strbuf_puts(out, ", \"native_source\": ");
+		tp_json_string(out, snap->native_source);
+	}
 	tp_strbuf_puts(out, ", \"threads\": [");
 	for (size_t i = 0; i < snap->nthreads; i++) {
 		const struct tp_rthread *t = &snap->threads[i];
@@ -318,11 +366,23 @@ struct tp_error *tp_render_json(const struct tp_rsnapshot *snap,
 		tp_strbuf_putc(out, ']');
 		if (t->truncated)
 			tp_strbuf_puts(out, ", \"truncated\": true");
+		if (t->native) {
+			tp_strbuf_printf(out, ", \"python\": %s, \"state\": ",
+					 t->python ? "true" : "false");
+			json_str_or_null(out, state_names[t->run_state]);
+			tp_strbuf_puts(out, ", \"syscall\": ");
+			json_str_or_null(out, t->syscall);
+			if (t->native_error) {
+				tp_strbuf_puts(out, ", \"native_error\": ");
+				tp_json_string(out, t->native_error);
+			}
+		}
 		if (t->error) {
 			tp_strbuf_puts(out, ", \"error\": ");
 			tp_json_string(out, t->error);
 		}
-		if (t->state) {
+		/* never with t->native: python_thread() passes such states by */
+		if (t->state && !t->native) {
 			tp_strbuf_puts(out, ", \"state\": ");
 			tp_json_string(out, t->state);
 		}

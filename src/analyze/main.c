@@ -101,6 +101,10 @@ static void usage(FILE *out)
 		"      --max-frames=N       frames shown per thread (default 4096)\n"
 		"      --attributes[=DEPTH] print instances with their attributes, DEPTH\n"
 		"                           nested instances deep (default 1)\n"
+		"      --native[=SOURCE]    C frames too, merged with the Python frames, and\n"
+		"                           each thread's state; SOURCE: auto (default: the\n"
+		"                           stacks tripod-snap --native recorded, else unwound\n"
+		"                           from the snapshot), recorded, or core\n"
 		"      --debuginfo-path=P   where to look for separate debug info\n"
 		"                           (libdwfl syntax, e.g. -:.debug:/usr/lib/debug)\n"
 		"      --layout-source=S    where the structure layout comes from: auto\n"
@@ -525,7 +529,7 @@ int main(int argc, char **argv)
 	       OPT_MAX_FRAMES, OPT_DEBUGINFO, OPT_DUMP_LAYOUT,
 	       OPT_LAYOUT_SOURCE, OPT_EXPORT_CORE, OPT_ATTRIBUTES, OPT_BY_THREAD,
 	       OPT_THREADS, OPT_SUMMARY, OPT_DIFF, OPT_SINCE, OPT_UNTIL,
-	       OPT_TITLE, OPT_TASKS };
+	       OPT_TITLE, OPT_TASKS, OPT_NATIVE };
 	static const struct option longopts[] = {
 		{ "format", required_argument, NULL, 'f' },
 		{ "no-locals", no_argument, NULL, OPT_NO_LOCALS },
@@ -537,6 +541,7 @@ int main(int argc, char **argv)
 		{ "dump-layout", no_argument, NULL, OPT_DUMP_LAYOUT },
 		{ "layout-source", required_argument, NULL, OPT_LAYOUT_SOURCE },
 		{ "export-core", required_argument, NULL, OPT_EXPORT_CORE },
+		{ "native", optional_argument, NULL, OPT_NATIVE },
 		{ "output", required_argument, NULL, 'o' },
 		{ "by-thread", no_argument, NULL, OPT_BY_THREAD },
 		{ "threads", required_argument, NULL, OPT_THREADS },
@@ -668,6 +673,20 @@ int main(int argc, char **argv)
 			break;
 		case OPT_DUMP_LAYOUT:
 			dump_layout = true;
+			break;
+		case OPT_NATIVE:
+			st.opts.analyze.native = true;
+			if (!optarg || !strcmp(optarg, "auto")) {
+				st.opts.analyze.native_opts.source = TP_NATIVE_AUTO;
+			} else if (!strcmp(optarg, "recorded")) {
+				st.opts.analyze.native_opts.source = TP_NATIVE_RECORDED;
+			} else if (!strcmp(optarg, "core")) {
+				st.opts.analyze.native_opts.source = TP_NATIVE_CORE;
+			} else {
+				fprintf(stderr, "%s: unknown native stack source '%s' (auto, recorded, core)\n",
+					progname, optarg);
+				return EXIT_USAGE;
+			}
 			break;
 		case OPT_EXPORT_CORE:
 			export_core = optarg;

@@ -36,6 +36,7 @@
 #include "common/strbuf.h"
 #include "core/blockcache.h"
 #include "core/coreread.h"
+#include "core/nstacks.h"
 #include "core/corewrite.h"
 #include "core/fdio.h"
 #include "core/gz.h"
@@ -146,6 +147,8 @@ struct tp_core {
 	void *resolver_arg;
 
 	bool snapshot;
+	const void *nstacks;        /* native stacks note (nstacks.h) */
+	size_t nstacks_len;
 	char *kv_buf;
 	struct kv *kv;
 	size_t nkv;
@@ -911,6 +914,11 @@ static struct tp_error *handle_note(struct tp_core *core, const struct note *n)
 	}
 	if (note_is(n, TP_NOTE_NAME) && n->type == TP_NOTE_TYPE)
 		return note_tripod(core, n);
+	if (note_is(n, TP_NOTE_NAME) && n->type == TP_NOTE_NSTACKS_TYPE &&
+	    !core->nstacks) {
+		core->nstacks = n->desc;
+		core->nstacks_len = n->descsz;
+	}
 	return NULL;
 }
 
@@ -1404,6 +1412,12 @@ const void *tp_core_auxv(const struct tp_core *core, size_t *len)
 {
 	*len = core->auxv_len;
 	return core->auxv;
+}
+
+const void *tp_core_nstacks(const struct tp_core *core, size_t *len)
+{
+	*len = core->nstacks_len;
+	return core->nstacks;
 }
 
 const char *tp_core_note_get(const struct tp_core *core, const char *key)

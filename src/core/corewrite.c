@@ -217,6 +217,14 @@ struct tp_error *tp_core_build_notes(const struct tp_core_desc *d,
 		return err;
 	if (d->kv && (err = note_tripod(sb, d)))
 		return err;
+	for (size_t i = 0; i < d->nextra; i++) {
+		if (d->extra[i].len > UINT32_MAX)
+			return tp_error_create(TP_ERR_LIMIT,
+					       "tripod note too large (%zu bytes)",
+					       d->extra[i].len);
+		note_add(sb, TP_NOTE_NAME, d->extra[i].type, d->extra[i].data,
+			 d->extra[i].len);
+	}
 	return tp_strbuf_error(sb);
 }
 

@@ -61,6 +61,13 @@ struct tp_core_kv {
 	const char *value;
 };
 
+/** A note of name TP_NOTE_NAME with its type and bytes. */
+struct tp_core_extra_note {
+	uint32_t type;
+	const void *data;
+	size_t len;
+};
+
 struct tp_core_desc {
 	pid_t pid, ppid, pgrp, sid;
 	uid_t uid;
@@ -78,6 +85,10 @@ struct tp_core_desc {
 	size_t auxv_len;
 	const struct tp_core_kv *kv;  /* the tripod note, or NULL */
 	size_t nkv;
+	/* More tripod notes (name TP_NOTE_NAME), written after the tripod
+	   note: the native stacks (core/nstacks.h) */
+	const struct tp_core_extra_note *extra;
+	size_t nextra;
 };
 
 /** Receives the core's bytes in order. */

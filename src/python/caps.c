@@ -69,6 +69,7 @@
 static const struct tp_python_caps known[] = {
 	{ FRAMEOBJ_ROW(2, 7, TP_LINETABLE_LNOTAB_U8), .py2_objects = true,
 	  .structseq_repr_buffer = true,
+	  .eval_loop_frame_ex = true,
 	  .gil_fallback = TP_GIL_FALLBACK_CURRENT_TSTATE },
 	{ FRAMEOBJ_ROW(3, 6, TP_LINETABLE_LNOTAB_S8), REPR_36,
 	  .namespace_sorted_keys = true, AWAIT_310,

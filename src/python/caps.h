@@ -109,6 +109,12 @@ struct tp_python_caps {
 	 * is_entry instead).
 	 */
 	uint8_t first_internal_owner;
+	/**
+	 * The evaluation loop, one C call per run of Python frames, is
+	 * PyEval_EvalFrameEx (2.7); else _PyEval_EvalFrameDefault (3.6+,
+	 * reached through PyEval_EvalFrameEx or _PyEval_EvalFrame).
+	 */
+	bool eval_loop_frame_ex;
 	/** An interpreter frame's owner value for "owned by a generator". */
 	uint8_t owner_generator;
 	/**

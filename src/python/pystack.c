@@ -1123,6 +1123,28 @@ struct tp_error *py_iframe_decode(struct tp_python *py, uint64_t iframe,
 	return NULL;
 }
 
+/* Entry frame addresses by call of the eval loop. */
+struct entry_acc {
+	uint64_t *v;
+	size_t n, cap;
+};
+
+static bool entry_push(struct entry_acc *a, unsigned call, uint64_t addr)
+{
+	if (call != a->n)
+		return true;    /* not reached: one entry per call, in order */
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 16;
+		uint64_t *v = realloc(a->v, cap * sizeof(*v));
+		if (!v)
+			return false;
+		a->v = v;
+		a->cap = cap;
+	}
+	a->v[a->n++] = addr;
+	return true;
+}
+
 static struct tp_error *walk_iframes(struct tp_python *py, uint64_t tstate,
 				     struct tp_rthread *rt)
 {
@@ -1155,6 +1177,15 @@ static struct tp_error *walk_iframes(struct tp_python *py, uint64_t tstate,
 	uint64_t *seen = NULL;
 	size_t nseen = 0, capseen = 0;
 	size_t count = 0;
+	/*
+	 * The call of the eval loop that runs the frames walked, from the
+	 * innermost: each call pushes its frames on top of an entry frame
+	 * (3.12+: a frame of its own whose owner is the first internal
+	 * value; 3.11: is_entry set on the first frame it runs), so
+	 * passing an entry frame moves to the next call outwards.
+	 */
+	unsigned eval_call = 0;
+	struct entry_acc entries = { 0 };
 	while (frame) {
 		if (count++ >= py->opts.max_frames) {
 			rt->truncated = true;
@@ -1182,7 +1213,23 @@ static struct tp_error *walk_iframes(struct tp_python *py, uint64_t tstate,
 		if (internal && owner >= internal) {
 			if (!rt->stack_hint)
 				rt->stack_hint = this_frame;
+			if (owner == internal) {
+				if (!entry_push(&entries, eval_call, this_frame)) {
+					err = &tp_error_nomem;
+					break;
+				}
+				eval_call++;
+			}
 			continue;
+		}
+		unsigned this_call = eval_call;
+		if (LHAS(py, IF_IS_ENTRY)) {
+			uint8_t is_entry = 0;
+			if ((err = py_read_u8(py, this_frame + LOFF(py, IF_IS_ENTRY),
+					      &is_entry)))
+				break;
+			if (is_entry)
+				eval_call++;
 		}
 		struct tp_rframe rf;
 		bool skip;
@@ -1196,9 +1243,22 @@ static struct tp_error *walk_iframes(struct tp_python *py, uint64_t tstate,
 			err = &tp_error_nomem;
 			break;
 		}
+		rf.eval_call = this_call;
 		*slot = rf;
 	}
 	free(seen);
+	if (!err && entries.n) {
+		rt->eval_entries = arena_array(py, entries.n,
+					       sizeof(*rt->eval_entries));
+		if (!rt->eval_entries) {
+			err = &tp_error_nomem;
+		} else {
+			memcpy(rt->eval_entries, entries.v,
+			       entries.n * sizeof(*entries.v));
+			rt->neval_entries = entries.n;
+		}
+	}
+	free(entries.v);
 	return finish_frames(py, rt, &acc, err);
 }
 
@@ -1292,6 +1352,8 @@ static struct tp_error *walk_frameobjects(struct tp_python *py,
 			err = &tp_error_nomem;
 			break;
 		}
+		/* one frame per call of the eval loop */
+		rf.eval_call = (unsigned)(count - 1);
 		*slot = rf;
 		frame = back;
 	}
@@ -1588,6 +1650,7 @@ struct tp_error *tp_python_walk(struct tp_python *py,
 			}
 			struct tp_rthread *rt = &acc.v[acc.n++];
 			memset(rt, 0, sizeof(*rt));
+			rt->python = true;
 			rt->interp_id = interp_id;
 			rt->holds_gil = holder < 0 ? -1 : (uint64_t)holder == ts;
 			uint64_t ident;
@@ -1663,6 +1726,9 @@ out:
 	snap->nthreads = acc.n;
 	snap->error = incomplete;
 	snap->python_version = py->version;
+	snap->eval_loop = py->caps->eval_loop_frame_ex
+				  ? "PyEval_EvalFrameEx"
+				  : "_PyEval_EvalFrameDefault";
 	snap->layout_source = py->layout_source;
 	free(acc.v);
 	return NULL;

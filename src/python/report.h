@@ -26,7 +26,43 @@ struct tp_rlocal {
 	struct tp_pyval *attrs;
 };
 
+/** What a frame of a thread's stack is. */
+enum tp_rframe_kind {
+	TP_RFRAME_PYTHON,           /* a Python frame (the default) */
+	TP_RFRAME_NATIVE,           /* a C frame (tripod-analyze --native) */
+};
+
+/**
+ * A native frame (doc/native-stacks.md).  One machine frame shows as one
+ * tp_rframe, plus one more in front of it (innermost first) for each call
+ * the compiler inlined at its pc, as gdb shows them.
+ */
+struct tp_rnative {
+	uint64_t pc;                /* the return address (the pc where the
+				       thread stopped, innermost) */
+	const char *function;       /* demangled; NULL when no symbol says */
+	const char *module;         /* path of the mapped file, or NULL */
+	const char *build_id;       /* the module's GNU build-id, hex, or NULL */
+	uint64_t offset;            /* pc in the module's own ELF addresses
+				       (pc minus its load bias), as
+				       addr2line -e MODULE takes it */
+	const char *file;           /* source file (debug info), or NULL */
+	int line;                   /* its line, 0 if unknown */
+	bool inlined;               /* a call inlined into the frame after it */
+};
+
 struct tp_rframe {
+	enum tp_rframe_kind kind;
+	/* TP_RFRAME_NATIVE: the frame; the Python fields below are empty */
+	struct tp_rnative native;
+	/*
+	 * Which call of the interpreter's evaluation loop runs this Python
+	 * frame, counting from the innermost (0): 3.11+ groups frames by
+	 * the eval loop's entry frames, earlier versions run one frame per
+	 * call.  tripod-analyze --native puts the frames of call N in place
+	 * of the Nth evaluation-loop C frame.
+	 */
+	unsigned eval_call;
 	const char *file;           /* co_filename */
 	/*
 	 * Where linecache reads this frame's source when not from `file`,
@@ -52,6 +88,16 @@ struct tp_rframe {
 	const char *error;          /* why locals are incomplete, or NULL */
 };
 
+/** What a thread was doing, read from its native stack (--native). */
+enum tp_rthread_state {
+	TP_RSTATE_UNKNOWN,          /* no native stack (no --native) */
+	TP_RSTATE_RUNNING,          /* on a CPU or ready to run, in user space */
+	TP_RSTATE_GIL,              /* waiting for the GIL (take_gil) */
+	TP_RSTATE_SYSCALL,          /* blocked in system call `syscall` */
+	TP_RSTATE_IDLE,             /* no Python frames, blocked in a system
+				       call (a pool worker waiting for work) */
+};
+
 struct tp_rthread {
 	pid_t tid;                  /* native id, 0 if unknown */
 	uint64_t ident;             /* threading.get_ident() */
@@ -69,6 +115,21 @@ struct tp_rthread {
 	size_t nframes;
 	bool truncated;             /* frame cap reached */
 	const char *error;          /* walk stopped early because of this */
+	/*
+	 * 3.12+: for each call of the eval loop (tp_rframe.eval_call), the
+	 * address of its entry frame, a local variable of that call's C
+	 * frame (0: unknown).  --native finds the eval loop's C frames by
+	 * it where no symbol names them.
+	 */
+	uint64_t *eval_entries;
+	size_t neval_entries;
+	/* --native: frames holds the merged stack (Python and native) */
+	bool native;
+	bool python;                /* has a Python thread state (false: a
+				       thread that never ran Python) */
+	enum tp_rthread_state run_state; /* --native */
+	const char *syscall;        /* TP_RSTATE_SYSCALL/IDLE: its name */
+	const char *native_error;   /* why the native stack may be short */
 	/*
 	 * NULL for a thread that runs (or ran) Python code; else what this
 	 * thread state is instead: "starting: ..." for one that a thread
@@ -121,6 +182,14 @@ struct tp_rsnapshot {
 	size_t argc;
 	const char *python_version; /* "3.12.1" */
 	const char *layout_source;  /* "dwarf" */
+	/*
+	 * The interpreter's evaluation-loop function (the C frames that
+	 * --native replaces by Python frames), NULL if unknown.
+	 */
+	const char *eval_loop;
+	/* --native: "recorded" (by tripod-snap --native), "core" (unwound
+	   from the snapshot by tripod-analyze), or NULL */
+	const char *native_source;
 	struct tp_rthread *threads; /* main thread first, then by tid */
 	size_t nthreads;
 	/* asyncio tasks of every event loop, by loop then as found */

@@ -509,6 +509,7 @@ static struct tp_error *proc_open(struct run *r, const struct tp_proc_id *id,
 	p->open = !err;
 	p->s.standalone = r->o.standalone;
 	p->s.stop_and_copy = r->o.stop_and_copy;
+	p->s.native = r->o.native;
 	return err;
 }
 

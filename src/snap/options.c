@@ -40,6 +40,8 @@ const char tp_snap_usage[] =
 "      --standalone        write each snapshot as one gzip'd ELF core\n"
 "                          (snapshot-NNNNNN.core.gz) instead of an index\n"
 "                          into DIR's shared block store\n"
+"      --native            record each thread's native (C) stack too, unwound\n"
+"                          with libunwind after the target runs again\n"
 "      --force-outdir      use an existing DIR that another user owns or can\n"
 "                          write (refused otherwise: they could read or block\n"
 "                          the snapshots)\n"
@@ -105,7 +107,7 @@ static struct tp_error *parse_size(const char *s, uint64_t *ret)
 }
 
 enum { OPT_DURATION = 256, OPT_KEEP, OPT_MAX_SIZE, OPT_STANDALONE,
-       OPT_FORCE_OUTDIR, OPT_CAPTURE };
+       OPT_FORCE_OUTDIR, OPT_CAPTURE, OPT_NATIVE };
 
 struct tp_error *tp_snap_options_parse(int argc, char **argv,
 				       const char *env_interval,
@@ -124,6 +126,7 @@ struct tp_error *tp_snap_options_parse(int argc, char **argv,
 		{ "standalone", no_argument, NULL, OPT_STANDALONE },
 		{ "force-outdir", no_argument, NULL, OPT_FORCE_OUTDIR },
 		{ "capture", required_argument, NULL, OPT_CAPTURE },
+		{ "native", no_argument, NULL, OPT_NATIVE },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -208,6 +211,9 @@ struct tp_error *tp_snap_options_parse(int argc, char **argv,
 			break;
 		case OPT_STANDALONE:
 			o.standalone = true;
+			break;
+		case OPT_NATIVE:
+			o.native = true;
 			break;
 		case OPT_FORCE_OUTDIR:
 			o.force_outdir = true;

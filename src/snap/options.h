@@ -29,6 +29,7 @@ struct tp_snap_options {
 	bool standalone;        /* --standalone: single-file .core.gz */
 	bool force_outdir;      /* --force-outdir: DIR may be another's */
 	bool stop_and_copy;     /* --capture=copy */
+	bool native;            /* --native: record native stacks */
 	bool quiet;
 	bool help;
 	bool version;

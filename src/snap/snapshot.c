@@ -16,6 +16,7 @@
 #include "common/strbuf.h"
 #include "core/corewrite.h"
 #include "core/gz.h"
+#include "snap/native.h"
 #include "snap/snapshot.h"
 
 #define SNAP_PREFIX TP_STORE_INDEX_PREFIX
@@ -270,6 +271,25 @@ struct tp_error *tp_snap_capture(struct tp_snap_session *s,
 					      "process %d exited", (int)pid);
 		}
 	}
+	/*
+	 * Native stacks (--native), unwound while the target runs: from the
+	 * clone, which holds the memory as it was in the freeze, or from
+	 * the copy.
+	 */
+	if (!err && s->native) {
+		uint64_t n0 = mono_us();
+		err = tp_native_record(pid, snap->child ? snap->child : pid,
+				       snap->freeze.threads,
+				       snap->freeze.nthreads, &snap->mem,
+				       &s->buildids, &snap->native);
+		snap->have_native = !err;
+		snap->native_us = mono_us() - n0;
+		if (err && err != &tp_error_nomem) {
+			/* a snapshot without them rather than none */
+			tp_error_destroy(err);
+			err = NULL;
+		}
+	}
 out:
 	tp_maps_deinit(&maps);
 	tp_maps_deinit(&pre_maps);
@@ -288,6 +308,8 @@ void tp_snap_deinit(struct tp_snap *snap)
 	snap->child = 0;
 	tp_freeze_deinit(&snap->freeze);
 	tp_capture_deinit(&snap->mem);
+	tp_nstacks_deinit(&snap->native);
+	snap->have_native = false;
 	free(snap->cwd);
 	snap->cwd = NULL;
 }
@@ -295,7 +317,7 @@ void tp_snap_deinit(struct tp_snap *snap)
 /* Values of the tripod note that have to be formatted. */
 struct note_values {
 	char time[32], start_time[32], interval[32], pid[16], ppid[16],
-		seq[24], freeze_us[24], execs[24], capture[200];
+		seq[24], freeze_us[24], execs[24], capture[200], native_us[24];
 };
 
 /*
@@ -320,7 +342,7 @@ static struct tp_error *make_note(const struct tp_snap_session *s,
 	snprintf(v->freeze_us, sizeof(v->freeze_us), "%llu",
 		 (unsigned long long)snap->freeze_us);
 
-	struct tp_core_kv *kv = calloc(17 + t->argc, sizeof(*kv));
+	struct tp_core_kv *kv = calloc(18 + t->argc, sizeof(*kv));
 	if (!kv)
 		return &tp_error_nomem;
 	size_t n = 0;
@@ -351,6 +373,11 @@ static struct tp_error *make_note(const struct tp_snap_session *s,
 		snprintf(v->capture, sizeof(v->capture), "%s",
 			 snap->method ? snap->method : "stop-and-copy");
 	kv[n++] = (struct tp_core_kv){ "capture", v->capture };
+	if (snap->have_native) {
+		snprintf(v->native_us, sizeof(v->native_us), "%llu",
+			 (unsigned long long)snap->native_us);
+		kv[n++] = (struct tp_core_kv){ "native_us", v->native_us };
+	}
 	*ret = kv;
 	*ret_n = n;
 	return NULL;
@@ -578,6 +605,8 @@ struct tp_error *tp_snap_write(struct tp_snap_session *s,
 	struct tp_core_kv *kv = NULL;
 	size_t nkv = 0;
 	char *psargs = NULL, *path = NULL, *tmp = NULL;
+	struct tp_strbuf nstacks = TP_STRBUF_INIT;   /* the native stacks note */
+	struct tp_core_extra_note extra = { 0 };
 	if (!err)
 		err = make_note(s, snap, seq, interp, build_id, python, &v, &kv,
 				&nkv);
@@ -597,6 +626,13 @@ struct tp_error *tp_snap_write(struct tp_snap_session *s,
 		goto out;
 	}
 
+	if (snap->have_native) {
+		tp_nstacks_encode(&snap->native, &nstacks);
+		if ((err = tp_strbuf_error(&nstacks)))
+			goto out;
+		extra = (struct tp_core_extra_note){ TP_NOTE_NSTACKS_TYPE,
+						     nstacks.str, nstacks.len };
+	}
 	struct tp_core_desc desc = {
 		.pid = t->pid,
 		.ppid = snap->stat.ppid,
@@ -617,6 +653,8 @@ struct tp_error *tp_snap_write(struct tp_snap_session *s,
 		.auxv_len = t->auxv_len,
 		.kv = kv,
 		.nkv = nkv,
+		.extra = snap->have_native ? &extra : NULL,
+		.nextra = snap->have_native ? 1 : 0,
 	};
 
 	if (s->standalone)
@@ -634,6 +672,7 @@ struct tp_error *tp_snap_write(struct tp_snap_session *s,
 		path = NULL;
 	}
 out:
+	tp_strbuf_deinit(&nstacks);
 	free(kv);
 	free(psargs);
 	free(path);

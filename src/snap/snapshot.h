@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "common/error.h"
+#include "core/nstacks.h"
 #include "core/store.h"
 #include "snap/buildid.h"
 #include "snap/capture.h"
@@ -54,6 +55,8 @@ struct tp_snap_session {
 	struct tp_cow cow;
 	/* threads a freeze could not stop, still ours (freeze.h) */
 	struct tp_freeze_stuck stuck;
+	/* --native: record every thread's native stack (snap/native.h) */
+	bool native;
 };
 
 /** A snapshot held in memory between capture and write. */
@@ -73,6 +76,10 @@ struct tp_snap {
 	struct tp_cow *cow;            /* the session's, for the release */
 	const char *method;            /* "clone" or "stop-and-copy" */
 	char why_copy[160];            /* why not cloned, "" if asked so */
+	/* --native: the stacks, unwound after the freeze from the copy */
+	struct tp_nstacks native;
+	bool have_native;
+	uint64_t native_us;            /* how long unwinding them took */
 };
 
 /**

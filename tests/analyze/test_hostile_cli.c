@@ -520,6 +520,31 @@ static void new_thread_state(const char *python)
 	run_for((char *[]){ ANALYZE, dir, NULL }, 60, &r);
 	cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
 	cr_assert(strstr(r.out, "\n  (starting: "), "%s", r.out);
+	/*
+	 * --native (issue 10): the main thread's native stack is merged with
+	 * the main thread's record, never with the starting state that
+	 * carries the same tid; that one keeps its state and no frame.
+	 */
+	run_for((char *[]){ ANALYZE, "--native", "--format", "json", dir,
+			    NULL }, 60, &r);
+	cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+	threads = starting = 0;
+	for (const char *p = r.out; (p = strstr(p, "{\"tid\": ")); p++)
+		threads++;
+	for (const char *p = r.out; (p = strstr(p, "\"state\": \"starting")); p++)
+		starting++;
+	cr_assert_eq(threads, 2, "%s", r.out);
+	cr_assert_eq(starting, 1, "%s", r.out);
+	snprintf(key, sizeof(key), "\"ident\": %llu,", ident);
+	const char *main_rec = strstr(r.out, key);
+	cr_assert_not_null(main_rec, "%s", r.out);
+	const char *next = strstr(main_rec, "{\"tid\": ");
+	size_t len = next ? (size_t)(next - main_rec) : strlen(main_rec);
+	char *rec = strndup(main_rec, len);
+	cr_assert(rec && strstr(rec, "\"kind\": \"native\"") &&
+		  strstr(rec, "\"kind\": \"python\""),
+		  "the main thread has no merged stack: %s", r.out);
+	free(rec);
 }
 
 Test(hostile_cli, thread_state_not_run_yet_3_11)

@@ -2,7 +2,13 @@
 """Compare tripod-analyze's output for one snapshot with the truth a fixture
 recorded inside the target (fixtures/tripod_fixture.py).
 
-usage: compare_truth.py TRUTH.json ANALYZE.jsonl [DOGSLOW.txt]
+usage: compare_truth.py [--native] TRUTH.json ANALYZE.jsonl [DOGSLOW.txt]
+
+With --native the output is tripod-analyze --native's: the Python frames
+(kind "python") must be the truth's, the native frames between them are
+left to compare_native.py (gdb), threads that run no Python ("python":
+false) must be as many as the truth's native_only_threads, and the
+Dogslow text is compared without its "  <native> " lines.
 
 ANALYZE.jsonl is `tripod-analyze --format json` of snapshots of the parked
 target, one line each, every one compared with the truth (the harness
@@ -65,7 +71,39 @@ def _diff(expected, got, max_lines=80):
     return "\n".join(lines)
 
 
+NATIVE = False
+
+
+def python_only(snap):
+    """--native output as it would be without: Python threads, Python
+    frames; problems with the native-only threads."""
+    problems = []
+    threads = [t for t in snap["threads"] if t.get("python", True)]
+    native_only = len(snap["threads"]) - len(threads)
+    if NATIVE:
+        for t in snap["threads"]:
+            if "state" not in t:
+                problems.append("thread %s: no state with --native" %
+                                t.get("tid"))
+        for t in threads:
+            t["frames"] = [f for f in t["frames"]
+                           if f.get("kind", "python") == "python"]
+    snap = dict(snap, threads=threads)
+    return snap, native_only, problems
+
+
+def strip_native_lines(text):
+    return "\n".join(l for l in text.split("\n")
+                     if not l.startswith("  <native> "))
+
+
 def main():
+    global NATIVE
+    args = sys.argv[1:]
+    if args and args[0] == "--native":
+        NATIVE = True
+        args = args[1:]
+    sys.argv[1:] = args
     truth = json.load(open(sys.argv[1]))
     lines = [l for l in open(sys.argv[2]) if l.strip()]
     if not lines:
@@ -99,7 +137,11 @@ def main():
 
 def compare(truth, snap, dogslow_path):
     """The differences between one snapshot's JSON record and the truth."""
-    problems = []
+    snap, native_only, problems = python_only(snap)
+    want_native = truth.get("native_only_threads", 0) if NATIVE else 0
+    if native_only != want_native:
+        problems.append("%d threads that run no Python, truth has %d" % (
+            native_only, want_native))
 
     if snap.get("pid") != truth["pid"]:
         problems.append("pid %r != %r" % (snap.get("pid"), truth["pid"]))
@@ -210,6 +252,10 @@ def compare(truth, snap, dogslow_path):
         samples = text.split(SEPARATOR)
         if samples and samples[-1] == "":
             samples.pop()
+        if NATIVE:
+            # native-only threads have no Python frame at all
+            samples = [strip_native_lines(x) for x in samples
+                       if '  File "' in x]
         ntasks = len(snap.get("tasks") or [])
         if len(samples) != len(snap["threads"]) + ntasks:
             problems.append("dogslow: %d samples for %d threads and %d "
