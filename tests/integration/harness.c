@@ -343,6 +343,28 @@ static int count_tasks(pid_t pid)
 	return n;
 }
 
+/* utime + stime of process @pid, in clock ticks, or -1. */
+static long long process_cpu_ticks(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	/* fields 14 and 15, counted after the comm's closing parenthesis */
+	const char *p = strrchr(buf, ')');
+	for (int i = 0; p && i < 12; i++) {
+		p = strchr(p + 1, ' ');
+	}
+	unsigned long long ut, st;
+	if (!p || sscanf(p, " %llu %llu", &ut, &st) != 2)
+		return -1;
+	return (long long)(ut + st);
+}
+
 /* "os_threads": N in the truth file, -1 if absent. */
 static int truth_os_threads(const char *path)
 {
@@ -419,6 +441,22 @@ void harness_start(struct scenario_run *r, const struct interp *in,
 			cr_assert_fail("%s %s: %d threads, expected %d", in->path,
 				 script, count_tasks(pid), nthreads);
 		usleep(20000);
+	}
+	/*
+	 * A CPU-bound thread gave the GIL up to the exiting recorder: it
+	 * holds it again once it runs again.  On a busy machine that can
+	 * take a while after the recorder is gone; CPU time the process
+	 * spends from now on is that thread running, with the GIL.
+	 */
+	char *text = harness_slurp(r->truth);
+	bool cpu_bound = text && strstr(text, "\"cpu_bound\": true");
+	free(text);
+	long long t0 = cpu_bound ? process_cpu_ticks(pid) : -1;
+	while (t0 >= 0 && process_cpu_ticks(pid) < t0 + 3) {
+		if (time(NULL) > end)
+			cr_assert_fail("%s %s: its CPU-bound thread does not run",
+				       in->path, script);
+		usleep(5000);
 	}
 }
 

@@ -24,7 +24,7 @@ DEFAULT_SCHEMA = os.path.join(HERE, "..", "..", "doc",
                               "tripod-analyze.schema.json")
 KNOWN = {"$schema", "$id", "title", "description", "$defs", "type", "enum",
          "const", "minimum", "pattern", "properties", "required",
-         "additionalProperties", "items", "$ref"}
+         "additionalProperties", "items", "$ref", "oneOf"}
 TYPES = {
     "object": lambda v: isinstance(v, dict),
     "array": lambda v: isinstance(v, list),
@@ -53,6 +53,16 @@ def validate(value, schema, root, path="$"):
             raise SchemaError("unsupported $ref %r" % ref)
         return validate(value, root["$defs"][ref[len("#/$defs/"):]], root,
                         path)
+    if "oneOf" in schema:
+        # exactly one of the alternatives (the frame kinds)
+        results = [validate(value, sub, root, path)
+                   for sub in schema["oneOf"]]
+        if sum(1 for r in results if not r) == 1:
+            return []
+        if all(results):
+            best = min(results, key=len)
+            return best
+        return ["%s: valid against more than one alternative" % path]
     problems = []
     if "type" in schema:
         types = schema["type"]
@@ -125,6 +135,7 @@ GOOD = {
         "tid": 4301, "ident": 140392811120448, "name": "MainThread",
         "holds_gil": True, "is_main": True, "interpreter": 0,
         "frames": [{
+            "kind": "python",
             "file": "/tmp/x.py", "line": 8, "function": "f",
             "qualname": "f",
             "locals": [
@@ -133,7 +144,20 @@ GOOD = {
                 {"name": "c", "type": "__main__.C",
                  "repr": "<__main__.C object at 0x7f0000001000>",
                  "attributes": [{"name": "a", "type": "int",
-                                 "repr": "1"}]}]}]}]}
+                                 "repr": "1"}]}]},
+            {"kind": "native", "function": "take_gil",
+             "module": "libpython3.12.so.1.0", "build_id": "ab12",
+             "offset": 4096, "pc": 140392811124736,
+             "file": "Python/ceval_gil.c", "line": 300,
+             "inlined": False}],
+        "python": True, "state": "gil", "syscall": None}],
+    "tasks": [{
+        "address": "0x7f21c8fb1cc0", "name": "Task-1", "state": "pending",
+        "loop": "0x7f21c8fb0000", "awaited_by": [], "in_cycle": False,
+        "awaiting": None,
+        "frames": [{"kind": "python", "file": "/tmp/x.py", "line": 3,
+                    "function": "main", "qualname": "main",
+                    "locals": []}]}]}
 
 
 def _spoiled():
@@ -161,6 +185,14 @@ def _spoiled():
               lambda r: frame(r)["locals"][1]["attributes"][0].update(
                   repr=None)),
         spoil("bool as integer", lambda r: r.update(freeze_us=True)),
+        spoil("frame of no kind", lambda r: frame(r).pop("kind")),
+        spoil("native frame without pc",
+              lambda r: r["threads"][0]["frames"][1].pop("pc")),
+        spoil("native frame with locals",
+              lambda r: r["threads"][0]["frames"][1].update(locals=[])),
+        spoil("no tasks", lambda r: r.pop("tasks")),
+        spoil("task address a number",
+              lambda r: r["tasks"][0].update(address=1)),
     ]
 
 
