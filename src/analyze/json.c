@@ -213,6 +213,26 @@ static struct tp_error *json_frame(const struct tp_rframe *f,
 	return NULL;
 }
 
+/* ", "frames": [...]" of a thread or a task, and "truncated" if it was. */
+static struct tp_error *json_frames(const struct tp_rframe *frames,
+				    size_t n, bool truncated,
+				    const struct tp_render_opts *opts,
+				    struct tp_strbuf *out)
+{
+	tp_strbuf_puts(out, ", \"frames\": [");
+	for (size_t k = 0; k < n; k++) {
+		if (k)
+			tp_strbuf_puts(out, ", ");
+		struct tp_error *err = json_frame(&frames[k], opts, out);
+		if (err)
+			return err;
+	}
+	tp_strbuf_putc(out, ']');
+	if (truncated)
+		tp_strbuf_puts(out, ", \"truncated\": true");
+	return NULL;
+}
+
 /*
  * "tasks": the asyncio tasks (doc/json-tasks.md), addresses as "0x..."
  * strings (they are ids, and JSON numbers lose bits past 2^53).
@@ -257,18 +277,10 @@ static struct tp_error *json_tasks(const struct tp_rsnapshot *snap,
 		} else {
 			tp_strbuf_puts(out, "null");
 		}
-		tp_strbuf_puts(out, ", \"frames\": [");
-		for (size_t k = 0; k < t->nframes; k++) {
-			if (k)
-				tp_strbuf_puts(out, ", ");
-			struct tp_error *err = json_frame(&t->frames[k], opts,
-							  out);
-			if (err)
-				return err;
-		}
-		tp_strbuf_putc(out, ']');
-		if (t->truncated)
-			tp_strbuf_puts(out, ", \"truncated\": true");
+		struct tp_error *err = json_frames(t->frames, t->nframes,
+						   t->truncated, opts, out);
+		if (err)
+			return err;
 		if (t->error) {
 			tp_strbuf_puts(out, ", \"error\": ");
 			tp_json_string(out, t->error);
@@ -354,18 +366,10 @@ struct tp_error *tp_render_json(const struct tp_rsnapshot *snap,
 			tp_strbuf_printf(out, "%lld", (long long)t->interp_id);
 		else
 			tp_strbuf_puts(out, "null");
-		tp_strbuf_puts(out, ", \"frames\": [");
-		for (size_t k = 0; k < t->nframes; k++) {
-			if (k)
-				tp_strbuf_puts(out, ", ");
-			struct tp_error *err = json_frame(&t->frames[k], opts,
-							  out);
-			if (err)
-				return err;
-		}
-		tp_strbuf_putc(out, ']');
-		if (t->truncated)
-			tp_strbuf_puts(out, ", \"truncated\": true");
+		struct tp_error *err = json_frames(t->frames, t->nframes,
+						   t->truncated, opts, out);
+		if (err)
+			return err;
 		if (t->native) {
 			tp_strbuf_printf(out, ", \"python\": %s, \"state\": ",
 					 t->python ? "true" : "false");
