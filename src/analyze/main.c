@@ -716,8 +716,10 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	/* the JSON record carries each instance's attributes (FORMAT.md) */
-	st.opts.analyze.python.local_attributes = st.opts.format == FORMAT_JSON;
+	/* the JSON record carries each instance's attributes (FORMAT.md);
+	 * so do the records the HTML page embeds */
+	st.opts.analyze.python.local_attributes =
+		st.opts.format == FORMAT_JSON || st.opts.format == FORMAT_HTML;
 	if (export_core || output) {
 		if (!export_core || !output || !output[0] || optind < argc) {
 			fprintf(stderr, "%s: --export-core SNAPSHOT -o FILE, nothing else\nTry '%s --help'.\n",
