@@ -42,6 +42,8 @@ struct launch {
 	char snaps[300];        /* tripod-snap -o */
 	char log[300];          /* tripod-snap's and the target's output */
 	pid_t snap;             /* tripod-snap */
+	pid_t group;            /* its process group: it, its targets and
+				   theirs (cleanup() ends them all) */
 	/* "--debuginfo-path=DIR" for tripod-analyze, NULL for the default */
 	char *di;
 	char di_buf[4200], di_env[4200];
@@ -56,6 +58,11 @@ static void cleanup(void)
 		kill(run.snap, SIGKILL);
 		waitpid(run.snap, NULL, 0);
 		run.snap = 0;
+	}
+	/* workers a killed target left behind (forkpool, multiprocessing) */
+	if (run.group > 0) {
+		kill(-run.group, SIGKILL);
+		run.group = 0;
 	}
 	if (run.dir[0] && !getenv("TRIPOD_KEEP_TEST_DIRS")) {
 		char *argv[] = { "/bin/rm", "-rf", run.dir, NULL };
@@ -145,6 +152,7 @@ static void snap_start(struct launch *l, char *const opts[],
 		_exit(127);
 	}
 	l->snap = pid;
+	l->group = pid;
 }
 
 static int count_tasks(pid_t pid)
