@@ -69,7 +69,15 @@ Test(sigkill, while_the_target_is_frozen)
 	free(dir);
 }
 
-/* Kills at seeded times: attaching, frozen, copying, writing, idle. */
+/*
+ * Kills at seeded times: attaching, frozen, copying, writing, idle; with
+ * stop-and-copy.  The copy-on-write capture has a window no test can make
+ * safe: while the clone() it runs in a thread of the target is under way
+ * (a few ms, as long as a fork() of the target), that thread's registers
+ * are tripod-snap's; killed then, tripod-snap cannot put them back and the
+ * target crashes (doc/tripod-snap.1, BUGS).  Kills inside the freeze but
+ * outside that window are while_the_target_is_frozen's, for both methods.
+ */
 Test(sigkill, at_any_time)
 {
 	struct target t;
@@ -79,9 +87,7 @@ Test(sigkill, at_any_time)
 	for (int i = 0; i < KILLS_ANYTIME; i++) {
 		pid_t snap = snap_start((char *[]){ "-q", "-i", "0.01", "-o",
 						    dir, "--pid", pid,
-						    i % 2 ? "--capture=copy"
-							  : "--capture=clone",
-						    NULL },
+						    "--capture=copy", NULL },
 					NULL, NULL);
 		usleep(1000u * next(150));
 		kill_and_check(&t, snap);
