@@ -2,10 +2,11 @@
 /*
  * tripod-snap killed with SIGKILL -- which it cannot catch -- never leaves
  * its target stopped (issue 11 measured 120 such kills, 75 while the
- * target was frozen; these keep that as a test).  Seeded kill times, both
- * capture methods; after each kill every thread of the target runs and its
- * counter grows.  Kills inside the freeze are made certain by the test
- * hook TRIPOD_TEST_FREEZE_DELAY_MS.
+ * target was frozen; these keep that as a test).  Kills inside the freeze
+ * (made certain by the test hook TRIPOD_TEST_FREEZE_DELAY_MS) with both
+ * capture methods, kills at seeded times with stop-and-copy (see
+ * at_any_time); after each kill every thread of the target runs and its
+ * counter grows.
  */
 #include "config.h"
 
