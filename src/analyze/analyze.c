@@ -13,6 +13,7 @@
 #include "core/corewrite.h"
 #include "core/coreread.h"
 #include "core/gz.h"
+#include "core/sockets.h"
 #include "python/target.h"
 
 static const char *arena_dup(struct tp_pyval_arena *a, const char *s)
@@ -335,7 +336,23 @@ struct tp_error *tp_analyze_file(const char *path,
 		cached = cacheable && cache_add(cache, interp, build_id, start,
 						core, target, py);
 	}
-	if ((err = tp_python_walk(py, s)))
+	/* the sockets' addresses (a damaged note: as if there were none) */
+	struct tp_sockets sockets = { 0 };
+	size_t slen;
+	const void *snote = tp_core_sockets(core, &slen);
+	struct tp_error *serr = snote ? tp_sockets_decode(snote, slen,
+							  &sockets)
+				      : NULL;
+	if (serr == &tp_error_nomem) {
+		err = serr;
+		goto fail;
+	}
+	tp_error_destroy(serr);
+	tp_python_set_sockets(py, snote && !serr ? &sockets : NULL);
+	err = tp_python_walk(py, s);
+	tp_python_set_sockets(py, NULL);
+	tp_sockets_deinit(&sockets);
+	if (err)
 		goto fail;
 	/* the decoder's strings die with it: keep copies in the report */
 	s->python_version = arena_dup(s->arena, s->python_version);

@@ -37,6 +37,7 @@
 #include "core/blockcache.h"
 #include "core/coreread.h"
 #include "core/nstacks.h"
+#include "core/sockets.h"
 #include "core/corewrite.h"
 #include "core/fdio.h"
 #include "core/gz.h"
@@ -149,6 +150,8 @@ struct tp_core {
 	bool snapshot;
 	const void *nstacks;        /* native stacks note (nstacks.h) */
 	size_t nstacks_len;
+	const void *sockets;        /* sockets note (sockets.h) */
+	size_t sockets_len;
 	char *kv_buf;
 	struct kv *kv;
 	size_t nkv;
@@ -919,6 +922,11 @@ static struct tp_error *handle_note(struct tp_core *core, const struct note *n)
 		core->nstacks = n->desc;
 		core->nstacks_len = n->descsz;
 	}
+	if (note_is(n, TP_NOTE_NAME) && n->type == TP_NOTE_SOCKETS_TYPE &&
+	    !core->sockets) {
+		core->sockets = n->desc;
+		core->sockets_len = n->descsz;
+	}
 	return NULL;
 }
 
@@ -1418,6 +1426,12 @@ const void *tp_core_nstacks(const struct tp_core *core, size_t *len)
 {
 	*len = core->nstacks_len;
 	return core->nstacks;
+}
+
+const void *tp_core_sockets(const struct tp_core *core, size_t *len)
+{
+	*len = core->sockets_len;
+	return core->sockets;
 }
 
 const char *tp_core_note_get(const struct tp_core *core, const char *key)

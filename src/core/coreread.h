@@ -186,6 +186,12 @@ struct tp_error *tp_core_note_all(const struct tp_core *core, const char *key,
 const void *tp_core_nstacks(const struct tp_core *core, size_t *len);
 
 /**
+ * The bytes of the sockets note (core/sockets.h: tp_sockets_decode()
+ * checks them), their length in *@len; NULL when the core has none.
+ */
+const void *tp_core_sockets(const struct tp_core *core, size_t *len);
+
+/**
  * How a file-backed range that was not copied is found.  Given the NT_FILE
  * path, return a readable fd (the core closes it) or -1.  The default opens
  * the path (a regular file only, O_CLOEXEC) and, when the core holds the

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/notebytes.h"
 #include "core/nstacks.h"
 
 #define MAGIC "TPNSTACK"
@@ -12,25 +13,6 @@
 #define F_ACTIVATION 1u
 /* pc, sp, offset, module, flags */
 #define FRAME_BYTES 32
-
-static void put_u32(struct tp_strbuf *out, uint32_t v)
-{
-	unsigned char b[4] = { v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff,
-			       v >> 24 };
-	tp_strbuf_append(out, b, 4);
-}
-
-static void put_u64(struct tp_strbuf *out, uint64_t v)
-{
-	put_u32(out, (uint32_t)v);
-	put_u32(out, (uint32_t)(v >> 32));
-}
-
-static void pad8(struct tp_strbuf *out)
-{
-	while (out->len % 8 && !out->failed)
-		tp_strbuf_putc(out, '\0');
-}
 
 static size_t cap_len(const char *s)
 {
@@ -41,68 +23,42 @@ static size_t cap_len(const char *s)
 void tp_nstacks_encode(const struct tp_nstacks *s, struct tp_strbuf *out)
 {
 	tp_strbuf_append(out, MAGIC, 8);
-	put_u32(out, NOTE_VERSION);
-	put_u32(out, (uint32_t)s->nmodules);
-	put_u32(out, (uint32_t)s->nthreads);
-	put_u32(out, 0);
+	note_put_u32(out, NOTE_VERSION);
+	note_put_u32(out, (uint32_t)s->nmodules);
+	note_put_u32(out, (uint32_t)s->nthreads);
+	note_put_u32(out, 0);
 	for (size_t i = 0; i < s->nmodules; i++) {
 		const struct tp_nstack_module *m = &s->modules[i];
 		size_t pl = cap_len(m->path), bl = cap_len(m->build_id);
-		put_u64(out, m->bias);
-		put_u32(out, (uint32_t)pl);
-		put_u32(out, (uint32_t)bl);
+		note_put_u64(out, m->bias);
+		note_put_u32(out, (uint32_t)pl);
+		note_put_u32(out, (uint32_t)bl);
 		tp_strbuf_append(out, m->path, pl);
 		tp_strbuf_append(out, m->build_id, bl);
-		pad8(out);
+		note_pad8(out);
 	}
 	for (size_t i = 0; i < s->nthreads; i++) {
 		const struct tp_nstack_thread *t = &s->threads[i];
 		size_t el = cap_len(t->error);
-		put_u32(out, (uint32_t)t->tid);
-		put_u32(out, (uint32_t)t->nframes);
-		put_u32(out, t->truncated ? F_TRUNCATED : 0);
-		put_u32(out, (uint32_t)el);
+		note_put_u32(out, (uint32_t)t->tid);
+		note_put_u32(out, (uint32_t)t->nframes);
+		note_put_u32(out, t->truncated ? F_TRUNCATED : 0);
+		note_put_u32(out, (uint32_t)el);
 		tp_strbuf_append(out, t->error, el);
-		pad8(out);
+		note_pad8(out);
 		for (size_t k = 0; k < t->nframes; k++) {
 			const struct tp_nstack_frame *f = &t->frames[k];
-			put_u64(out, f->pc);
-			put_u64(out, f->sp);
-			put_u64(out, f->offset);
-			put_u32(out, f->module);
-			put_u32(out, f->activation ? F_ACTIVATION : 0);
+			note_put_u64(out, f->pc);
+			note_put_u64(out, f->sp);
+			note_put_u64(out, f->offset);
+			note_put_u32(out, f->module);
+			note_put_u32(out, f->activation ? F_ACTIVATION : 0);
 		}
 	}
 }
 
-/* A bounded reader over the note: no read past its end. */
-struct reader {
-	const unsigned char *p;
-	size_t len, off;
-};
-
-static bool get_u32(struct reader *r, uint32_t *v)
-{
-	if (r->len - r->off < 4)
-		return false;
-	const unsigned char *b = r->p + r->off;
-	*v = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
-	     (uint32_t)b[3] << 24;
-	r->off += 4;
-	return true;
-}
-
-static bool get_u64(struct reader *r, uint64_t *v)
-{
-	uint32_t lo, hi;
-	if (r->len - r->off < 8 || !get_u32(r, &lo) || !get_u32(r, &hi))
-		return false;
-	*v = (uint64_t)hi << 32 | lo;
-	return true;
-}
-
 /* A string of @n bytes (no NUL inside) in a new allocation. */
-static bool get_str(struct reader *r, uint32_t n, char **ret)
+static bool get_str(struct note_reader *r, uint32_t n, char **ret)
 {
 	if (n > TP_NSTACKS_MAX_STRING || r->len - r->off < n ||
 	    memchr(r->p + r->off, '\0', n))
@@ -117,15 +73,6 @@ static bool get_str(struct reader *r, uint32_t n, char **ret)
 	return true;
 }
 
-static bool skip_pad(struct reader *r)
-{
-	size_t pad = (8 - r->off % 8) % 8;
-	if (r->len - r->off < pad)
-		return false;
-	r->off += pad;
-	return true;
-}
-
 static struct tp_error *bad(struct tp_nstacks *s, const char *what)
 {
 	tp_nstacks_deinit(s);
@@ -137,13 +84,13 @@ struct tp_error *tp_nstacks_decode(const void *data, size_t len,
 				   struct tp_nstacks *ret)
 {
 	struct tp_nstacks s = { 0 };
-	struct reader r = { data, len, 0 };
+	struct note_reader r = { data, len, 0 };
 	uint32_t version, nmod, nthr, zero;
 	if (len < 8 || memcmp(data, MAGIC, 8) != 0)
 		return bad(&s, "no magic");
 	r.off = 8;
-	if (!get_u32(&r, &version) || !get_u32(&r, &nmod) ||
-	    !get_u32(&r, &nthr) || !get_u32(&r, &zero))
+	if (!note_get_u32(&r, &version) || !note_get_u32(&r, &nmod) ||
+	    !note_get_u32(&r, &nthr) || !note_get_u32(&r, &zero))
 		return bad(&s, "short header");
 	if (version != NOTE_VERSION)
 		return tp_error_create(TP_ERR_UNSUPPORTED,
@@ -163,9 +110,9 @@ struct tp_error *tp_nstacks_decode(const void *data, size_t len,
 	for (uint32_t i = 0; i < nmod; i++) {
 		struct tp_nstack_module *m = &s.modules[i];
 		uint32_t pl, bl;
-		if (!get_u64(&r, &m->bias) || !get_u32(&r, &pl) ||
-		    !get_u32(&r, &bl) || !get_str(&r, pl, &m->path) ||
-		    !get_str(&r, bl, &m->build_id) || !skip_pad(&r)) {
+		if (!note_get_u64(&r, &m->bias) || !note_get_u32(&r, &pl) ||
+		    !note_get_u32(&r, &bl) || !get_str(&r, pl, &m->path) ||
+		    !get_str(&r, bl, &m->build_id) || !note_skip_pad(&r)) {
 			s.nmodules = i + 1;
 			return bad(&s, "bad module entry");
 		}
@@ -175,14 +122,14 @@ struct tp_error *tp_nstacks_decode(const void *data, size_t len,
 		struct tp_nstack_thread *t = &s.threads[i];
 		s.nthreads = i + 1;
 		uint32_t tid, nf, flags, el;
-		if (!get_u32(&r, &tid) || !get_u32(&r, &nf) ||
-		    !get_u32(&r, &flags) || !get_u32(&r, &el))
+		if (!note_get_u32(&r, &tid) || !note_get_u32(&r, &nf) ||
+		    !note_get_u32(&r, &flags) || !note_get_u32(&r, &el))
 			return bad(&s, "bad thread entry");
 		if (nf > TP_NSTACKS_MAX_FRAMES)
 			return bad(&s, "too many frames");
 		if (el && !get_str(&r, el, &t->error))
 			return bad(&s, "bad thread entry");
-		if (!skip_pad(&r) || (uint64_t)nf * FRAME_BYTES > r.len - r.off)
+		if (!note_skip_pad(&r) || (uint64_t)nf * FRAME_BYTES > r.len - r.off)
 			return bad(&s, "frames past the end");
 		t->tid = (pid_t)tid;
 		t->truncated = flags & F_TRUNCATED;
@@ -193,12 +140,12 @@ struct tp_error *tp_nstacks_decode(const void *data, size_t len,
 		}
 		for (uint32_t k = 0; k < nf; k++) {
 			struct tp_nstack_frame *f = &t->frames[k];
-			uint32_t ff;
-			get_u64(&r, &f->pc);
-			get_u64(&r, &f->sp);
-			get_u64(&r, &f->offset);
-			get_u32(&r, &f->module);
-			get_u32(&r, &ff);
+			uint32_t ff = 0;
+			note_get_u64(&r, &f->pc);
+			note_get_u64(&r, &f->sp);
+			note_get_u64(&r, &f->offset);
+			note_get_u32(&r, &f->module);
+			note_get_u32(&r, &ff);
 			f->activation = ff & F_ACTIVATION;
 			if (f->module != TP_NSTACKS_NO_MODULE &&
 			    f->module >= nmod)

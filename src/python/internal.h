@@ -77,6 +77,7 @@ struct tp_python {
 	} repr_fn;
 
 	/* per snapshot walk */
+	const struct tp_sockets *sockets;  /* its sockets note, or NULL */
 	struct tp_pyval_arena *arena;
 	struct memo_entry *memo;
 	size_t memo_cap, memo_n;

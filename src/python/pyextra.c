@@ -839,6 +839,8 @@ struct tp_error *py_decode_extra(struct tp_python *py, struct dstate *st,
 		return io_repr(py, st, o, false, ret);
 	if (!strcmp(b, "array.array"))
 		return array_repr(py, st, o, ret);
+	if (!strcmp(b, "_socket.socket"))
+		return py_socket_repr(py, st, o, 0, ret);
 	bool ss;
 	*handled = false;
 	if ((err = is_structseq(py, o, &ss)) || !ss)

@@ -436,6 +436,12 @@ void tp_python_destroy(struct tp_python *py)
 	free(py);
 }
 
+void tp_python_set_sockets(struct tp_python *py,
+			   const struct tp_sockets *sockets)
+{
+	py->sockets = sockets;
+}
+
 const char *tp_python_version(const struct tp_python *py)
 {
 	return py->version;

@@ -1242,6 +1242,8 @@ struct tp_error *py_decode_stdlib(struct tp_python *py, struct dstate *st,
 		return logger_repr(py, st, o, func, true, ret);
 	if (!strcmp(on, "threading.Thread"))
 		return thread_repr(py, st, o, ret);
+	if (!strcmp(on, "socket.socket") && !py2)
+		return py_socket_repr(py, st, o, func, ret);
 	if (!strcmp(on, "threading.Event"))
 		return event_repr(py, st, o, ret);
 	if (!strcmp(on, "threading.Condition") ||

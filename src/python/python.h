@@ -68,6 +68,15 @@ struct tp_error *tp_python_rebind(const struct tp_python *proto,
 				  struct tp_target *target,
 				  struct tp_python **ret);
 
+struct tp_sockets;
+
+/**
+ * The sockets the snapshot recorded (core/sockets.h; borrowed until the
+ * next call, NULL for none): what a socket's repr needs besides memory.
+ */
+void tp_python_set_sockets(struct tp_python *py,
+			   const struct tp_sockets *sockets);
+
 /** "3.12.1" */
 const char *tp_python_version(const struct tp_python *py);
 /**

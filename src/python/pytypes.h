@@ -161,4 +161,13 @@ struct tp_error *py_decode_extra(struct tp_python *py, struct dstate *st,
 				 const struct py_obj *o,
 				 struct tp_pyval **ret, bool *handled);
 
+/**
+ * A socket object (pysocket.c): @func is socket.socket's __repr__ (Python
+ * code, 3.x), 0 for _socket.socket's C repr.  The addresses come from the
+ * snapshot's sockets note (tp_python_set_sockets()).
+ */
+struct tp_error *py_socket_repr(struct tp_python *py, struct dstate *st,
+				const struct py_obj *o, uint64_t func,
+				struct tp_pyval **ret);
+
 #endif /* TRIPOD_PYTHON_PYTYPES_H */

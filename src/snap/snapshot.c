@@ -17,6 +17,7 @@
 #include "core/corewrite.h"
 #include "core/gz.h"
 #include "snap/native.h"
+#include "snap/sockets.h"
 #include "snap/snapshot.h"
 
 #define SNAP_PREFIX TP_STORE_INDEX_PREFIX
@@ -169,6 +170,7 @@ struct tp_error *tp_snap_capture(struct tp_snap_session *s,
 	struct tp_capture pre = { 0 };
 	bool *nofork = NULL, *which = NULL;
 	int pagemap_fd = -1;
+	struct tp_socket_scan sockets = { .pidfd = -1 };
 
 	/* Before the freeze: what the target's clock need not pay for. */
 	struct tp_error *err = tp_proc_stat_read(pid, &snap->stat);
@@ -198,6 +200,9 @@ struct tp_error *tp_snap_capture(struct tp_snap_session *s,
 		free(nofork);
 		nofork = NULL;
 	}
+	/* which descriptors are sockets: only their addresses in the freeze */
+	if ((err = tp_socket_scan_begin(pid, &sockets)))
+		goto out;
 
 	clock_gettime(CLOCK_REALTIME, &snap->time);
 	uint64_t t0 = mono_us();
@@ -228,6 +233,10 @@ struct tp_error *tp_snap_capture(struct tp_snap_session *s,
 	if (pagemap_fd >= 0)
 		close(pagemap_fd);
 	pagemap_fd = -1;
+	if (!err && sockets.pidfd >= 0) {
+		err = tp_socket_scan_read(&sockets, &snap->sockets);
+		snap->have_sockets = !err;
+	}
 	tp_thaw(&snap->freeze);
 	snap->freeze_us = mono_us() - t0;
 	if (snap->child)
@@ -291,6 +300,7 @@ struct tp_error *tp_snap_capture(struct tp_snap_session *s,
 		}
 	}
 out:
+	tp_socket_scan_deinit(&sockets);
 	tp_maps_deinit(&maps);
 	tp_maps_deinit(&pre_maps);
 	tp_capture_deinit(&pre);
@@ -310,6 +320,8 @@ void tp_snap_deinit(struct tp_snap *snap)
 	tp_capture_deinit(&snap->mem);
 	tp_nstacks_deinit(&snap->native);
 	snap->have_native = false;
+	tp_sockets_deinit(&snap->sockets);
+	snap->have_sockets = false;
 	free(snap->cwd);
 	snap->cwd = NULL;
 }
@@ -606,7 +618,9 @@ struct tp_error *tp_snap_write(struct tp_snap_session *s,
 	size_t nkv = 0;
 	char *psargs = NULL, *path = NULL, *tmp = NULL;
 	struct tp_strbuf nstacks = TP_STRBUF_INIT;   /* the native stacks note */
-	struct tp_core_extra_note extra = { 0 };
+	struct tp_strbuf sockets = TP_STRBUF_INIT;   /* the sockets note */
+	struct tp_core_extra_note extra[2];
+	size_t nextra = 0;
 	if (!err)
 		err = make_note(s, snap, seq, interp, build_id, python, &v, &kv,
 				&nkv);
@@ -630,8 +644,17 @@ struct tp_error *tp_snap_write(struct tp_snap_session *s,
 		tp_nstacks_encode(&snap->native, &nstacks);
 		if ((err = tp_strbuf_error(&nstacks)))
 			goto out;
-		extra = (struct tp_core_extra_note){ TP_NOTE_NSTACKS_TYPE,
-						     nstacks.str, nstacks.len };
+		extra[nextra++] = (struct tp_core_extra_note){
+			TP_NOTE_NSTACKS_TYPE, nstacks.str, nstacks.len
+		};
+	}
+	if (snap->have_sockets) {
+		tp_sockets_encode(&snap->sockets, &sockets);
+		if ((err = tp_strbuf_error(&sockets)))
+			goto out;
+		extra[nextra++] = (struct tp_core_extra_note){
+			TP_NOTE_SOCKETS_TYPE, sockets.str, sockets.len
+		};
 	}
 	struct tp_core_desc desc = {
 		.pid = t->pid,
@@ -653,8 +676,8 @@ struct tp_error *tp_snap_write(struct tp_snap_session *s,
 		.auxv_len = t->auxv_len,
 		.kv = kv,
 		.nkv = nkv,
-		.extra = snap->have_native ? &extra : NULL,
-		.nextra = snap->have_native ? 1 : 0,
+		.extra = nextra ? extra : NULL,
+		.nextra = nextra,
 	};
 
 	if (s->standalone)
@@ -673,6 +696,7 @@ struct tp_error *tp_snap_write(struct tp_snap_session *s,
 	}
 out:
 	tp_strbuf_deinit(&nstacks);
+	tp_strbuf_deinit(&sockets);
 	free(kv);
 	free(psargs);
 	free(path);

@@ -14,6 +14,7 @@
 
 #include "common/error.h"
 #include "core/nstacks.h"
+#include "core/sockets.h"
 #include "core/store.h"
 #include "snap/buildid.h"
 #include "snap/capture.h"
@@ -80,6 +81,9 @@ struct tp_snap {
 	struct tp_nstacks native;
 	bool have_native;
 	uint64_t native_us;            /* how long unwinding them took */
+	/* the sockets' addresses, read in the freeze (snap/sockets.h) */
+	struct tp_sockets sockets;
+	bool have_sockets;
 };
 
 /**
