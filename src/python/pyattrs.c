@@ -211,6 +211,17 @@ bool py_digits_u128(const char *digits, unsigned __int128 *ret)
 	return true;
 }
 
+struct tp_error *py_strbuf_node(struct tp_python *py, struct dstate *st,
+				const struct py_obj *o, struct tp_strbuf *sb,
+				struct tp_pyval **ret)
+{
+	struct tp_error *err = tp_strbuf_error(sb);
+	if (!err)
+		err = py_text_node(py, st, o, tp_strbuf_str(sb), ret);
+	tp_strbuf_deinit(sb);
+	return err;
+}
+
 struct tp_error *py_text_node(struct tp_python *py, struct dstate *st,
 			      const struct py_obj *o, const char *text,
 			      struct tp_pyval **ret)

@@ -59,10 +59,6 @@
 /* Members one _value2member_map_ may have (AddressFamily has ~45). */
 #define MAX_MEMBERS 4096
 
-static struct tp_error *unsupported(const char *why)
-{
-	return tp_error_create(TP_ERR_UNSUPPORTED, "%s", why);
-}
 
 struct sock_fields {
 	int32_t fd, family, type, proto;
@@ -72,7 +68,7 @@ static struct tp_error *read_fields(struct tp_python *py, uint64_t addr,
 				    struct sock_fields *f)
 {
 	if (!LHAS(py, SIZEOF_PYOBJECT))
-		return unsupported("no object size");
+		return py_unsupported("no object size");
 	uint64_t at = addr + (uint64_t)LOFF(py, SIZEOF_PYOBJECT);
 	struct tp_error *err;
 	if ((err = py_read_i32(py, at + SOCK_FD, &f->fd)) ||
@@ -102,15 +98,15 @@ static struct tp_error *put_intenum(struct tp_python *py, uint64_t globals,
 	if ((err = py_dict_get_str(py, globals, enum_name, &cls)))
 		return err;
 	if (!cls)
-		return unsupported("no enum class in the socket module");
+		return py_unsupported("no enum class in the socket module");
 	if ((err = py_class_attr(py, cls, "_value2member_map_", &map)))
 		return err;
 	if (!map)
-		return unsupported("enum class without _value2member_map_");
+		return py_unsupported("enum class without _value2member_map_");
 	if ((err = py_dict_pairs(py, map, &pairs, &n)))
 		return err;
 	if (n > MAX_MEMBERS)
-		return unsupported("too many enum members");
+		return py_unsupported("too many enum members");
 	for (size_t i = 0; i < n; i++) {
 		int64_t key;
 		if (py_int64(py, pairs[2 * i], &key) || key != value)
@@ -122,7 +118,7 @@ static struct tp_error *put_intenum(struct tp_python *py, uint64_t globals,
 		    (err = py_object_attr(py, member, "_name_", &name)))
 			return err;
 		if (!name)
-			return unsupported("enum member without _name_");
+			return py_unsupported("enum member without _name_");
 		if ((err = py_str_text(py, name, 256, &mname)))
 			return err;
 		/* Enum.__str__: "%s.%s" % (self.__class__.__name__, _name_) */
@@ -157,7 +153,7 @@ static struct tp_error *put_addr(struct tp_python *py,
 		return NULL;
 	}
 	if (a->len < sizeof(sa_family_t))
-		return unsupported("short socket address");
+		return py_unsupported("short socket address");
 	sa_family_t family;
 	memcpy(&family, a->addr, sizeof(family));
 	char host[INET6_ADDRSTRLEN];
@@ -165,10 +161,10 @@ static struct tp_error *put_addr(struct tp_python *py,
 	case AF_INET: {
 		struct sockaddr_in in;
 		if (a->len < sizeof(in))
-			return unsupported("short AF_INET address");
+			return py_unsupported("short AF_INET address");
 		memcpy(&in, a->addr, sizeof(in));
 		if (!inet_ntop(AF_INET, &in.sin_addr, host, sizeof(host)))
-			return unsupported("bad AF_INET address");
+			return py_unsupported("bad AF_INET address");
 		tp_strbuf_printf(sb, "('%s', %u)", host,
 				 (unsigned)ntohs(in.sin_port));
 		return NULL;
@@ -176,13 +172,13 @@ static struct tp_error *put_addr(struct tp_python *py,
 	case AF_INET6: {
 		struct sockaddr_in6 in6;
 		if (a->len < sizeof(in6))
-			return unsupported("short AF_INET6 address");
+			return py_unsupported("short AF_INET6 address");
 		memcpy(&in6, a->addr, sizeof(in6));
 		/* before 3.7 getnameinfo() wrote the host, with "%scope" */
 		if (in6.sin6_scope_id && py->major == 3 && py->minor < 7)
-			return unsupported("scoped AF_INET6 address");
+			return py_unsupported("scoped AF_INET6 address");
 		if (!inet_ntop(AF_INET6, &in6.sin6_addr, host, sizeof(host)))
-			return unsupported("bad AF_INET6 address");
+			return py_unsupported("bad AF_INET6 address");
 		tp_strbuf_printf(sb, "('%s', %u, %" PRIu32 ", %" PRIu32 ")",
 				 host, (unsigned)ntohs(in6.sin6_port),
 				 (uint32_t)ntohl(in6.sin6_flowinfo),
@@ -212,7 +208,7 @@ static struct tp_error *put_addr(struct tp_python *py,
 		 * encoding: only what every encoding reads alike */
 		n = strnlen((const char *)path, n);
 		if (!plain_ascii(path, n))
-			return unsupported("AF_UNIX path not ASCII");
+			return py_unsupported("AF_UNIX path not ASCII");
 		*truthy = n > 0;
 		tp_strbuf_append(sb, path, n);
 		return NULL;
@@ -220,14 +216,14 @@ static struct tp_error *put_addr(struct tp_python *py,
 	case AF_NETLINK: {
 		struct sockaddr_nl nl;
 		if (a->len < sizeof(nl))
-			return unsupported("short AF_NETLINK address");
+			return py_unsupported("short AF_NETLINK address");
 		memcpy(&nl, a->addr, sizeof(nl));
 		tp_strbuf_printf(sb, "(%" PRIu32 ", %" PRIu32 ")",
 				 (uint32_t)nl.nl_pid, (uint32_t)nl.nl_groups);
 		return NULL;
 	}
 	default:
-		return unsupported("socket address of another family");
+		return py_unsupported("socket address of another family");
 	}
 }
 
@@ -264,16 +260,16 @@ static struct tp_error *python_repr(struct tp_python *py,
 		closed = true;
 	else if (closed_obj &&
 		 closed_obj != py->target->sym[TP_SYM__Py_FalseStruct])
-		return unsupported("_closed is not a bool");
+		return py_unsupported("_closed is not a bool");
 	if ((err = py_function_globals(py, func, &globals)))
 		return err;
 	if (!globals)
-		return unsupported("__repr__ without globals");
+		return py_unsupported("__repr__ without globals");
 	const struct tp_socket *k = NULL;
 	if (!closed) {
 		k = tp_sockets_find(py->sockets, f->fd);
 		if (!k)
-			return unsupported("socket not in the snapshot's note");
+			return py_unsupported("socket not in the snapshot's note");
 	}
 	tp_strbuf_printf(sb, "<%s%s fd=%" PRId32 ", family=",
 			 py_type_name(py, o->type), closed ? " [closed]" : "",
@@ -310,10 +306,9 @@ struct tp_error *py_socket_repr(struct tp_python *py, struct dstate *st,
 				 py->caps->py2_objects ? "protocol" : "proto",
 				 f.proto);
 	}
-	if (!err)
-		err = tp_strbuf_error(&sb);
-	if (!err)
-		err = py_text_node(py, st, o, tp_strbuf_str(&sb), ret);
-	tp_strbuf_deinit(&sb);
-	return err;
+	if (err) {
+		tp_strbuf_deinit(&sb);
+		return err;
+	}
+	return py_strbuf_node(py, st, o, &sb, ret);
 }

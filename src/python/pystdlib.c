@@ -30,10 +30,6 @@
 /* Longest text read from a str that a repr prints as it is (%s). */
 #define MAX_TEXT 65536
 
-static struct tp_error *unsupported(const char *why)
-{
-	return tp_error_create(TP_ERR_UNSUPPORTED, "%s", why);
-}
 
 /* self.__class__.__name__ */
 static struct tp_error *class_name(struct tp_python *py,
@@ -86,7 +82,7 @@ static struct tp_error *attr_bool(struct tp_python *py, uint64_t obj,
 		  v == py->target->sym[TP_SYM__Py_ZeroStruct]))
 		*ret = false;
 	else
-		return unsupported("not a bool");
+		return py_unsupported("not a bool");
 	return NULL;
 }
 
@@ -98,7 +94,7 @@ static struct tp_error *quote_ascii(struct tp_strbuf *sb, const char *text)
 	tp_strbuf_putc(sb, q);
 	for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
 		if (*p >= 0x80)
-			return unsupported("non-ASCII text");
+			return py_unsupported("non-ASCII text");
 		if (*p == q || *p == '\\')
 			tp_strbuf_printf(sb, "\\%c", *p);
 		else if (*p == '\n')
@@ -117,17 +113,6 @@ static struct tp_error *quote_ascii(struct tp_strbuf *sb, const char *text)
 }
 
 /* A TEXT node from a string buffer (freed here). */
-static struct tp_error *sb_node(struct tp_python *py, struct dstate *st,
-				const struct py_obj *o, struct tp_strbuf *sb,
-				struct tp_pyval **ret)
-{
-	struct tp_error *err = tp_strbuf_error(sb);
-	if (!err)
-		err = py_text_node(py, st, o, tp_strbuf_str(sb), ret);
-	tp_strbuf_deinit(sb);
-	return err;
-}
-
 /* ---- fractions.Fraction ------------------------------------------------ */
 
 /*
@@ -151,7 +136,7 @@ static struct tp_error *fraction_repr(struct tp_python *py, struct dstate *st,
 		return err;
 	struct tp_strbuf sb = TP_STRBUF_INIT;
 	tp_strbuf_printf(&sb, "%s(%s, %s)", name, n, d);
-	return sb_node(py, st, o, &sb, ret);
+	return py_strbuf_node(py, st, o, &sb, ret);
 }
 
 /* ---- uuid.UUID --------------------------------------------------------- */
@@ -172,7 +157,7 @@ static struct tp_error *uuid_repr(struct tp_python *py, struct dstate *st,
 	    (err = py_int_digits(py, st, iv, o->depth, &digits)) || !digits)
 		return err;
 	if (!py_digits_u128(digits, &v))
-		return unsupported("UUID int out of range");
+		return py_unsupported("UUID int out of range");
 	char hex[33];
 	for (int i = 31; i >= 0; i--, v >>= 4)
 		hex[i] = "0123456789abcdef"[(unsigned)(v & 15)];
@@ -180,7 +165,7 @@ static struct tp_error *uuid_repr(struct tp_python *py, struct dstate *st,
 	struct tp_strbuf sb = TP_STRBUF_INIT;
 	tp_strbuf_printf(&sb, "%s('%.8s-%.4s-%.4s-%.4s-%.12s')", name, hex,
 			 hex + 8, hex + 12, hex + 16, hex + 20);
-	return sb_node(py, st, o, &sb, ret);
+	return py_strbuf_node(py, st, o, &sb, ret);
 }
 
 /* ---- ipaddress --------------------------------------------------------- */
@@ -246,21 +231,21 @@ static struct tp_error *ip_address_text(struct tp_python *py,
 	    (!vobj && (err = py_class_attr(py, type, "version", &vobj))))
 		return err;
 	if (!vobj)
-		return unsupported("no _version");
+		return py_unsupported("no _version");
 	if ((err = py_int64(py, vobj, &version)) ||
 	    (err = need_attr(py, addr, "_ip", &ipobj)) ||
 	    (err = py_int_digits(py, st, ipobj, depth, &digits)) || !digits)
 		return err;
 	if (!py_digits_u128(digits, &ip))
-		return unsupported("address out of range");
+		return py_unsupported("address out of range");
 	if (version == 4) {
 		if (ip >> 32)
-			return unsupported("IPv4 address out of range");
+			return py_unsupported("IPv4 address out of range");
 		ipv4_text((uint32_t)ip, sb);
 		return NULL;
 	}
 	if (version != 6)
-		return unsupported("unknown IP version");
+		return py_unsupported("unknown IP version");
 	if (py->caps->ipv6_mapped_dotted && (ip >> 32) == 0xffff) {
 		tp_strbuf_puts(sb, "::ffff:");
 		ipv4_text((uint32_t)ip, sb);
@@ -300,7 +285,7 @@ static struct tp_error *ip_repr(struct tp_python *py, struct dstate *st,
 	    (err = ip_address_text(py, st, naddr, o->depth, &text)))
 		goto out;
 	if (network && !prefix) {
-		err = unsupported("network without _prefixlen");
+		err = py_unsupported("network without _prefixlen");
 		goto out;
 	}
 	if (prefix) {
@@ -316,7 +301,7 @@ static struct tp_error *ip_repr(struct tp_python *py, struct dstate *st,
 		goto out;
 	tp_strbuf_putc(&sb, ')');
 	tp_strbuf_deinit(&text);
-	return sb_node(py, st, o, &sb, ret);
+	return py_strbuf_node(py, st, o, &sb, ret);
 out:
 	tp_strbuf_deinit(&text);
 	tp_strbuf_deinit(&sb);
@@ -364,11 +349,11 @@ static struct tp_error *str_items(struct tp_python *py, uint64_t addr,
 	else if (type == py->target->sym[TP_SYM_PyTuple_Type])
 		kind = TP_PV_TUPLE;
 	else
-		return unsupported("not a list");
+		return py_unsupported("not a list");
 	if ((err = py_seq_ptrs(py, addr, kind, &ptrs, &n)))
 		return err;
 	if (n > MAX_PARTS)
-		return unsupported("too many parts");
+		return py_unsupported("too many parts");
 	const char **t = tp_pyval_arena_calloc(py->arena, n ? n : 1,
 					       sizeof(*t));
 	if (!t)
@@ -445,7 +430,7 @@ static struct tp_error *path_repr(struct tp_python *py, struct dstate *st,
 	    (err = class_name(py, o, &name)))
 		return err;
 	if (!posix)
-		return unsupported("not a POSIX path");
+		return py_unsupported("not a POSIX path");
 	if ((err = py_object_attr(py, o->addr, "_str", &str_obj)))
 		return err;
 	if (str_obj && (err = py_str_text(py, str_obj, MAX_TEXT, &s)))
@@ -481,7 +466,7 @@ static struct tp_error *path_repr(struct tp_python *py, struct dstate *st,
 				goto out;
 			posix_from_raw(parts, n, &text);
 		} else {
-			err = unsupported("path without parts");
+			err = py_unsupported("path without parts");
 			goto out;
 		}
 	}
@@ -492,7 +477,7 @@ static struct tp_error *path_repr(struct tp_python *py, struct dstate *st,
 		goto out;
 	tp_strbuf_putc(&sb, ')');
 	tp_strbuf_deinit(&text);
-	return sb_node(py, st, o, &sb, ret);
+	return py_strbuf_node(py, st, o, &sb, ret);
 out:
 	tp_strbuf_deinit(&text);
 	tp_strbuf_deinit(&sb);
@@ -547,16 +532,16 @@ static struct tp_error *level_name(struct tp_python *py, uint64_t func,
 	if ((err = py_function_globals(py, func, &globals)))
 		return err;
 	if (!globals)
-		return unsupported("no globals");
+		return py_unsupported("no globals");
 	if ((err = py_dict_get_str(py, globals, "_levelToName", &names)))
 		return err;
 	if (!names)
-		return unsupported("no _levelToName");
+		return py_unsupported("no _levelToName");
 	uint64_t type;
 	if ((err = py_type_of(py, names, &type)))
 		return err;
 	if (type != py->target->sym[TP_SYM_PyDict_Type])
-		return unsupported("_levelToName not a dict");
+		return py_unsupported("_levelToName not a dict");
 	if ((err = dict_get_int(py, names, level, &name)))
 		return err;
 	if (!name) {
@@ -605,7 +590,7 @@ static struct tp_error *logger_repr(struct tp_python *py, struct dstate *st,
 		return err;
 	}
 	tp_strbuf_puts(&sb, ")>");
-	return sb_node(py, st, o, &sb, ret);
+	return py_strbuf_node(py, st, o, &sb, ret);
 }
 
 /* ---- threading --------------------------------------------------------- */
@@ -621,13 +606,13 @@ static struct tp_error *lock_held(struct tp_python *py, uint64_t lock,
 		return err;
 	const char *tn = py_type_name(py, type);
 	if (strcmp(tn, "_thread.lock") && strcmp(tn, "thread.lock"))
-		return unsupported("not a lock");
+		return py_unsupported("not a lock");
 	if (LHAS(py, LOCK_LOCKED))
 		err = py_read_u8(py, lock + LOFF(py, LOCK_LOCKED), &locked);
 	else if (LHAS(py, LOCK_MUTEX))
 		err = py_read_u8(py, lock + LOFF(py, LOCK_MUTEX), &locked);
 	else
-		return unsupported("no lock layout");
+		return py_unsupported("no lock layout");
 	if (err)
 		return err;
 	*ret = LHAS(py, LOCK_LOCKED) ? locked != 0 : (locked & 1) != 0;
@@ -653,7 +638,7 @@ static struct tp_error *handle_done(struct tp_python *py, uint64_t thread,
 	uint8_t ev;
 	struct tp_error *err;
 	if (!LHAS(py, THANDLE_HANDLE) || !LHAS(py, THANDLE_EXITING))
-		return unsupported("no thread handle layout");
+		return py_unsupported("no thread handle layout");
 	const char *attr = py->caps->thread_handle_attr_os ? "_os_thread_handle"
 							   : "_handle";
 	if ((err = need_attr(py, thread, attr, &hobj)) ||
@@ -661,12 +646,12 @@ static struct tp_error *handle_done(struct tp_python *py, uint64_t thread,
 	    (err = py_raw_tp_name(py, htype, &tn)))
 		return err;
 	if (strcmp(tn, "_thread._ThreadHandle"))
-		return unsupported("not a _ThreadHandle");
+		return py_unsupported("not a _ThreadHandle");
 	if ((err = py_read_ptr(py, hobj + LOFF(py, THANDLE_HANDLE),
 			       &handle)))
 		return err;
 	if (!handle)
-		return unsupported("_ThreadHandle without handle");
+		return py_unsupported("_ThreadHandle without handle");
 	if ((err = py_read_u8(py, handle + LOFF(py, THANDLE_EXITING), &ev)))
 		return err;
 	*ret = ev == 1;
@@ -725,7 +710,7 @@ static struct tp_error *thread_repr(struct tp_python *py, struct dstate *st,
 		tp_strbuf_printf(&sb, " %s", digits);
 	}
 	tp_strbuf_puts(&sb, ")>");
-	return sb_node(py, st, o, &sb, ret);
+	return py_strbuf_node(py, st, o, &sb, ret);
 }
 
 /*
@@ -743,7 +728,7 @@ static struct tp_error *event_repr(struct tp_python *py, struct dstate *st,
 	struct tp_strbuf sb = TP_STRBUF_INIT;
 	tp_strbuf_printf(&sb, "<%s at 0x%" PRIx64 ": %s>", o->tname, o->addr,
 			 flag ? "set" : "unset");
-	return sb_node(py, st, o, &sb, ret);
+	return py_strbuf_node(py, st, o, &sb, ret);
 }
 
 /*
@@ -769,7 +754,7 @@ static struct tp_error *condition_repr(struct tp_python *py,
 		return err;
 	const char *wn = py_type_name(py, wtype);
 	if (strcmp(wn, "collections.deque") && strcmp(wn, "list"))
-		return unsupported("waiters neither a deque nor a list");
+		return py_unsupported("waiters neither a deque nor a list");
 	if ((err = py_read_i64(py, waiters + LOFF(py, OB_SIZE), &n)))
 		return err;
 	if (n < 0 || n > (int64_t)PY_MAX_ITEMS)
@@ -832,10 +817,10 @@ static struct tp_error *rlock27_repr(struct tp_python *py, struct dstate *st,
 		}
 	}
 	tp_strbuf_printf(&sb, " count=%" PRId64 ">", count);
-	return sb_node(py, st, o, &sb, ret);
+	return py_strbuf_node(py, st, o, &sb, ret);
 fail:
 	tp_strbuf_deinit(&sb);
-	return err ? err : unsupported("no threading._active");
+	return err ? err : py_unsupported("no threading._active");
 }
 
 /* ---- collections.Counter, ChainMap, 2.7 OrderedDict ------------------- */
@@ -873,7 +858,7 @@ static struct tp_error *counter_repr(struct tp_python *py, struct dstate *st,
 	if (!n) {
 		struct tp_strbuf sb = TP_STRBUF_INIT;
 		tp_strbuf_printf(&sb, "%s()", name);
-		return sb_node(py, st, o, &sb, ret);
+		return py_strbuf_node(py, st, o, &sb, ret);
 	}
 	if (!py_charge(st, strlen(name) + 2 + 6 * n))
 		return NULL;
@@ -938,7 +923,7 @@ static struct tp_error *chainmap_repr(struct tp_python *py, struct dstate *st,
 	    (err = class_name(py, o, &name)))
 		return err;
 	if (type != py->target->sym[TP_SYM_PyList_Type])
-		return unsupported("maps not a list");
+		return py_unsupported("maps not a list");
 	if ((err = py_seq_ptrs(py, maps, TP_PV_LIST, &ptrs, &n)))
 		return err;
 	if (!py_charge(st, strlen(name) + 2 + 4 * n))
@@ -985,7 +970,7 @@ static struct tp_error *odict27_repr(struct tp_python *py, struct dstate *st,
 	if (!n) {
 		struct tp_strbuf sb = TP_STRBUF_INIT;
 		tp_strbuf_printf(&sb, "%s()", name);
-		return sb_node(py, st, o, &sb, ret);
+		return py_strbuf_node(py, st, o, &sb, ret);
 	}
 	if (!py_charge(st, strlen(name) + 4 + 8 * n))
 		return NULL;
@@ -1000,7 +985,7 @@ static struct tp_error *odict27_repr(struct tp_python *py, struct dstate *st,
 		if ((err = py_type_of(py, link, &type)))
 			return err;
 		if (type != list)
-			return unsupported("link not a list");
+			return py_unsupported("link not a list");
 		if ((err = py_seq_ptrs(py, link, TP_PV_LIST, &f, &nf)))
 			return err;
 		if (nf != 3)
@@ -1103,19 +1088,19 @@ static struct tp_error *dataclass_repr(struct tp_python *py, struct dstate *st,
 	const char *qual;
 	struct tp_error *err;
 	if (!LHAS(py, HT_QUALNAME))
-		return unsupported("no qualname");
+		return py_unsupported("no qualname");
 	if ((err = py_read_ptr(py, owner + LOFF(py, TP_DICT), &odict)) ||
 	    (err = py_dict_get_str(py, odict, "__dataclass_fields__",
 				   &fields)))
 		return err;
 	if (!fields)
-		return unsupported("no __dataclass_fields__");
+		return py_unsupported("no __dataclass_fields__");
 	if ((err = py_dict_pairs(py, fields, &kv, &n)) ||
 	    (err = py_read_ptr(py, o->type + LOFF(py, HT_QUALNAME), &q)) ||
 	    (err = py_str_text(py, q, MAX_TEXT, &qual)))
 		return err;
 	if (n > MAX_PARTS)
-		return unsupported("too many fields");
+		return py_unsupported("too many fields");
 	const char **names = tp_pyval_arena_calloc(py->arena, n ? n : 1,
 						   sizeof(*names));
 	uint64_t *vals = tp_pyval_arena_calloc(py->arena, n ? n : 1, 8);
@@ -1204,7 +1189,7 @@ static struct tp_error *enum_class_repr(struct tp_python *py,
 		return err;
 	}
 	tp_strbuf_putc(&sb, '>');
-	return sb_node(py, st, o, &sb, ret);
+	return py_strbuf_node(py, st, o, &sb, ret);
 }
 
 /* ---- dispatch ------------------------------------------------------------ */

@@ -8,6 +8,12 @@
 
 #include "python/pydecode.h"
 
+/** TP_ERR_UNSUPPORTED: the repr is unknown (object.__repr__'s text). */
+static inline struct tp_error *py_unsupported(const char *why)
+{
+	return tp_error_create(TP_ERR_UNSUPPORTED, "%s", why);
+}
+
 /** Whether a type with these tp_flags is defined in C (not a heap type). */
 bool py_is_static_type(uint64_t flags);
 
@@ -127,6 +133,12 @@ struct tp_error *py_int_digits(struct tp_python *py, struct dstate *st,
  * it is negative or does not fit.
  */
 bool py_digits_u128(const char *digits, unsigned __int128 *ret);
+/**
+ * py_text_node() of @sb's text (or @sb's error), then @sb deinitialized.
+ */
+struct tp_error *py_strbuf_node(struct tp_python *py, struct dstate *st,
+				const struct py_obj *o, struct tp_strbuf *sb,
+				struct tp_pyval **ret);
 /** A TEXT node for @o made of @text (copied), charged to the budget. */
 struct tp_error *py_text_node(struct tp_python *py, struct dstate *st,
 			      const struct py_obj *o, const char *text,
