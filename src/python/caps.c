@@ -43,7 +43,8 @@
 #define REPR_312 REPR_311, .odict_repr_is_dict = true,                      \
 	.aio_coro_optional = true
 #define REPR_313 REPR_312, .ipv6_mapped_dotted = true,                        \
-	.thread_handle_state = true, .partial_repr_qualname = true
+	.thread_handle_state = true, .partial_repr_qualname = true,           \
+	.aio_args_hidden = true
 #define REPR_314 REPR_313, .thread_handle_attr_os = true
 
 /*

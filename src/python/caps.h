@@ -228,6 +228,9 @@ struct tp_python_caps {
 	/** coro=<...> is left out when the task holds no coroutine (3.12+,
 	 *  "if task._coro:"). */
 	bool aio_coro_optional;
+	/** A callback's arguments (a functools.partial's) print as "()"
+	 *  outside debug mode (3.13+). */
+	bool aio_args_hidden;
 
 	/* asyncio (pyasync.c) */
 	enum tp_task_registry task_registry;

@@ -550,93 +550,199 @@ static struct tp_error *not_wrapped(struct tp_python *py, uint64_t func)
 	return w ? unsupported("wrapped function") : NULL;
 }
 
-/* format_helpers._format_callback_source(@cb, ()) */
-static struct tp_error *callback_text(struct tp_python *py, uint64_t cb,
+/* No __wrapped__ in the instance dict of @obj (inspect.unwrap stops). */
+static struct tp_error *not_wrapped_obj(struct tp_python *py, uint64_t obj)
+{
+	uint64_t w = 0;
+	struct tp_error *err = py_object_attr(py, obj, "__wrapped__", &w);
+	return err ? err : w ? unsupported("wrapped callable") : NULL;
+}
+
+/*
+ * format_helpers._format_args_and_kwargs(args, kwargs): "(" then
+ * reprlib.repr() of each argument and "k=" reprlib.repr(v) of each keyword,
+ * joined by ", ", then ")"; 3.13+ print "()" unless in debug mode.
+ */
+static struct tp_error *args_text(struct tp_python *py, struct dstate *st,
+				  uint64_t args, uint64_t kw, int depth,
+				  struct tp_strbuf *sb)
+{
+	uint64_t *items = NULL, *kv = NULL;
+	size_t n = 0, nkw = 0;
+	struct tp_error *err;
+	tp_strbuf_putc(sb, '(');
+	if (py->caps->aio_args_hidden) {
+		tp_strbuf_putc(sb, ')');
+		return NULL;
+	}
+	if ((args && (err = py_seq_ptrs(py, args, TP_PV_TUPLE, &items, &n))) ||
+	    (kw && (err = py_dict_pairs(py, kw, &kv, &nkw))))
+		return err;
+	const char *sep = "";
+	for (size_t i = 0; i < n; i++) {
+		tp_strbuf_puts(sb, sep);
+		if ((err = reprlib_repr(py, st, items[i], depth, sb)))
+			return err;
+		sep = ", ";
+	}
+	for (size_t i = 0; i < nkw; i++) {
+		const char *k;
+		if ((err = py_str_text(py, kv[2 * i], 4096, &k)))
+			return err;
+		tp_strbuf_printf(sb, "%s%s=", sep, k);
+		if ((err = reprlib_repr(py, st, kv[2 * i + 1], depth, sb)))
+			return err;
+		sep = ", ";
+	}
+	tp_strbuf_putc(sb, ')');
+	return NULL;
+}
+
+/*
+ * format_helpers._format_callback_source(@cb, ()): _format_callback()
+ * (a functools.partial adds its arguments before the suffix and goes on
+ * with its function), then the function's source.
+ */
+static struct tp_error *callback_text(struct tp_python *py, struct dstate *st,
+				      uint64_t cb, int depth,
 				      struct tp_strbuf *sb)
 {
-	uint64_t type, flags, func = 0;
+	uint64_t type, flags, func = 0, fn = cb;
 	const char *q;
 	struct tp_error *err;
-	if ((err = py_type_of(py, cb, &type)) ||
-	    (err = py_read_ptr(py, type + LOFF(py, TP_FLAGS), &flags)))
-		return err;
+	struct tp_strbuf suffix = TP_STRBUF_INIT;
+	uint64_t args = 0, kw = 0;
+	int partials = 0;
+	/* the source is the function's below any partials, its own: a
+	 * bound method or builtin has none */
+	bool source = false;
+	for (;;) {
+		if ((err = py_type_of(py, fn, &type)) ||
+		    (err = py_read_ptr(py, type + LOFF(py, TP_FLAGS), &flags)))
+			goto out;
+		const char *tn = py_type_name(py, type);
+		if (strcmp(tn, "functools.partial") || partials >= 8)
+			break;
+		/* suffix = _format_args_and_kwargs(args, kwargs) + suffix */
+		struct tp_strbuf a = TP_STRBUF_INIT;
+		if ((err = not_wrapped_obj(py, fn)) ||
+		    (err = args_text(py, st, args, kw, depth, &a)) ||
+		    !LHAS(py, PARTIAL_FN)) {
+			tp_strbuf_deinit(&a);
+			if (!err)
+				err = unsupported("no partial layout");
+			goto out;
+		}
+		tp_strbuf_puts(&a, tp_strbuf_str(&suffix));
+		tp_strbuf_deinit(&suffix);
+		suffix = a;
+		if ((err = py_read_ptr(py, fn + LOFF(py, PARTIAL_FN), &func)) ||
+		    (err = py_read_ptr(py, fn + LOFF(py, PARTIAL_ARGS),
+				       &args)) ||
+		    (err = py_read_ptr(py, fn + LOFF(py, PARTIAL_KW), &kw)))
+			goto out;
+		fn = func;
+		partials++;
+	}
 	const char *tn = py_type_name(py, type);
+	func = 0;
 	if (type == py->target->sym[TP_SYM_PyFunction_Type]) {
-		func = cb;
+		func = fn;
+		source = true;
 	} else if ((flags & TPF_HEAPTYPE)) {
-		return unsupported("callback of a class");
+		err = unsupported("callback of a class");
 	} else if (!strcmp(tn, "method")) {
 		/* a bound method: the function's __qualname__, no source */
 		uint64_t ftype;
-		if (!LHAS(py, METHOD_FUNC))
-			return unsupported("no method layout");
-		if ((err = py_read_ptr(py, cb + LOFF(py, METHOD_FUNC), &func)) ||
-		    (err = py_type_of(py, func, &ftype)))
-			return err;
-		if (ftype != py->target->sym[TP_SYM_PyFunction_Type])
-			return unsupported("method of no function");
-	} else if (!strcmp(tn, "TaskWakeupMethWrapper")) {
+		if (!LHAS(py, METHOD_FUNC)) {
+			err = unsupported("no method layout");
+		} else if (!(err = py_read_ptr(py, fn + LOFF(py, METHOD_FUNC),
+					       &func)) &&
+			   !(err = py_type_of(py, func, &ftype)) &&
+			   ftype != py->target->sym[TP_SYM_PyFunction_Type]) {
+			err = unsupported("method of no function");
+		}
+	} else if (!strcmp(tn, "TaskWakeupMethWrapper") && !partials) {
 		/* 3.6-3.9's C task wakeup: no name, its repr is
 		 * object.__repr__'s */
 		tp_strbuf_printf(sb, "<TaskWakeupMethWrapper object at 0x%" PRIx64
-				 ">()", cb);
-		return NULL;
+				 ">()", fn);
+		goto out;
 	} else if (!strcmp(tn, "builtin_function_or_method") ||
 		   !strcmp(tn, "builtin_method")) {
 		/* meth_get__qualname__: the name, after the qualified name
 		 * of self's type (of self when it is a type) */
-		uint64_t ml, self, name_p, stype, sflags;
+		uint64_t ml, self, name_p, stype = 0, sflags;
 		const char *name;
 		if (!LHAS(py, CFUNC_ML) || !LHAS(py, CFUNC_SELF) ||
-		    !LHAS(py, METHODDEF_NAME))
-			return unsupported("no cfunction layout");
-		if ((err = py_read_ptr(py, cb + LOFF(py, CFUNC_ML), &ml)) ||
-		    (err = py_read_ptr(py, cb + LOFF(py, CFUNC_SELF), &self)) ||
+		    !LHAS(py, METHODDEF_NAME)) {
+			err = unsupported("no cfunction layout");
+			goto out;
+		}
+		if ((err = py_read_ptr(py, fn + LOFF(py, CFUNC_ML), &ml)) ||
+		    (err = py_read_ptr(py, fn + LOFF(py, CFUNC_SELF), &self)) ||
 		    (err = py_read_ptr(py, ml + LOFF(py, METHODDEF_NAME),
 				       &name_p)) ||
-		    (err = py_read_cstr(py, name_p, 256, &name)))
-			return err;
-		if (!*name)
-			return unsupported("builtin without a name");
-		if (self && (err = py_type_of(py, self, &stype)))
-			return err;
-		if (!self || !strcmp(py_type_name(py, stype), "module")) {
-			tp_strbuf_printf(sb, "%s()", name);
-			return NULL;
+		    (err = py_read_cstr(py, name_p, 256, &name)) ||
+		    (self && (err = py_type_of(py, self, &stype))))
+			goto out;
+		if (!*name) {
+			err = unsupported("builtin without a name");
+			goto out;
 		}
-		if ((err = py_read_ptr(py, stype + LOFF(py, TP_FLAGS),
-				       &sflags)))
-			return err;
-		if (sflags & TPF_TYPE_SUBCLASS)
-			stype = self;
-		if ((err = type_qualname(py, stype, &q)))
-			return err;
-		tp_strbuf_printf(sb, "%s.%s()", q, name);
-		return NULL;
+		if (!self || !strcmp(py_type_name(py, stype), "module")) {
+			tp_strbuf_puts(sb, name);
+		} else {
+			if ((err = py_read_ptr(py, stype + LOFF(py, TP_FLAGS),
+					       &sflags)))
+				goto out;
+			if (sflags & TPF_TYPE_SUBCLASS)
+				stype = self;
+			if ((err = type_qualname(py, stype, &q)))
+				goto out;
+			tp_strbuf_printf(sb, "%s.%s", q, name);
+		}
 	} else {
-		return unsupported("callback of another kind");
+		err = unsupported("callback of another kind");
 	}
-	uint64_t qp, code, fp;
-	int32_t first;
-	const char *file;
-	if (!LHAS(py, FUNC_QUALNAME))
-		return unsupported("no function layout");
-	if ((err = not_wrapped(py, func)) ||
-	    (err = py_read_ptr(py, func + LOFF(py, FUNC_QUALNAME), &qp)) ||
-	    (err = py_str_text(py, qp, 4096, &q)))
-		return err;
-	if (!*q)
-		return unsupported("function without a qualified name");
-	tp_strbuf_printf(sb, "%s()", q);
-	if (func != cb)
-		return NULL;
-	if ((err = py_read_ptr(py, func + LOFF(py, FUNC_CODE), &code)) ||
-	    (err = py_read_ptr(py, code + LOFF(py, CO_FILENAME), &fp)) ||
-	    (err = py_read_i32(py, code + LOFF(py, CO_FIRSTLINENO), &first)) ||
-	    (err = py_str_text(py, fp, 65536, &file)))
-		return err;
-	tp_strbuf_printf(sb, " at %s:%d", file, (int)first);
-	return NULL;
+	if (err)
+		goto out;
+	if (func) {
+		uint64_t qp;
+		if (!LHAS(py, FUNC_QUALNAME)) {
+			err = unsupported("no function layout");
+			goto out;
+		}
+		if ((err = not_wrapped(py, func)) ||
+		    (err = py_read_ptr(py, func + LOFF(py, FUNC_QUALNAME),
+				       &qp)) ||
+		    (err = py_str_text(py, qp, 4096, &q)))
+			goto out;
+		if (!*q) {
+			err = unsupported("function without a qualified name");
+			goto out;
+		}
+		tp_strbuf_puts(sb, q);
+	}
+	/* func_repr += _format_args_and_kwargs(args, kwargs) + suffix */
+	if ((err = args_text(py, st, args, kw, depth, sb)))
+		goto out;
+	tp_strbuf_puts(sb, tp_strbuf_str(&suffix));
+	if (source) {
+		uint64_t code, fp;
+		int32_t first;
+		const char *file;
+		if ((err = py_read_ptr(py, func + LOFF(py, FUNC_CODE), &code)) ||
+		    (err = py_read_ptr(py, code + LOFF(py, CO_FILENAME), &fp)) ||
+		    (err = py_read_i32(py, code + LOFF(py, CO_FIRSTLINENO),
+				       &first)) ||
+		    (err = py_str_text(py, fp, 65536, &file)))
+			goto out;
+		tp_strbuf_printf(sb, " at %s:%d", file, (int)first);
+	}
+out:
+	tp_strbuf_deinit(&suffix);
+	return err;
 }
 
 /* coroutines._format_coroutine() of a coroutine or generator. */
@@ -748,13 +854,14 @@ static struct tp_error *write_repr(struct tp_python *py, struct dstate *st,
 	}
 	if (f->ncbs) {
 		tp_strbuf_puts(sb, " cb=[");
-		if ((err = callback_text(py, f->cbs[0], sb)))
+		if ((err = callback_text(py, st, f->cbs[0], o->depth, sb)))
 			return err;
 		if (f->ncbs > 2)
 			tp_strbuf_printf(sb, ", <%zu more>", f->ncbs - 2);
 		if (f->ncbs > 1) {
 			tp_strbuf_puts(sb, ", ");
-			if ((err = callback_text(py, f->cbs[f->ncbs - 1], sb)))
+			if ((err = callback_text(py, st, f->cbs[f->ncbs - 1],
+						 o->depth, sb)))
 				return err;
 		}
 		tp_strbuf_putc(sb, ']');
