@@ -927,7 +927,9 @@ struct tp_error *py_decode_asyncio(struct tp_python *py, struct dstate *st,
 	 */
 	struct tp_pyval *guard = py_new_node(py, TP_PV_OBJECT, o->addr,
 					     o->tname);
-	if (!guard || !py_remember(py, st, o->addr, guard, 0))
+	/* charged as the placeholder is (pyobj.c), should it stay */
+	if (!guard || !py_remember(py, st, o->addr, guard,
+				   strlen(o->tname) + 28))
 		return &tp_error_nomem;
 	struct fut f;
 	memset(&f, 0, sizeof(f));
@@ -947,6 +949,11 @@ struct tp_error *py_decode_asyncio(struct tp_python *py, struct dstate *st,
 		err = tp_strbuf_error(&sb);
 	if (!err)
 		err = py_text_node(py, st, o, tp_strbuf_str(&sb), ret);
+	/* the repr met again costs its text, not the guard's */
+	if (!err && *ret &&
+	    !py_remember(py, st, o->addr, *ret,
+			 py_utf8_cps(tp_strbuf_str(&sb))))
+		err = &tp_error_nomem;
 	tp_strbuf_deinit(&sb);
 	return err;
 }
