@@ -279,7 +279,9 @@ enum tp_layout_kind {
 	X(TASK_CALLBACK0, OFFSET, "TaskObj", "task_callback0")                \
 	X(TASK_CALLBACKS, OFFSET, "TaskObj", "task_callbacks")                \
 	/* repr() of futures and tasks (pyaiorepr.c): the rest of           \
-	 * FutureObj_HEAD, which a Future shares with a Task */               \
+	 * FutureObj_HEAD, which a Future shares with a Task; the task's     \
+	 * int _must_cancel (read for 3.6-3.10: 3.13+ make it a bit-field,   \
+	 * whose offset this does not measure) and cancel request count */   \
 	X(TASK_RESULT, OFFSET, "TaskObj", "task_result")                      \
 	X(TASK_SOURCE_TB, OFFSET, "TaskObj", "task_source_tb")                \
 	X(TASK_MUST_CANCEL, OFFSET, "TaskObj", "task_must_cancel")            \
