@@ -34,13 +34,17 @@
 	.flag_decompose = 1
 #define REPR_37 .datetime_fold = true, .exc_single_arg_form = true,           \
 	.collections_subclass_name = true, .timedelta_keyword_repr = true,    \
-	.array_repr_type_name = true, .frame_repr_location = true
-#define REPR_38 REPR_37
+	.array_repr_type_name = true, .frame_repr_location = true,            \
+	.aio_callback_pairs = true
+#define REPR_38 REPR_37, .aio_task_name = true
 #define REPR_310 REPR_38, .descriptors_show_callable = true
-#define REPR_311 REPR_310, .enum_flag_class_repr = true
-#define REPR_312 REPR_311, .odict_repr_is_dict = true
+#define REPR_311 REPR_310, .enum_flag_class_repr = true,                    \
+	.aio_cancel_count = true
+#define REPR_312 REPR_311, .odict_repr_is_dict = true,                      \
+	.aio_coro_optional = true
 #define REPR_313 REPR_312, .ipv6_mapped_dotted = true,                        \
-	.thread_handle_state = true, .partial_repr_qualname = true
+	.thread_handle_state = true, .partial_repr_qualname = true,           \
+	.aio_args_hidden = true
 #define REPR_314 REPR_313, .thread_handle_attr_os = true
 
 /*

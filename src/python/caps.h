@@ -215,6 +215,22 @@ struct tp_python_caps {
 	/** A frame object prints "<frame at 0x..., file 'f.py', line 3, code
 	 *  f>" (3.7+); before, object.__repr__. */
 	bool frame_repr_location;
+	/** repr() of asyncio futures and tasks (pyaiorepr.c, Lib/asyncio/
+	 *  base_futures.py and base_tasks.py): a future's callbacks are
+	 *  (callback, context) pairs (3.7+), before bare callbacks. */
+	bool aio_callback_pairs;
+	/** A task's repr shows name=%r (3.8+). */
+	bool aio_task_name;
+	/** A task is "cancelling" while cancel requests are counted and it
+	 *  is not done (task.cancelling(), 3.11+); before, while
+	 *  _must_cancel is set. */
+	bool aio_cancel_count;
+	/** coro=<...> is left out when the task holds no coroutine (3.12+,
+	 *  "if task._coro:"). */
+	bool aio_coro_optional;
+	/** A callback's arguments (a functools.partial's) print as "()"
+	 *  outside debug mode (3.13+). */
+	bool aio_args_hidden;
 
 	/* asyncio (pyasync.c) */
 	enum tp_task_registry task_registry;

@@ -161,6 +161,18 @@ struct tp_error *py_frame_object_where(struct tp_python *py, uint64_t fobj,
 				       uint64_t *ret_file,
 				       const char **ret_name, int *ret_line);
 
+/**
+ * Where the generator or coroutine at @gen is, as asyncio's
+ * _format_coroutine() tells it: *@ret_frame whether it still has a frame
+ * (gi_frame / cr_frame is not None), then *@ret_line is its f_lineno,
+ * else its code's co_firstlineno; *@ret_file is co_filename as UTF-8 (in
+ * the arena).  3.x only.  Errors: fault, unsupported (no layout, no
+ * line).
+ */
+struct tp_error *py_gen_where(struct tp_python *py, uint64_t gen,
+			      bool *ret_frame, const char **ret_file,
+			      int *ret_line);
+
 /** The object.__repr__ name of type @type ("int", "__main__.Foo"). */
 const char *py_type_name(struct tp_python *py, uint64_t type);
 

@@ -278,6 +278,15 @@ enum tp_layout_kind {
 	X(TASK_NODE, OFFSET, "TaskObj", "task_node")                          \
 	X(TASK_CALLBACK0, OFFSET, "TaskObj", "task_callback0")                \
 	X(TASK_CALLBACKS, OFFSET, "TaskObj", "task_callbacks")                \
+	/* repr() of futures and tasks (pyaiorepr.c): the rest of           \
+	 * FutureObj_HEAD, which a Future shares with a Task; the task's     \
+	 * int _must_cancel (read for 3.6-3.10: 3.13+ make it a bit-field,   \
+	 * whose offset this does not measure) and cancel request count */   \
+	X(TASK_RESULT, OFFSET, "TaskObj", "task_result")                      \
+	X(TASK_SOURCE_TB, OFFSET, "TaskObj", "task_source_tb")                \
+	X(TASK_MUST_CANCEL, OFFSET, "TaskObj", "task_must_cancel")            \
+	X(TASK_NUM_CANCELS, OFFSET, "TaskObj",                                 \
+	  "task_num_cancels_requested")                                        \
 	X(FUTITER_FUTURE, OFFSET, "futureiterobject", "future")               \
 	X(GEN_FRAME, OFFSET, "PyGenObject", "gi_frame")                       \
 	X(FO_STACKTOP, OFFSET, "_frame", "f_stacktop")                        \

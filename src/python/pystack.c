@@ -1377,6 +1377,60 @@ struct names_ctx {
 
 /* ---- frame objects as values ------------------------------------------ */
 
+struct tp_error *py_gen_where(struct tp_python *py, uint64_t gen,
+			      bool *ret_frame, const char **ret_file,
+			      int *ret_line)
+{
+	struct tp_error *err;
+	uint64_t code, ctype, frame = 0, iframe = 0, instr = 0;
+	*ret_frame = false;
+	if (iframe_model(py)) {
+		/* the frame lives in the generator; a finished one keeps its
+		 * code (_PyFrame_ClearExceptCode) */
+		uint8_t st;
+		if (!LHAS(py, GEN_IFRAME) || !LHAS(py, GEN_FRAME_STATE))
+			return tp_error_create(TP_ERR_UNSUPPORTED,
+					       "no generator layout");
+		iframe = gen + LOFF(py, GEN_IFRAME);
+		if ((err = py_read_u8(py, gen + LOFF(py, GEN_FRAME_STATE),
+				      &st)) ||
+		    (err = py_read_ptr(py, iframe + LOFF(py, IF_CODE),
+				       &code)) ||
+		    (err = py_read_ptr(py, iframe + LOFF(py, IF_INSTR),
+				       &instr)))
+			return err;
+		if (py->caps->tagged_stackrefs &&
+		    !tp_stackref_object(code, &code))
+			return tp_error_fault(gen, "generator without code");
+		*ret_frame = (int8_t)st < py->caps->gen_completed;
+	} else {
+		if (!LHAS(py, GEN_FRAME) || !LHAS(py, GEN_CODE))
+			return tp_error_create(TP_ERR_UNSUPPORTED,
+					       "no generator layout");
+		if ((err = py_read_ptr(py, gen + LOFF(py, GEN_FRAME), &frame)) ||
+		    (err = py_read_ptr(py, gen + LOFF(py, GEN_CODE), &code)))
+			return err;
+		*ret_frame = frame != 0;
+	}
+	if ((err = py_type_of(py, code, &ctype)))
+		return err;
+	if (ctype != py->target->sym[TP_SYM_PyCode_Type])
+		return tp_error_fault(code, "generator code is not a code object");
+	struct frame_code c;
+	if ((err = read_code(py, code, &c)))
+		return err;
+	int line = c.firstlineno;
+	if (*ret_frame)
+		line = iframe ? frame_line(py, &c, iframe, instr)
+			      : frameobj_line(py, &c, frame);
+	if (line < 0)
+		return tp_error_create(TP_ERR_UNSUPPORTED,
+				       "generator frame without line");
+	*ret_file = c.file;
+	*ret_line = line;
+	return NULL;
+}
+
 struct tp_error *py_frame_object_where(struct tp_python *py, uint64_t fobj,
 				       uint64_t *ret_file,
 				       const char **ret_name, int *ret_line)

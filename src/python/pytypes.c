@@ -91,7 +91,7 @@ struct tp_error *py_decode_known(struct tp_python *py, struct dstate *st,
 		struct tp_pyval **, bool *) = {
 		py_decode_funcs, py_decode_collections, py_decode_numbers,
 		py_decode_classes, py_decode_stdlib, py_decode_datetime,
-		py_decode_decimal, py_decode_extra,
+		py_decode_decimal, py_decode_extra, py_decode_asyncio,
 	};
 	struct py_obj o = *obj;
 	struct tp_error *err = repr_base(py, &o);

@@ -172,6 +172,10 @@ struct tp_error *py_decode_decimal(struct tp_python *py, struct dstate *st,
 struct tp_error *py_decode_extra(struct tp_python *py, struct dstate *st,
 				 const struct py_obj *o,
 				 struct tp_pyval **ret, bool *handled);
+/** asyncio futures and tasks, C and Python (pyaiorepr.c). */
+struct tp_error *py_decode_asyncio(struct tp_python *py, struct dstate *st,
+				   const struct py_obj *o,
+				   struct tp_pyval **ret, bool *handled);
 
 /**
  * A socket object (pysocket.c): @func is socket.socket's __repr__ (Python

@@ -251,6 +251,10 @@ static struct interp *system_interp(struct interp *in, const char *path,
 	{                                                                     \
 		scenario(suite##_interp(), "values_stdlib.py", true);         \
 	}                                                                     \
+	Test(suite, values_of_asyncio_objects)                                \
+	{                                                                     \
+		scenario(suite##_interp(), "values_asyncio.py", true);        \
+	}                                                                     \
 	Test(suite, instances_with_their_attributes)                          \
 	{                                                                     \
 		/* the depth attributes.py's truth is recorded for */         \
