@@ -118,6 +118,7 @@ enum tp_layout_kind {
 	X(TP_BASICSIZE, OFFSET, "_typeobject", "tp_basicsize")                \
 	X(TP_DICTOFFSET, OFFSET, "_typeobject", "tp_dictoffset")              \
 	X(TP_DICT, OFFSET, "_typeobject", "tp_dict")                          \
+	X(TP_GETATTRO, OFFSET, "_typeobject", "tp_getattro")                  \
 	X(TP_BASE, OFFSET, "_typeobject", "tp_base")                          \
 	X(HT_NAME, OFFSET, "_heaptypeobject", "ht_name")                      \
 	X(HT_QUALNAME, OFFSET, "_heaptypeobject", "ht_qualname")              \
@@ -265,7 +266,13 @@ enum tp_layout_kind {
 	X(THANDLE_EXITING, OFFSET, "ThreadHandle", "thread_is_exiting")       \
 	X(TEXTIO_BUFFER, OFFSET, "textio", "buffer")                          \
 	X(TEXTIO_ENCODING, OFFSET, "textio", "encoding")                      \
-	X(BUFFERED_RAW, OFFSET, "buffered", "raw")                          \
+	X(BUFFERED_RAW, OFFSET, "buffered", "raw")                            \
+	X(FILEIO_FD, OFFSET, "fileio", "fd")                                  \
+	X(FILEIO_CREATED, BITPOS, "fileio", "created")                        \
+	X(FILEIO_READABLE, BITPOS, "fileio", "readable")                      \
+	X(FILEIO_WRITABLE, BITPOS, "fileio", "writable")                      \
+	X(FILEIO_APPENDING, BITPOS, "fileio", "appending")                    \
+	X(FILEIO_CLOSEFD, BITPOS, "fileio", "closefd")                        \
 	/* asyncio (pyasync.c): the C Task of the _asyncio module (its own    \
 	 * DWARF when it is an extension module: layout_source.c), weak       \
 	 * references, a suspended generator's value stack, 3.14+ task lists */ \
