@@ -583,6 +583,8 @@ static const struct {
 #define SOCKET_FD 0
 /* Buffered objects stacked on one another that io_name() follows. */
 #define IO_MAX_NESTING 8
+/* Classes of an MRO looked at (a longer one is corrupt; pyattrs.c's) */
+#define IO_MAX_MRO 64
 
 /*
  * Where the _io field @id is (its bit position for a bit-field): the
@@ -671,6 +673,44 @@ static struct tp_error *is_plain_value(struct tp_python *py, uint64_t addr,
 }
 
 /*
+ * "name" in the __dict__ of the first class of @type's MRO that has it
+ * (_PyType_Lookup), 0 when none has.  3.12+ keeps the dicts of static
+ * builtin types out of their type objects (tp_dict NULL): object's has
+ * no "name"; another such class makes the answer unknown.
+ */
+static struct tp_error *mro_name(struct tp_python *py, uint64_t type,
+				 uint64_t *ret)
+{
+	uint64_t mro, *classes;
+	size_t n;
+	struct tp_error *err;
+	*ret = 0;
+	if (!LHAS(py, TP_MRO))
+		return unsupported("no tp_mro");
+	if ((err = py_read_ptr(py, type + LOFF(py, TP_MRO), &mro)))
+		return err;
+	if (!mro)
+		return unsupported("type without MRO");
+	if ((err = py_seq_ptrs(py, mro, TP_PV_TUPLE, &classes, &n)))
+		return err;
+	if (n > IO_MAX_MRO)
+		return tp_error_fault(mro, "MRO too long");
+	for (size_t i = 0; i < n; i++) {
+		uint64_t dict;
+		if ((err = py_read_ptr(py, classes[i] + LOFF(py, TP_DICT),
+				       &dict)))
+			return err;
+		if (!dict && classes[i] !=
+				     py->target->sym[TP_SYM_PyBaseObject_Type])
+			return unsupported("a class dict out of reach");
+		if (dict && ((err = py_dict_get_str(py, dict, "name", ret)) ||
+			     *ret))
+			return err;
+	}
+	return NULL;
+}
+
+/*
  * getattr(obj, "name") for an instance of a Python class (@type) whose
  * attribute access is the generic one (tp_getattro is
  * PyObject_GenericGetAttr: no __getattr__ or __getattribute__ of its
@@ -694,7 +734,7 @@ static struct tp_error *python_object_name(struct tp_python *py,
 		return err;
 	if (getattro != py->target->sym[TP_SYM_PyObject_GenericGetAttr])
 		return unsupported("attribute access of its own");
-	if ((err = py_class_attr(py, type, "name", &descr)) ||
+	if ((err = mro_name(py, type, &descr)) ||
 	    (descr && (err = is_plain_value(py, descr, &plain))))
 		return err;
 	if (descr && !plain)
