@@ -325,6 +325,15 @@ void tp_layout_init(struct tp_layout *layout);
 /** Copy into @dst every entry that @dst lacks and @src has. */
 void tp_layout_fill(struct tp_layout *dst, const struct tp_layout *src);
 
+/**
+ * Where 2.7's _io extension module keeps the field @id of its objects
+ * (TEXTIO_BUFFER, TEXTIO_ENCODING, BUFFERED_RAW, FILEIO_FD and the fileio
+ * bit-fields but created, which 2.7 lacks), for a PyObject header of @head
+ * bytes: a byte offset, or a bit position for a bit-field.  False for any
+ * other entry.
+ */
+bool tp_layout_io27(enum tp_layout_id id, int64_t head, int64_t *ret);
+
 static inline bool tp_layout_has(const struct tp_layout *l,
 				 enum tp_layout_id id)
 {

@@ -547,33 +547,9 @@ static struct tp_error *match_repr(struct tp_python *py, struct dstate *st,
 
 /*
  * 3.x builds _io into libpython: its objects' fields are in the layout
- * record.  2.7 keeps it in an extension module (lib-dynload/_io.so), and
- * 2.7.18 is the last release, so its structs are fixed (Modules/_io/
- * textio.c, bufferedio.c and fileio.c of 2.7, checked against the DWARF of
- * pyenv's 2.7.18 _io.so).  After PyObject_HEAD:
- *   textio   = int ok; int detached; Py_ssize_t chunk_size;
- *              PyObject *buffer; PyObject *encoding; ...
- *   buffered = PyObject *raw; ...
- *   fileio   = int fd; unsigned readable:1, writable:1, appending:1;
- *              signed seekable:2; unsigned closefd:1; ...
- * 3.x's fileio has "unsigned created:1" before readable.  Bit positions
- * count from the start of the struct, least significant bit first (the
- * targets tripod reads are little-endian).
+ * record.  2.7 keeps it in an extension module, whose fixed structs
+ * tp_layout_io27() knows.
  */
-static const struct {
-	enum tp_layout_id id;
-	int64_t after_head;     /* bytes, or bits for a bit-field */
-	bool bit;
-} io27_fields[] = {
-	{ TP_L_TEXTIO_BUFFER, 16, false },
-	{ TP_L_TEXTIO_ENCODING, 24, false },
-	{ TP_L_BUFFERED_RAW, 0, false },
-	{ TP_L_FILEIO_FD, 0, false },
-	{ TP_L_FILEIO_READABLE, 4 * 8 + 0, true },
-	{ TP_L_FILEIO_WRITABLE, 4 * 8 + 1, true },
-	{ TP_L_FILEIO_APPENDING, 4 * 8 + 2, true },
-	{ TP_L_FILEIO_CLOSEFD, 4 * 8 + 5, true },
-};
 
 /*
  * PySocketSockObject (Modules/socketmodule.h, 2.7 to 3.15; _socket is an
@@ -596,18 +572,8 @@ static bool io_field(struct tp_python *py, enum tp_layout_id id, int64_t *ret)
 		*ret = py->L.v[id];
 		return true;
 	}
-	if (!py->caps->io_structs_27 || !LHAS(py, SIZEOF_PYOBJECT))
-		return false;
-	for (size_t i = 0; i < sizeof(io27_fields) / sizeof(io27_fields[0]);
-	     i++) {
-		if (io27_fields[i].id != id)
-			continue;
-		int64_t head = LOFF(py, SIZEOF_PYOBJECT);
-		*ret = (io27_fields[i].bit ? 8 * head : head) +
-		       io27_fields[i].after_head;
-		return true;
-	}
-	return false;
+	return py->caps->io_structs_27 && LHAS(py, SIZEOF_PYOBJECT) &&
+	       tp_layout_io27(id, LOFF(py, SIZEOF_PYOBJECT), ret);
 }
 
 static struct tp_error *io_ptr(struct tp_python *py, uint64_t obj,
