@@ -761,10 +761,12 @@ static struct tp_error *socketio_name(struct tp_python *py, uint64_t obj,
  *  - socket.SocketIO: socketio_name();
  *  - an instance of another Python class: python_object_name().
  * Any other C object may compute its name: unsupported.  A Python
- * subclass of an io type is one of those Python classes.
+ * subclass of an io type is one of those Python classes.  @self is the
+ * object whose repr is made, @obj the one whose name it prints.
  */
 static struct tp_error *io_name(struct tp_python *py, struct dstate *st,
-				uint64_t obj, int depth, const char **ret)
+				uint64_t self, uint64_t obj, int depth,
+				const char **ret)
 {
 	uint64_t name = 0, type, flags;
 	const char *tn;
@@ -803,6 +805,10 @@ static struct tp_error *io_name(struct tp_python *py, struct dstate *st,
 	}
 	if (err || !name)
 		return err;
+	/* repr(name) would be repr(self) again: a RuntimeError (or a
+	 * RecursionError) in the target */
+	if (name == self)
+		return unsupported("a name that is the file itself");
 	if ((err = child_text(py, st, name, depth, ret)) || !*ret)
 		return err ? err : unsupported("name too long");
 	return NULL;
@@ -845,7 +851,7 @@ static struct tp_error *io_repr(struct tp_python *py, struct dstate *st,
 		    !encoding)
 			return err;
 	}
-	if ((err = io_name(py, st, buffered, o->depth, &name)))
+	if ((err = io_name(py, st, o->addr, buffered, o->depth, &name)))
 		return err;
 	struct tp_strbuf sb = TP_STRBUF_INIT;
 	tp_strbuf_printf(&sb, "<%s", tn);
@@ -909,7 +915,7 @@ static struct tp_error *fileio_repr(struct tp_python *py, struct dstate *st,
 		mode = writable ? "rb+" : "rb";
 	else
 		mode = "wb";
-	if ((err = io_name(py, st, o->addr, o->depth, &name)))
+	if ((err = io_name(py, st, o->addr, o->addr, o->depth, &name)))
 		return err;
 	struct tp_strbuf sb = TP_STRBUF_INIT;
 	tp_strbuf_printf(&sb, "<%s", tn);
