@@ -31,11 +31,11 @@
 
 /* What repr() of standard types prints, per version (caps.h). */
 #define REPR_36 .datetime_fold = true, .structseq_repr_buffer = true,        \
-	.flag_decompose = 1
+	.flag_decompose = 1, .io_repr_mode = true
 #define REPR_37 .datetime_fold = true, .exc_single_arg_form = true,           \
 	.collections_subclass_name = true, .timedelta_keyword_repr = true,    \
 	.array_repr_type_name = true, .frame_repr_location = true,            \
-	.aio_callback_pairs = true
+	.aio_callback_pairs = true, .io_repr_mode = true
 #define REPR_38 REPR_37, .aio_task_name = true
 #define REPR_310 REPR_38, .descriptors_show_callable = true
 #define REPR_311 REPR_310, .enum_flag_class_repr = true,                    \
@@ -72,7 +72,7 @@
 
 static const struct tp_python_caps known[] = {
 	{ FRAMEOBJ_ROW(2, 7, TP_LINETABLE_LNOTAB_U8), .py2_objects = true,
-	  .structseq_repr_buffer = true,
+	  .structseq_repr_buffer = true, .io_structs_27 = true,
 	  .eval_loop_frame_ex = true,
 	  .gil_fallback = TP_GIL_FALLBACK_CURRENT_TSTATE },
 	{ FRAMEOBJ_ROW(3, 6, TP_LINETABLE_LNOTAB_S8), REPR_36,

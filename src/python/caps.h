@@ -231,6 +231,13 @@ struct tp_python_caps {
 	/** A callback's arguments (a functools.partial's) print as "()"
 	 *  outside debug mode (3.13+). */
 	bool aio_args_hidden;
+	/** TextIOWrapper's repr shows " mode=%R" and FileIO's " closefd=..."
+	 *  (3.x); 2.7 prints neither. */
+	bool io_repr_mode;
+	/** The _io module is 2.7's extension module: its objects' fields are
+	 *  those of its fixed structs (pyextra.c), not in the layout record
+	 *  (3.x builds _io into libpython). */
+	bool io_structs_27;
 
 	/* asyncio (pyasync.c) */
 	enum tp_task_registry task_registry;

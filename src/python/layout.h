@@ -118,6 +118,7 @@ enum tp_layout_kind {
 	X(TP_BASICSIZE, OFFSET, "_typeobject", "tp_basicsize")                \
 	X(TP_DICTOFFSET, OFFSET, "_typeobject", "tp_dictoffset")              \
 	X(TP_DICT, OFFSET, "_typeobject", "tp_dict")                          \
+	X(TP_GETATTRO, OFFSET, "_typeobject", "tp_getattro")                  \
 	X(TP_BASE, OFFSET, "_typeobject", "tp_base")                          \
 	X(HT_NAME, OFFSET, "_heaptypeobject", "ht_name")                      \
 	X(HT_QUALNAME, OFFSET, "_heaptypeobject", "ht_qualname")              \
@@ -265,7 +266,13 @@ enum tp_layout_kind {
 	X(THANDLE_EXITING, OFFSET, "ThreadHandle", "thread_is_exiting")       \
 	X(TEXTIO_BUFFER, OFFSET, "textio", "buffer")                          \
 	X(TEXTIO_ENCODING, OFFSET, "textio", "encoding")                      \
-	X(BUFFERED_RAW, OFFSET, "buffered", "raw")                          \
+	X(BUFFERED_RAW, OFFSET, "buffered", "raw")                            \
+	X(FILEIO_FD, OFFSET, "fileio", "fd")                                  \
+	X(FILEIO_CREATED, BITPOS, "fileio", "created")                        \
+	X(FILEIO_READABLE, BITPOS, "fileio", "readable")                      \
+	X(FILEIO_WRITABLE, BITPOS, "fileio", "writable")                      \
+	X(FILEIO_APPENDING, BITPOS, "fileio", "appending")                    \
+	X(FILEIO_CLOSEFD, BITPOS, "fileio", "closefd")                        \
 	/* asyncio (pyasync.c): the C Task of the _asyncio module (its own    \
 	 * DWARF when it is an extension module: layout_source.c), weak       \
 	 * references, a suspended generator's value stack, 3.14+ task lists */ \
@@ -326,6 +333,15 @@ void tp_layout_init(struct tp_layout *layout);
 
 /** Copy into @dst every entry that @dst lacks and @src has. */
 void tp_layout_fill(struct tp_layout *dst, const struct tp_layout *src);
+
+/**
+ * Where 2.7's _io extension module keeps the field @id of its objects
+ * (TEXTIO_BUFFER, TEXTIO_ENCODING, BUFFERED_RAW, FILEIO_FD and the fileio
+ * bit-fields but created, which 2.7 lacks), for a PyObject header of @head
+ * bytes: a byte offset, or a bit position for a bit-field.  False for any
+ * other entry.
+ */
+bool tp_layout_io27(enum tp_layout_id id, int64_t head, int64_t *ret);
 
 static inline bool tp_layout_has(const struct tp_layout *l,
 				 enum tp_layout_id id)

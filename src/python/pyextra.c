@@ -545,6 +545,65 @@ static struct tp_error *match_repr(struct tp_python *py, struct dstate *st,
 
 /* ---- io ------------------------------------------------------------------ */
 
+/*
+ * 3.x builds _io into libpython: its objects' fields are in the layout
+ * record.  2.7 keeps it in an extension module, whose fixed structs
+ * tp_layout_io27() knows.
+ */
+
+/*
+ * PySocketSockObject (Modules/socketmodule.h, 2.7 to 3.15; _socket is an
+ * extension module in most builds): PyObject_HEAD; SOCKET_T sock_fd, an
+ * int on POSIX; ...
+ */
+#define SOCKET_FD 0
+/* Buffered objects stacked on one another that io_name() follows. */
+#define IO_MAX_NESTING 8
+/* Classes of an MRO looked at (a longer one is corrupt; pyattrs.c's) */
+#define IO_MAX_MRO 64
+
+/*
+ * Where the _io field @id is (its bit position for a bit-field): the
+ * layout record's entry, else 2.7's fixed struct.  False when unknown.
+ */
+static bool io_field(struct tp_python *py, enum tp_layout_id id, int64_t *ret)
+{
+	if (py->L.v[id] != TP_LAYOUT_ABSENT) {
+		*ret = py->L.v[id];
+		return true;
+	}
+	return py->caps->io_structs_27 && LHAS(py, SIZEOF_PYOBJECT) &&
+	       tp_layout_io27(id, LOFF(py, SIZEOF_PYOBJECT), ret);
+}
+
+static struct tp_error *io_ptr(struct tp_python *py, uint64_t obj,
+			       enum tp_layout_id id, uint64_t *ret)
+{
+	int64_t off;
+	if (!io_field(py, id, &off))
+		return unsupported("no io layout");
+	return py_read_ptr(py, obj + (uint64_t)off, ret);
+}
+
+/* The bit-field @id of the fileio at @obj; an @optional one that the
+ * version lacks (2.7's created) reads as 0. */
+static struct tp_error *io_bit(struct tp_python *py, uint64_t obj,
+			       enum tp_layout_id id, bool optional,
+			       bool *ret)
+{
+	int64_t pos;
+	uint8_t byte;
+	struct tp_error *err;
+	*ret = false;
+	if (!io_field(py, id, &pos))
+		return optional ? NULL : unsupported("no fileio layout");
+	if (pos < 0 || (err = py_read_u8(py, obj + (uint64_t)(pos / 8),
+					 &byte)))
+		return pos < 0 ? unsupported("bad fileio layout") : err;
+	*ret = (byte >> (pos % 8)) & 1;
+	return NULL;
+}
+
 /* The type name (tp_name) of the object at @addr. */
 static struct tp_error *tp_name_of(struct tp_python *py, uint64_t addr,
 				   const char **ret)
@@ -561,37 +620,195 @@ static bool is_buffered(const char *tn)
 	       !strcmp(tn, "_io.BufferedRandom");
 }
 
+/* Whether the object at @addr is exactly a str (2.7: str or unicode) or
+ * an int (2.7: int or long): a class attribute that runs no code. */
+static struct tp_error *is_plain_value(struct tp_python *py, uint64_t addr,
+				       bool *ret)
+{
+	static const enum tp_symbol_id plain[] = {
+		TP_SYM_PyUnicode_Type, TP_SYM_PyString_Type,
+		TP_SYM_PyLong_Type, TP_SYM_PyInt_Type,
+	};
+	uint64_t type;
+	struct tp_error *err = py_type_of(py, addr, &type);
+	*ret = false;
+	for (size_t i = 0; !err && i < sizeof(plain) / sizeof(plain[0]); i++)
+		*ret = *ret || (py->target->sym[plain[i]] &&
+				type == py->target->sym[plain[i]]);
+	return err;
+}
+
 /*
- * repr(obj.name), or NULL when there is none, for the objects whose name
- * is known without running code: a FileIO or BytesIO keeps it in its
- * __dict__ (open() puts a FileIO's there; a BytesIO has none unless set),
- * and a buffered object's name getter returns its raw object's.  Any
- * other object may compute its name: unknown.
+ * "name" in the __dict__ of the first class of @type's MRO that has it
+ * (_PyType_Lookup), 0 when none has.  3.12+ keeps the dicts of static
+ * builtin types out of their type objects (tp_dict NULL): object's has
+ * no "name"; another such class makes the answer unknown.
+ */
+static struct tp_error *mro_name(struct tp_python *py, uint64_t type,
+				 uint64_t *ret)
+{
+	uint64_t mro, *classes;
+	size_t n;
+	struct tp_error *err;
+	*ret = 0;
+	if (!LHAS(py, TP_MRO))
+		return unsupported("no tp_mro");
+	if ((err = py_read_ptr(py, type + LOFF(py, TP_MRO), &mro)))
+		return err;
+	if (!mro)
+		return unsupported("type without MRO");
+	if ((err = py_seq_ptrs(py, mro, TP_PV_TUPLE, &classes, &n)))
+		return err;
+	if (n > IO_MAX_MRO)
+		return tp_error_fault(mro, "MRO too long");
+	for (size_t i = 0; i < n; i++) {
+		uint64_t dict;
+		if ((err = py_read_ptr(py, classes[i] + LOFF(py, TP_DICT),
+				       &dict)))
+			return err;
+		if (!dict && classes[i] !=
+				     py->target->sym[TP_SYM_PyBaseObject_Type])
+			return unsupported("a class dict out of reach");
+		if (dict && ((err = py_dict_get_str(py, dict, "name", ret)) ||
+			     *ret))
+			return err;
+	}
+	return NULL;
+}
+
+/*
+ * getattr(obj, "name") for an instance of a Python class (@type) whose
+ * attribute access is the generic one (tp_getattro is
+ * PyObject_GenericGetAttr: no __getattr__ or __getattribute__ of its
+ * own): the value in its __dict__ when no class of its MRO has "name", or
+ * 0 (AttributeError); a str or int class attribute when its __dict__ has
+ * none.  Anything else in a class (a property, a function...) runs code:
+ * unsupported.
+ */
+static struct tp_error *python_object_name(struct tp_python *py,
+					   uint64_t obj, uint64_t type,
+					   uint64_t *ret)
+{
+	uint64_t getattro, descr;
+	bool plain = false;
+	struct tp_error *err;
+	*ret = 0;
+	if (!LHAS(py, TP_GETATTRO) ||
+	    !py->target->sym[TP_SYM_PyObject_GenericGetAttr])
+		return unsupported("no tp_getattro");
+	if ((err = py_read_ptr(py, type + LOFF(py, TP_GETATTRO), &getattro)))
+		return err;
+	if (getattro != py->target->sym[TP_SYM_PyObject_GenericGetAttr])
+		return unsupported("attribute access of its own");
+	if ((err = mro_name(py, type, &descr)) ||
+	    (descr && (err = is_plain_value(py, descr, &plain))))
+		return err;
+	if (descr && !plain)
+		return unsupported("a name that may run code");
+	if ((err = py_instance_attr(py, obj, "name", ret)))
+		return err;
+	if (!*ret)
+		*ret = descr;
+	return NULL;
+}
+
+/*
+ * socket.SocketIO's name (socket.makefile()'s raw object): its property
+ * returns -1 once the SocketIO is closed (io's "__IOBase_closed" in its
+ * __dict__, as the closed getter finds it), else self._sock.fileno(), the
+ * socket.socket's sock_fd (-1 once the socket is closed).
+ */
+static struct tp_error *socketio_name(struct tp_python *py, uint64_t obj,
+				      uint64_t type, int64_t *ret)
+{
+	uint64_t descr, closed, sock, stype;
+	int32_t fd;
+	struct tp_error *err;
+	if ((err = py_class_attr(py, type, "name", &descr)))
+		return err;
+	if (!descr || (err = py_type_of(py, descr, &stype)))
+		return err ? err : unsupported("SocketIO without name");
+	if (strcmp(py_type_name(py, stype), "property"))
+		return unsupported("SocketIO name is no property");
+	if ((err = py_instance_attr(py, obj, "__IOBase_closed", &closed)))
+		return err;
+	if (closed) {
+		*ret = -1;
+		return NULL;
+	}
+	if ((err = py_instance_attr(py, obj, "_sock", &sock)))
+		return err;
+	if (!sock || (err = py_type_of(py, sock, &stype)))
+		return err ? err : unsupported("SocketIO without _sock");
+	if (strcmp(py_type_name(py, stype), "socket.socket") ||
+	    !LHAS(py, SIZEOF_PYOBJECT))
+		return unsupported("SocketIO over another object");
+	if ((err = py_read_i32(py, sock + (uint64_t)LOFF(py, SIZEOF_PYOBJECT) +
+					   SOCKET_FD, &fd)))
+		return err;
+	*ret = fd;
+	return NULL;
+}
+
+/*
+ * repr(obj.name), or NULL when getattr raises AttributeError (the reprs
+ * leave the name out then), for the objects whose name is known without
+ * running code:
+ *  - FileIO, BytesIO, BufferedRWPair: no class of theirs has "name"; it
+ *    is the one in their __dict__ (open() puts a FileIO's there), or none;
+ *  - BufferedReader, Writer and Random: their name getter returns their
+ *    raw object's;
+ *  - socket.SocketIO: socketio_name();
+ *  - an instance of another Python class: python_object_name().
+ * Any other C object may compute its name: unsupported.  A Python
+ * subclass of an io type is one of those Python classes.  @self is the
+ * object whose repr is made, @obj the one whose name it prints.
  */
 static struct tp_error *io_name(struct tp_python *py, struct dstate *st,
-				uint64_t obj, int depth, const char **ret)
+				uint64_t self, uint64_t obj, int depth,
+				const char **ret)
 {
-	uint64_t name;
+	uint64_t name = 0, type, flags;
 	const char *tn;
 	struct tp_error *err;
 	*ret = NULL;
-	if ((err = tp_name_of(py, obj, &tn)))
-		return err;
-	if (is_buffered(tn)) {
-		if (!LHAS(py, BUFFERED_RAW))
-			return unsupported("no buffered layout");
-		if ((err = py_read_ptr(py, obj + LOFF(py, BUFFERED_RAW),
-				       &obj)))
+	for (int i = 0;; i++) {
+		if ((err = tp_name_of(py, obj, &tn)))
+			return err;
+		if (!is_buffered(tn))
+			break;
+		if (i == IO_MAX_NESTING)
+			return unsupported("buffered objects too deep");
+		if ((err = io_ptr(py, obj, TP_L_BUFFERED_RAW, &obj)))
 			return err;
 		if (!obj)
 			return unsupported("buffered object without raw");
-		if ((err = tp_name_of(py, obj, &tn)))
-			return err;
 	}
-	if (strcmp(tn, "_io.FileIO") && strcmp(tn, "_io.BytesIO"))
-		return unsupported("name of another io object");
-	if ((err = py_instance_attr(py, obj, "name", &name)) || !name)
+	if ((err = py_type_of(py, obj, &type)) ||
+	    (err = py_read_ptr(py, type + LOFF(py, TP_FLAGS), &flags)))
 		return err;
+	if (!strcmp(tn, "_io.FileIO") || !strcmp(tn, "_io.BytesIO") ||
+	    !strcmp(tn, "_io.BufferedRWPair")) {
+		err = py_instance_attr(py, obj, "name", &name);
+	} else if (!(flags & TPF_HEAPTYPE)) {
+		return unsupported("name of another C object");
+	} else if (!strcmp(py_type_name(py, type), "socket.SocketIO")) {
+		int64_t fd = 0;
+		char text[24];
+		if ((err = socketio_name(py, obj, type, &fd)))
+			return err;
+		snprintf(text, sizeof(text), "%" PRId64, fd);
+		*ret = tp_pyval_arena_strdup(py->arena, text);
+		return *ret ? NULL : &tp_error_nomem;
+	} else {
+		err = python_object_name(py, obj, type, &name);
+	}
+	if (err || !name)
+		return err;
+	/* repr(name) would be repr(self) again: a RuntimeError (or a
+	 * RecursionError) in the target */
+	if (name == self)
+		return unsupported("a name that is the file itself");
 	if ((err = child_text(py, st, name, depth, ret)) || !*ret)
 		return err ? err : unsupported("name too long");
 	return NULL;
@@ -600,9 +817,9 @@ static struct tp_error *io_name(struct tp_python *py, struct dstate *st,
 /*
  * buffered_repr: "<%s name=%R>" (tp_name, self.name), "<%s>" without a
  * name.  textiowrapper_repr: "<_io.TextIOWrapper", " name=%R" (the
- * buffer's name, io_name()), " mode=%R" (3.x: the "mode" that open() puts in its
- * __dict__), " encoding=%R>", each of name and mode left out when the
- * attribute is missing.
+ * buffer's name, io_name()), " mode=%R" (3.x: the "mode" that open() puts
+ * in its __dict__), " encoding=%R>", each of name and mode left out when
+ * the attribute is missing.
  */
 static struct tp_error *io_repr(struct tp_python *py, struct dstate *st,
 				const struct py_obj *o, bool text,
@@ -618,16 +835,13 @@ static struct tp_error *io_repr(struct tp_python *py, struct dstate *st,
 		return unsupported("io subclass");
 	if (text) {
 		uint64_t enc, m = 0;
-		if (!LHAS(py, TEXTIO_BUFFER) || !LHAS(py, TEXTIO_ENCODING))
-			return unsupported("no textio layout");
-		if ((err = py_read_ptr(py, o->addr + LOFF(py, TEXTIO_BUFFER),
-				       &buffered)) ||
-		    (err = py_read_ptr(py, o->addr + LOFF(py, TEXTIO_ENCODING),
-				       &enc)))
+		if ((err = io_ptr(py, o->addr, TP_L_TEXTIO_BUFFER,
+				  &buffered)) ||
+		    (err = io_ptr(py, o->addr, TP_L_TEXTIO_ENCODING, &enc)))
 			return err;
 		if (!buffered || !enc)
 			return unsupported("textio detached or not initialized");
-		if (!py->caps->py2_objects &&
+		if (py->caps->io_repr_mode &&
 		    (err = py_instance_attr(py, o->addr, "mode", &m)))
 			return err;
 		if (m && ((err = child_text(py, st, m, o->depth, &mode)) ||
@@ -637,7 +851,7 @@ static struct tp_error *io_repr(struct tp_python *py, struct dstate *st,
 		    !encoding)
 			return err;
 	}
-	if ((err = io_name(py, st, buffered, o->depth, &name)))
+	if ((err = io_name(py, st, o->addr, buffered, o->depth, &name)))
 		return err;
 	struct tp_strbuf sb = TP_STRBUF_INIT;
 	tp_strbuf_printf(&sb, "<%s", tn);
@@ -647,6 +861,72 @@ static struct tp_error *io_repr(struct tp_python *py, struct dstate *st,
 		tp_strbuf_printf(&sb, " mode=%s", mode);
 	if (encoding)
 		tp_strbuf_printf(&sb, " encoding=%s", encoding);
+	tp_strbuf_putc(&sb, '>');
+	err = tp_strbuf_error(&sb);
+	if (!err)
+		err = py_text_node(py, st, o, tp_strbuf_str(&sb), ret);
+	tp_strbuf_deinit(&sb);
+	return err;
+}
+
+/*
+ * fileio_repr: "<_io.FileIO [closed]>" once fd < 0; else "<_io.FileIO
+ * name=%R" (its __dict__'s "name", as io_name()) or "<_io.FileIO fd=%d"
+ * without one, " mode='%s'" (mode_string()), 3.x's " closefd=True" or
+ * "False", ">".  mode_string: created "xb", appending "ab" ("+" when
+ * readable), readable "rb" ("rb+" when writable too), else "wb".
+ * From 3.12 the type's tp_name stands for "_io.FileIO": the same for the
+ * type itself, and subclasses are not rendered.
+ */
+static struct tp_error *fileio_repr(struct tp_python *py, struct dstate *st,
+				    const struct py_obj *o,
+				    struct tp_pyval **ret)
+{
+	const char *tn, *name, *mode;
+	int64_t off;
+	int32_t fd;
+	bool created, readable, writable, appending, closefd;
+	struct tp_error *err;
+	if ((err = tp_name_of(py, o->addr, &tn)))
+		return err;
+	if (strcmp(tn, o->base_name))
+		return unsupported("io subclass");
+	if (!io_field(py, TP_L_FILEIO_FD, &off))
+		return unsupported("no fileio layout");
+	if ((err = py_read_i32(py, o->addr + (uint64_t)off, &fd)))
+		return err;
+	if (fd < 0)
+		return py_text(py, st, o, ret, "<%s [closed]>", tn);
+	if ((err = io_bit(py, o->addr, TP_L_FILEIO_CREATED, true,
+			  &created)) ||
+	    (err = io_bit(py, o->addr, TP_L_FILEIO_READABLE, false,
+			  &readable)) ||
+	    (err = io_bit(py, o->addr, TP_L_FILEIO_WRITABLE, false,
+			  &writable)) ||
+	    (err = io_bit(py, o->addr, TP_L_FILEIO_APPENDING, false,
+			  &appending)) ||
+	    (err = io_bit(py, o->addr, TP_L_FILEIO_CLOSEFD, false, &closefd)))
+		return err;
+	if (created)
+		mode = readable ? "xb+" : "xb";
+	else if (appending)
+		mode = readable ? "ab+" : "ab";
+	else if (readable)
+		mode = writable ? "rb+" : "rb";
+	else
+		mode = "wb";
+	if ((err = io_name(py, st, o->addr, o->addr, o->depth, &name)))
+		return err;
+	struct tp_strbuf sb = TP_STRBUF_INIT;
+	tp_strbuf_printf(&sb, "<%s", tn);
+	if (name)
+		tp_strbuf_printf(&sb, " name=%s", name);
+	else
+		tp_strbuf_printf(&sb, " fd=%d", (int)fd);
+	tp_strbuf_printf(&sb, " mode='%s'", mode);
+	if (py->caps->io_repr_mode)
+		tp_strbuf_printf(&sb, " closefd=%s",
+				 closefd ? "True" : "False");
 	tp_strbuf_putc(&sb, '>');
 	err = tp_strbuf_error(&sb);
 	if (!err)
@@ -837,6 +1117,8 @@ struct tp_error *py_decode_extra(struct tp_python *py, struct dstate *st,
 		return io_repr(py, st, o, true, ret);
 	if (is_buffered(b))
 		return io_repr(py, st, o, false, ret);
+	if (!strcmp(b, "_io.FileIO"))
+		return fileio_repr(py, st, o, ret);
 	if (!strcmp(b, "array.array"))
 		return array_repr(py, st, o, ret);
 	if (!strcmp(b, "_socket.socket"))

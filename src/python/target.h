@@ -56,7 +56,8 @@
 	X(PyClass_Type)                    \
 	X(Py_InitializeEx)                 \
 	X(PyGen_Type)                      \
-	X(PyCoro_Type)
+	X(PyCoro_Type)                     \
+	X(PyObject_GenericGetAttr)
 
 enum tp_symbol_id {
 #define TP_SYMBOL_ENUM(name) TP_SYM_##name,

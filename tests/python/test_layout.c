@@ -378,6 +378,39 @@ PYENV_TABLE_TEST(3, 12)
 PYENV_TABLE_TEST(3, 13)
 
 /*
+ * 2.7's _io extension module is read at the offsets tp_layout_io27()
+ * gives from the size of PyObject: every one equals its DWARF.
+ */
+Test(layout_table, py27_io_structs_equal_the_io_module_dwarf)
+{
+	char path[4200];
+	snprintf(path, sizeof(path),
+		 "%s/versions/2.7.18/lib/python2.7/lib-dynload/_io.so",
+		 pyenv_root());
+	if (access(path, R_OK) != 0)
+		cr_skip_test("no %s", path);
+	struct tp_layout dw;
+	char why[4400];
+	if (!dwarf_layout(path, NULL, &dw, why, sizeof(why)))
+		cr_skip_test("no DWARF in %s: %s", path, why);
+	int checked = 0;
+	for (int i = 0; i < TP_LAYOUT_NFIELDS; i++) {
+		int64_t v;
+		if (!tp_layout_io27((enum tp_layout_id)i,
+				    dw.v[TP_L_SIZEOF_PYOBJECT], &v))
+			continue;
+		cr_expect_eq(v, dw.v[i], "%s: tp_layout_io27 %" PRId64
+			     ", DWARF %" PRId64, tp_layout_descs[i].name, v,
+			     dw.v[i]);
+		checked++;
+	}
+	cr_expect_eq(dw.v[TP_L_SIZEOF_PYOBJECT], 16);
+	cr_expect_eq(checked, 8);
+	cr_expect(!tp_layout_has(&dw, TP_L_FILEIO_CREATED));
+}
+
+
+/*
  * A distribution's build of another patch release (Debian 12: 3.11.2, the
  * table's reference is pyenv's 3.11.7), its DWARF in /usr/lib/debug.
  */
