@@ -732,6 +732,45 @@ static struct tp_error *event_repr(struct tp_python *py, struct dstate *st,
 }
 
 /*
+ * BaseEventLoop.__repr__ (asyncio/base_events.py, 3.6+):
+ * '<%s running=%s closed=%s debug=%s>' % (self.__class__.__name__,
+ * self.is_running(), self.is_closed(), self.get_debug()), which return
+ * self._thread_id is not None, self._closed and self._debug; only while
+ * the class keeps BaseEventLoop's three methods (@owner's).
+ */
+static struct tp_error *event_loop_repr(struct tp_python *py,
+					struct dstate *st,
+					const struct py_obj *o, uint64_t owner,
+					struct tp_pyval **ret)
+{
+	static const char *const methods[] = { "is_running", "is_closed",
+					       "get_debug" };
+	uint64_t tid, dict, mine, theirs;
+	bool closed, debug;
+	const char *name;
+	struct tp_error *err;
+	if ((err = py_read_ptr(py, owner + LOFF(py, TP_DICT), &dict)))
+		return err;
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+		if ((err = py_class_attr(py, o->type, methods[i], &mine)) ||
+		    (err = py_dict_get_str(py, dict, methods[i], &theirs)))
+			return err;
+		if (!mine || mine != theirs)
+			return py_unsupported("event loop method overridden");
+	}
+	if ((err = need_attr(py, o->addr, "_thread_id", &tid)) ||
+	    (err = attr_bool(py, o->addr, "_closed", &closed)) ||
+	    (err = attr_bool(py, o->addr, "_debug", &debug)) ||
+	    (err = class_name(py, o, &name)))
+		return err;
+	struct tp_strbuf sb = TP_STRBUF_INIT;
+	tp_strbuf_printf(&sb, "<%s running=%s closed=%s debug=%s>", name,
+			 py_is_none(py, tid) ? "False" : "True",
+			 closed ? "True" : "False", debug ? "True" : "False");
+	return py_strbuf_node(py, st, o, &sb, ret);
+}
+
+/*
  * Condition.__repr__: "<Condition(%s, %d)>" % (self._lock,
  * len(self._waiters)) (2.7: the mangled self.__lock, self.__waiters); the
  * waiters are a deque (3.x) or a list (2.7): len() is their ob_size.
@@ -1227,6 +1266,8 @@ struct tp_error *py_decode_stdlib(struct tp_python *py, struct dstate *st,
 		return logger_repr(py, st, o, func, true, ret);
 	if (!strcmp(on, "threading.Thread"))
 		return thread_repr(py, st, o, ret);
+	if (!strcmp(on, "asyncio.base_events.BaseEventLoop"))
+		return event_loop_repr(py, st, o, owner, ret);
 	if (!strcmp(on, "socket.socket") && !py2)
 		return py_socket_repr(py, st, o, func, ret);
 	if (!strcmp(on, "threading.Event"))
