@@ -49,8 +49,7 @@
 /* fut_state of _asynciomodule.c */
 enum { FUT_PENDING, FUT_CANCELLED, FUT_FINISHED };
 
-/* Classes walked up a type's MRO; callbacks read from one future. */
-#define MAX_MRO 64
+/* Callbacks read from one future. */
 #define MAX_CALLBACKS 65536
 /* Depth of a value tree checked for placeholders. */
 #define MAX_EXACT_DEPTH 64
@@ -62,10 +61,6 @@ enum { FUT_PENDING, FUT_CANCELLED, FUT_FINISHED };
  * raises, and reprlib prints something else */
 #define INT_MAX_STR_DIGITS 4300
 
-static struct tp_error *unsupported(const char *why)
-{
-	return tp_error_create(TP_ERR_UNSUPPORTED, "%s", why);
-}
 
 /*
  * Names a subclass may not define for its repr to stay the base class's:
@@ -102,7 +97,7 @@ static uint64_t or_none(struct tp_python *py, uint64_t v)
 static struct tp_error *keeps_repr(struct tp_python *py, uint64_t type,
 				   uint64_t base, bool *ret)
 {
-	uint64_t mro, *items;
+	uint64_t *items;
 	size_t n;
 	struct tp_error *err;
 	*ret = false;
@@ -112,10 +107,9 @@ static struct tp_error *keeps_repr(struct tp_python *py, uint64_t type,
 	}
 	if (!LHAS(py, TP_MRO))
 		return NULL;
-	if ((err = py_read_ptr(py, type + LOFF(py, TP_MRO), &mro)) || !mro ||
-	    (err = py_seq_ptrs(py, mro, TP_PV_TUPLE, &items, &n)))
+	if ((err = py_type_mro(py, type, &items, &n)))
 		return err;
-	for (size_t i = 0; i < n && i < MAX_MRO; i++) {
+	for (size_t i = 0; i < n; i++) {
 		if (items[i] == base) {
 			*ret = true;
 			return NULL;
@@ -142,16 +136,15 @@ static struct tp_error *keeps_repr(struct tp_python *py, uint64_t type,
 static struct tp_error *mro_find(struct tp_python *py, uint64_t type,
 				 const char *name, uint64_t *ret)
 {
-	uint64_t mro, *items;
+	uint64_t *items;
 	size_t n;
 	struct tp_error *err;
 	*ret = 0;
 	if (!LHAS(py, TP_MRO))
 		return NULL;
-	if ((err = py_read_ptr(py, type + LOFF(py, TP_MRO), &mro)) || !mro ||
-	    (err = py_seq_ptrs(py, mro, TP_PV_TUPLE, &items, &n)))
+	if ((err = py_type_mro(py, type, &items, &n)))
 		return err;
-	for (size_t i = 0; i < n && i < MAX_MRO; i++) {
+	for (size_t i = 0; i < n; i++) {
 		if (!strcmp(py_type_name(py, items[i]), name)) {
 			*ret = items[i];
 			return NULL;
@@ -189,11 +182,11 @@ static struct tp_error *list_callbacks(struct tp_python *py, uint64_t list,
 	if ((err = py_type_of(py, list, &type)))
 		return err;
 	if (type != py->target->sym[TP_SYM_PyList_Type])
-		return unsupported("callbacks not in a list");
+		return py_unsupported("callbacks not in a list");
 	if ((err = py_seq_ptrs(py, list, TP_PV_LIST, &items, &n)))
 		return err;
 	if (n > MAX_CALLBACKS)
-		return unsupported("too many callbacks");
+		return py_unsupported("too many callbacks");
 	for (size_t i = 0; i < n; i++) {
 		uint64_t cb = items[i];
 		if (py->caps->aio_callback_pairs) {
@@ -202,12 +195,12 @@ static struct tp_error *list_callbacks(struct tp_python *py, uint64_t list,
 			if ((err = py_type_of(py, cb, &type)))
 				return err;
 			if (type != py->target->sym[TP_SYM_PyTuple_Type])
-				return unsupported("callback not in a pair");
+				return py_unsupported("callback not in a pair");
 			if ((err = py_seq_ptrs(py, cb, TP_PV_TUPLE, &pair,
 					       &np)))
 				return err;
 			if (np < 1)
-				return unsupported("empty callback pair");
+				return py_unsupported("empty callback pair");
 			cb = pair[0];
 		}
 		if (!push_cb(py, f, cb))
@@ -224,7 +217,7 @@ static struct tp_error *read_c(struct tp_python *py, uint64_t obj,
 	struct tp_error *err;
 	if (!LHAS(py, TASK_STATE) || !LHAS(py, TASK_RESULT) ||
 	    !LHAS(py, TASK_SOURCE_TB) || !LHAS(py, TASK_CALLBACKS))
-		return unsupported("no layout of _asyncio.Future");
+		return py_unsupported("no layout of _asyncio.Future");
 	if ((err = py_read_i32(py, obj + LOFF(py, TASK_STATE), &state)) ||
 	    (err = py_read_ptr(py, obj + LOFF(py, TASK_RESULT), &f->result)) ||
 	    (err = py_read_ptr(py, obj + LOFF(py, TASK_EXCEPTION),
@@ -244,19 +237,19 @@ static struct tp_error *read_c(struct tp_python *py, uint64_t obj,
 		if ((err = list_callbacks(py, list, f)))
 			return err;
 	} else {
-		return unsupported("no layout of the first callback");
+		return py_unsupported("no layout of the first callback");
 	}
 	if (!f->task)
 		return NULL;
 	if (!LHAS(py, TASK_CORO) || !LHAS(py, TASK_FUT_WAITER))
-		return unsupported("no layout of _asyncio.Task");
+		return py_unsupported("no layout of _asyncio.Task");
 	if ((err = py_read_ptr(py, obj + LOFF(py, TASK_CORO), &f->coro)) ||
 	    (err = py_read_ptr(py, obj + LOFF(py, TASK_FUT_WAITER),
 			       &f->waiter)))
 		return err;
 	if (py->caps->aio_task_name) {
 		if (!LHAS(py, TASK_NAME))
-			return unsupported("no layout of a task's name");
+			return py_unsupported("no layout of a task's name");
 		if ((err = py_read_ptr(py, obj + LOFF(py, TASK_NAME),
 				       &f->name)))
 			return err;
@@ -264,14 +257,14 @@ static struct tp_error *read_c(struct tp_python *py, uint64_t obj,
 	int32_t n;
 	if (py->caps->aio_cancel_count) {
 		if (!LHAS(py, TASK_NUM_CANCELS))
-			return unsupported("no layout of cancel requests");
+			return py_unsupported("no layout of cancel requests");
 		if ((err = py_read_i32(py, obj + LOFF(py, TASK_NUM_CANCELS),
 				       &n)))
 			return err;
 		f->cancelling = n > 0 && state == FUT_PENDING;
 	} else {
 		if (!LHAS(py, TASK_MUST_CANCEL))
-			return unsupported("no layout of _must_cancel");
+			return py_unsupported("no layout of _must_cancel");
 		if ((err = py_read_i32(py, obj + LOFF(py, TASK_MUST_CANCEL),
 				       &n)))
 			return err;
@@ -303,7 +296,7 @@ static struct tp_error *attr_bool(struct tp_python *py, uint64_t obj,
 	else if (v == py->target->sym[TP_SYM__Py_FalseStruct])
 		*ret = false;
 	else
-		return unsupported("not a bool");
+		return py_unsupported("not a bool");
 	return NULL;
 }
 
@@ -320,7 +313,7 @@ static struct tp_error *read_py(struct tp_python *py, uint64_t obj,
 	    (err = attr(py, obj, type, "_callbacks", &list)))
 		return err;
 	if (!state || !list)
-		return unsupported("future not initialised");
+		return py_unsupported("future not initialised");
 	if ((err = py_str_text(py, state, 16, &s)))
 		return err;
 	if (!strcmp(s, "PENDING"))
@@ -330,7 +323,7 @@ static struct tp_error *read_py(struct tp_python *py, uint64_t obj,
 	else if (!strcmp(s, "FINISHED"))
 		f->state = FUT_FINISHED;
 	else
-		return unsupported("unknown future state");
+		return py_unsupported("unknown future state");
 	f->result = or_none(py, f->result);
 	f->exception = or_none(py, f->exception);
 	f->source_tb = or_none(py, f->source_tb);
@@ -350,7 +343,7 @@ static struct tp_error *read_py(struct tp_python *py, uint64_t obj,
 		if ((err = attr(py, obj, type, "_num_cancels_requested", &n)))
 			return err;
 		if (!n)
-			return unsupported("no _num_cancels_requested");
+			return py_unsupported("no _num_cancels_requested");
 		if ((err = py_int64(py, n, &count)))
 			return err;
 		f->cancelling = count > 0 && f->state == FUT_PENDING;
@@ -405,9 +398,9 @@ static struct tp_error *child_repr(struct tp_python *py, struct dstate *st,
 	if (err)
 		return err;
 	if (!*ret)
-		return unsupported("overflow");
+		return py_unsupported("overflow");
 	if (!exact(*ret, 0))
-		return unsupported("a part without its exact repr");
+		return py_unsupported("a part without its exact repr");
 	return py_repr_text(py, *ret, text);
 }
 
@@ -476,24 +469,24 @@ static struct tp_error *reprlib_repr(struct tp_python *py, struct dstate *st,
 	const char *text;
 	struct tp_error *err = child_repr(py, st, addr, depth, &v, &text);
 	if (err || !v)
-		return err ? err : unsupported("result too long");
+		return err ? err : py_unsupported("result too long");
 	const char *tn = tp_pyval_type_name(v);
 	const char *name = strrchr(tn, '.') ? strrchr(tn, '.') + 1 : tn;
 	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
 		if (!strcmp(name, own[i]))
-			return unsupported("reprlib container");
+			return py_unsupported("reprlib container");
 	if (!strcmp(name, "int")) {
 		if (strcmp(tn, "int") || v->kind != TP_PV_INT)
-			return unsupported("reprlib int of another type");
+			return py_unsupported("reprlib int of another type");
 		if (strlen(v->u.digits) > INT_MAX_STR_DIGITS)
-			return unsupported("int past the str digits limit");
+			return py_unsupported("int past the str digits limit");
 		cut(sb, text, REPRLIB_MAXLONG);
 		return NULL;
 	}
 	if (!strcmp(name, "str")) {
 		if (strcmp(tn, "str") || v->kind != TP_PV_STR ||
 		    (v->flags & TP_PV_PY2))
-			return unsupported("reprlib str of another type");
+			return py_unsupported("reprlib str of another type");
 		size_t n = v->u.str.len, m = REPRLIB_MAXSTRING;
 		struct tp_pyval *head = str_slice(py, v, 0, n < m ? n : m, 0,
 						  0);
@@ -531,7 +524,7 @@ static struct tp_error *type_qualname(struct tp_python *py, uint64_t type,
 	if (!(flags & TPF_HEAPTYPE))
 		return py_type_short_name(py, type, ret);
 	if (!LHAS(py, HT_QUALNAME))
-		return unsupported("no heap type layout");
+		return py_unsupported("no heap type layout");
 	if ((err = py_read_ptr(py, type + LOFF(py, HT_QUALNAME), &q)))
 		return err;
 	return py_str_text(py, q, 4096, ret);
@@ -543,11 +536,11 @@ static struct tp_error *not_wrapped(struct tp_python *py, uint64_t func)
 	uint64_t dict = 0, w = 0;
 	struct tp_error *err;
 	if (!LHAS(py, FUNC_DICT))
-		return unsupported("no function layout");
+		return py_unsupported("no function layout");
 	if ((err = py_read_ptr(py, func + LOFF(py, FUNC_DICT), &dict)) ||
 	    (dict && (err = py_dict_get_str(py, dict, "__wrapped__", &w))))
 		return err;
-	return w ? unsupported("wrapped function") : NULL;
+	return w ? py_unsupported("wrapped function") : NULL;
 }
 
 /* No __wrapped__ in the instance dict of @obj (inspect.unwrap stops). */
@@ -555,7 +548,7 @@ static struct tp_error *not_wrapped_obj(struct tp_python *py, uint64_t obj)
 {
 	uint64_t w = 0;
 	struct tp_error *err = py_object_attr(py, obj, "__wrapped__", &w);
-	return err ? err : w ? unsupported("wrapped callable") : NULL;
+	return err ? err : w ? py_unsupported("wrapped callable") : NULL;
 }
 
 /*
@@ -630,7 +623,7 @@ static struct tp_error *callback_text(struct tp_python *py, struct dstate *st,
 		    !LHAS(py, PARTIAL_FN)) {
 			tp_strbuf_deinit(&a);
 			if (!err)
-				err = unsupported("no partial layout");
+				err = py_unsupported("no partial layout");
 			goto out;
 		}
 		tp_strbuf_puts(&a, tp_strbuf_str(&suffix));
@@ -650,17 +643,17 @@ static struct tp_error *callback_text(struct tp_python *py, struct dstate *st,
 		func = fn;
 		source = true;
 	} else if ((flags & TPF_HEAPTYPE)) {
-		err = unsupported("callback of a class");
+		err = py_unsupported("callback of a class");
 	} else if (!strcmp(tn, "method")) {
 		/* a bound method: the function's __qualname__, no source */
 		uint64_t ftype;
 		if (!LHAS(py, METHOD_FUNC)) {
-			err = unsupported("no method layout");
+			err = py_unsupported("no method layout");
 		} else if (!(err = py_read_ptr(py, fn + LOFF(py, METHOD_FUNC),
 					       &func)) &&
 			   !(err = py_type_of(py, func, &ftype)) &&
 			   ftype != py->target->sym[TP_SYM_PyFunction_Type]) {
-			err = unsupported("method of no function");
+			err = py_unsupported("method of no function");
 		}
 	} else if (!strcmp(tn, "TaskWakeupMethWrapper") && !partials) {
 		/* 3.6-3.9's C task wakeup: no name, its repr is
@@ -676,7 +669,7 @@ static struct tp_error *callback_text(struct tp_python *py, struct dstate *st,
 		const char *name;
 		if (!LHAS(py, CFUNC_ML) || !LHAS(py, CFUNC_SELF) ||
 		    !LHAS(py, METHODDEF_NAME)) {
-			err = unsupported("no cfunction layout");
+			err = py_unsupported("no cfunction layout");
 			goto out;
 		}
 		if ((err = py_read_ptr(py, fn + LOFF(py, CFUNC_ML), &ml)) ||
@@ -687,7 +680,7 @@ static struct tp_error *callback_text(struct tp_python *py, struct dstate *st,
 		    (self && (err = py_type_of(py, self, &stype))))
 			goto out;
 		if (!*name) {
-			err = unsupported("builtin without a name");
+			err = py_unsupported("builtin without a name");
 			goto out;
 		}
 		if (!self || !strcmp(py_type_name(py, stype), "module")) {
@@ -703,14 +696,14 @@ static struct tp_error *callback_text(struct tp_python *py, struct dstate *st,
 			tp_strbuf_printf(sb, "%s.%s", q, name);
 		}
 	} else {
-		err = unsupported("callback of another kind");
+		err = py_unsupported("callback of another kind");
 	}
 	if (err)
 		goto out;
 	if (func) {
 		uint64_t qp;
 		if (!LHAS(py, FUNC_QUALNAME)) {
-			err = unsupported("no function layout");
+			err = py_unsupported("no function layout");
 			goto out;
 		}
 		if ((err = not_wrapped(py, func)) ||
@@ -719,7 +712,7 @@ static struct tp_error *callback_text(struct tp_python *py, struct dstate *st,
 		    (err = py_str_text(py, qp, 4096, &q)))
 			goto out;
 		if (!*q) {
-			err = unsupported("function without a qualified name");
+			err = py_unsupported("function without a qualified name");
 			goto out;
 		}
 		tp_strbuf_puts(sb, q);
@@ -762,15 +755,15 @@ static struct tp_error *coro_text(struct tp_python *py, uint64_t coro,
 	else if (type == py->target->sym[TP_SYM_PyGen_Type])
 		id = TP_L_GEN_QUALNAME;
 	else
-		return unsupported("task of another awaitable");
+		return py_unsupported("task of another awaitable");
 	if (!tp_layout_has(&py->L, id))
-		return unsupported("no coroutine layout");
+		return py_unsupported("no coroutine layout");
 	if ((err = py_read_ptr(py, coro + (uint64_t)py->L.v[id], &qp)) ||
 	    (err = py_str_text(py, qp, 4096, &q)) ||
 	    (err = py_gen_where(py, coro, &frame, &file, &line)))
 		return err;
 	if (!*q)
-		return unsupported("coroutine without a qualified name");
+		return py_unsupported("coroutine without a qualified name");
 	if (!*file)
 		file = "<empty co_filename>";
 	tp_strbuf_printf(sb, frame ? "%s() running at %s:%d"
@@ -793,7 +786,7 @@ static struct tp_error *write_repr(struct tp_python *py, struct dstate *st,
 	if (f->state < FUT_PENDING || f->state > FUT_FINISHED)
 		return tp_error_fault(o->addr, "bad future state");
 	if (f->source_tb)
-		return unsupported("debug mode (created at)");
+		return py_unsupported("debug mode (created at)");
 	if ((err = py_type_short_name(py, o->type, &cls)))
 		return err;
 	tp_strbuf_printf(sb, "<%s %s", cls,
@@ -802,7 +795,7 @@ static struct tp_error *write_repr(struct tp_python *py, struct dstate *st,
 	if (f->task && py->caps->aio_task_name) {
 		uint64_t ntype;
 		if (!f->name)
-			return unsupported("task without a name");
+			return py_unsupported("task without a name");
 		if ((err = py_type_of(py, f->name, &ntype)))
 			return err;
 		if (ntype == py->target->sym[TP_SYM_PyLong_Type]) {
@@ -814,7 +807,7 @@ static struct tp_error *write_repr(struct tp_python *py, struct dstate *st,
 		} else {
 			if ((err = child_repr(py, st, f->name, o->depth, &v,
 					      &text)) || !v)
-				return err ? err : unsupported("long name");
+				return err ? err : py_unsupported("long name");
 			tp_strbuf_printf(sb, " name=%s", text);
 		}
 	}
@@ -826,13 +819,13 @@ static struct tp_error *write_repr(struct tp_python *py, struct dstate *st,
 				return err;
 			tp_strbuf_putc(sb, '>');
 		} else if (!py->caps->aio_coro_optional) {
-			return unsupported("task without a coroutine");
+			return py_unsupported("task without a coroutine");
 		}
 		uint64_t w = or_none(py, f->waiter);
 		if (w) {
 			if ((err = child_repr(py, st, w, o->depth, &v,
 					      &text)) || !v)
-				return err ? err : unsupported("long waiter");
+				return err ? err : py_unsupported("long waiter");
 			tp_strbuf_printf(sb, " wait_for=%s", text);
 		}
 	}
@@ -841,7 +834,7 @@ static struct tp_error *write_repr(struct tp_python *py, struct dstate *st,
 		if (e) {
 			if ((err = child_repr(py, st, e, o->depth, &v,
 					      &text)) || !v)
-				return err ? err : unsupported("long exception");
+				return err ? err : py_unsupported("long exception");
 			tp_strbuf_printf(sb, " exception=%s", text);
 		} else {
 			tp_strbuf_puts(sb, " result=");

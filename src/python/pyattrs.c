@@ -20,20 +20,32 @@
 /* Classes of an MRO looked at (a longer one is corrupt). */
 #define MAX_MRO 64
 
+struct tp_error *py_type_mro(struct tp_python *py, uint64_t type,
+			     uint64_t **ret, size_t *ret_n)
+{
+	uint64_t mro;
+	struct tp_error *err;
+	*ret = NULL;
+	*ret_n = 0;
+	if (!LHAS(py, TP_MRO))
+		return py_unsupported("no tp_mro");
+	if ((err = py_read_ptr(py, type + LOFF(py, TP_MRO), &mro)) || !mro ||
+	    (err = py_seq_ptrs(py, mro, TP_PV_TUPLE, ret, ret_n)))
+		return err;
+	if (*ret_n > MAX_MRO)
+		return tp_error_fault(mro, "MRO too long");
+	return NULL;
+}
+
 struct tp_error *py_class_attr(struct tp_python *py, uint64_t type,
 			       const char *name, uint64_t *ret)
 {
-	uint64_t mro, *classes;
+	uint64_t *classes;
 	size_t n;
 	struct tp_error *err;
 	*ret = 0;
-	if (!LHAS(py, TP_MRO))
-		return tp_error_create(TP_ERR_UNSUPPORTED, "no tp_mro");
-	if ((err = py_read_ptr(py, type + LOFF(py, TP_MRO), &mro)) || !mro ||
-	    (err = py_seq_ptrs(py, mro, TP_PV_TUPLE, &classes, &n)))
+	if ((err = py_type_mro(py, type, &classes, &n)))
 		return err;
-	if (n > MAX_MRO)
-		return tp_error_fault(mro, "MRO too long");
 	for (size_t i = 0; i < n; i++) {
 		uint64_t dict;
 		if ((err = py_read_ptr(py, classes[i] + LOFF(py, TP_DICT),
@@ -322,7 +334,7 @@ static bool slot_attr_cb(void *arg, uint64_t key, uint64_t descr)
 static struct tp_error *instance_attrs(struct tp_python *py, uint64_t obj,
 				       uint64_t type, struct attr_pairs *a)
 {
-	uint64_t mro, *classes;
+	uint64_t *classes;
 	size_t n;
 	struct tp_error *err;
 	a->py = py;
@@ -334,11 +346,8 @@ static struct tp_error *instance_attrs(struct tp_python *py, uint64_t obj,
 		return err;
 	if (!LHAS(py, TP_MRO) || !LHAS(py, MEMBERDESCR_MEMBER))
 		return NULL;
-	if ((err = py_read_ptr(py, type + LOFF(py, TP_MRO), &mro)) || !mro ||
-	    (err = py_seq_ptrs(py, mro, TP_PV_TUPLE, &classes, &n)))
+	if ((err = py_type_mro(py, type, &classes, &n)))
 		return err;
-	if (n > MAX_MRO)
-		return tp_error_fault(mro, "MRO too long");
 	for (size_t i = 0; i < n && !a->full; i++) {
 		uint64_t dict, slots = 0;
 		if ((err = py_read_ptr(py, classes[i] + LOFF(py, TP_DICT),

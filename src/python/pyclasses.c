@@ -86,29 +86,6 @@ static struct tp_error *exception_repr(struct tp_python *py,
 
 /* ---- enum members ------------------------------------------------------ */
 
-/* getattr(cls, name) through the MRO's dicts; 0 when absent. */
-static struct tp_error *class_attr(struct tp_python *py, uint64_t type,
-				   const char *name, uint64_t *ret)
-{
-	uint64_t mro, *classes;
-	size_t n;
-	struct tp_error *err;
-	*ret = 0;
-	if ((err = py_read_ptr(py, type + LOFF(py, TP_MRO), &mro)) || !mro ||
-	    (err = py_seq_ptrs(py, mro, TP_PV_TUPLE, &classes, &n)))
-		return err;
-	for (size_t i = 0; i < n && i < 64; i++) {
-		uint64_t dict;
-		if ((err = py_read_ptr(py, classes[i] + LOFF(py, TP_DICT),
-				       &dict)))
-			return err;
-		if (dict && ((err = py_dict_get_str(py, dict, name, ret)) ||
-			     *ret))
-			return err;
-	}
-	return NULL;
-}
-
 /* ---- Flag members without a name (3.6-3.10) ----------------------------- */
 
 /* Entries of _value2member_map_ (and members) one Flag repr reads. */
@@ -193,15 +170,15 @@ static struct tp_error *flag_decompose(struct tp_python *py, uint64_t cls,
 	size_t npairs, nnames = 0;
 	struct tp_error *err;
 	int64_t not_covered = value;
-	if ((err = class_attr(py, cls, "_value2member_map_", &map)))
+	if ((err = py_class_attr(py, cls, "_value2member_map_", &map)))
 		return err;
 	if (!map)
 		return tp_error_create(TP_ERR_UNSUPPORTED, "no _value2member_map_");
 	if ((err = py_dict_pairs(py, map, &pairs, &npairs)))
 		return err;
 	if (py->caps->flag_decompose == 2 &&
-	    ((err = class_attr(py, cls, "_member_names_", &names)) ||
-	     (err = class_attr(py, cls, "_member_map_", &members))))
+	    ((err = py_class_attr(py, cls, "_member_names_", &names)) ||
+	     (err = py_class_attr(py, cls, "_member_map_", &members))))
 		return err;
 	if (names && (err = py_seq_ptrs(py, names, TP_PV_LIST, &nameptrs,
 					&nnames)))
@@ -348,7 +325,7 @@ static struct tp_error *enum_repr(struct tp_python *py, struct dstate *st,
 	uint64_t none = py->target->sym[TP_SYM__Py_NoneStruct];
 	if ((err = py_instance_attr(py, o->addr, "_name_", &name_obj)) ||
 	    (err = py_instance_attr(py, o->addr, "_value_", &value)) ||
-	    (err = class_attr(py, o->type, "_value_repr_", &vrepr)))
+	    (err = py_class_attr(py, o->type, "_value_repr_", &vrepr)))
 		return err;
 	if (flag && name_obj == none && value && py->caps->flag_decompose)
 		return flag_combination_repr(py, st, o, ret);

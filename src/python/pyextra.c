@@ -37,10 +37,6 @@
 #define STRUCTSEQ_BUFFER 512
 #define STRUCTSEQ_TYPE_MAX 100
 
-static struct tp_error *unsupported(const char *why)
-{
-	return tp_error_create(TP_ERR_UNSUPPORTED, "%s", why);
-}
 
 /* Py_TYPE(obj)->tp_name of the object at @addr. */
 static struct tp_error *raw_tp_name(struct tp_python *py, uint64_t addr,
@@ -68,13 +64,13 @@ static struct tp_error *partial_repr(struct tp_python *py, struct dstate *st,
 	const char *name;
 	struct tp_error *err;
 	if (!LHAS(py, PARTIAL_FN))
-		return unsupported("no partial layout");
+		return py_unsupported("no partial layout");
 	if ((err = py_read_ptr(py, o->addr + LOFF(py, PARTIAL_FN), &fn)) ||
 	    (err = py_read_ptr(py, o->addr + LOFF(py, PARTIAL_ARGS), &args)) ||
 	    (err = py_read_ptr(py, o->addr + LOFF(py, PARTIAL_KW), &kw)))
 		return err;
 	if (!fn || !args)
-		return unsupported("partial not set");
+		return py_unsupported("partial not set");
 	if ((err = py_seq_ptrs(py, args, TP_PV_TUPLE, &items, &nargs)) ||
 	    (kw && (err = py_dict_pairs(py, kw, &kv, &nkw))))
 		return err;
@@ -148,7 +144,7 @@ static struct tp_error *weakref_repr(struct tp_python *py, struct dstate *st,
 	struct tp_error *err;
 	char text[1400];
 	if (!LHAS(py, WEAKREF_OBJECT))
-		return unsupported("no weakref layout");
+		return py_unsupported("no weakref layout");
 	if ((err = py_read_ptr(py, o->addr + LOFF(py, WEAKREF_OBJECT), &obj)))
 		return err;
 	if (!obj || py_is_none(py, obj)) {
@@ -169,16 +165,16 @@ static struct tp_error *weakref_repr(struct tp_python *py, struct dstate *st,
 		if ((err = py_type_short_name(py, obj, &name)))
 			return err;
 		if (!(oflags & TPF_HEAPTYPE) && strcmp(tn, "type"))
-			return unsupported("referent is a metaclass instance");
+			return py_unsupported("referent is a metaclass instance");
 	} else if (oflags & TPF_HEAPTYPE) {
 		uint64_t attr;
 		if ((err = py_object_attr(py, obj, "__name__", &name_obj)) ||
 		    (err = py_class_attr(py, otype, "__name__", &attr)))
 			return err;
 		if (name_obj || attr)
-			return unsupported("referent with a __name__");
+			return py_unsupported("referent with a __name__");
 	} else {
-		return unsupported("referent of a C type");
+		return py_unsupported("referent of a C type");
 	}
 	int n = snprintf(text, sizeof(text),
 			 "<weakref at 0x%" PRIx64 "; to '%s' at 0x%" PRIx64,
@@ -231,7 +227,7 @@ static struct tp_error *lock_repr(struct tp_python *py, struct dstate *st,
 			err = py_read_u8(py, o->addr + LOFF(py, LOCK_MUTEX),
 					 &locked);
 		else
-			return unsupported("no lock layout");
+			return py_unsupported("no lock layout");
 		if (err)
 			return err;
 		if (!LHAS(py, LOCK_LOCKED))
@@ -260,7 +256,7 @@ static struct tp_error *lock_repr(struct tp_python *py, struct dstate *st,
 			return err;
 		count = bits & 1 ? level + 1 : 0;
 	} else {
-		return unsupported("no rlock layout");
+		return py_unsupported("no rlock layout");
 	}
 	snprintf(text, sizeof(text),
 		 "<%s %s object owner=%" PRIu64 " count=%" PRIu64
@@ -299,12 +295,12 @@ static struct tp_error *structseq_repr(struct tp_python *py,
 	size_t n;
 	struct tp_error *err;
 	if (!LHAS(py, TP_MEMBERS) || !LHAS(py, SIZEOF_MEMBERDEF))
-		return unsupported("no member layout");
+		return py_unsupported("no member layout");
 	if ((err = py_read_ptr(py, o->base + LOFF(py, TP_MEMBERS), &members)) ||
 	    (err = py_seq_ptrs(py, o->addr, TP_PV_TUPLE, &items, &n)))
 		return err;
 	if (!members)
-		return unsupported("no tp_members");
+		return py_unsupported("no tp_members");
 	if (!py_charge(st, strlen(o->tname) + 2 + 4 * n))
 		return NULL;
 	const char **names = tp_pyval_arena_calloc(py->arena, n ? n : 1,
@@ -318,7 +314,7 @@ static struct tp_error *structseq_repr(struct tp_python *py,
 				       &np)))
 			return err;
 		if (!np)
-			return unsupported("member without a name");
+			return py_unsupported("member without a name");
 		if ((err = py_read_cstr(py, np, 256, &names[i])))
 			return err;
 	}
@@ -439,7 +435,7 @@ static struct tp_error *pattern_repr(struct tp_python *py, struct dstate *st,
 	const char *r;
 	struct tp_error *err;
 	if (!LHAS(py, PATTERN_PATTERN) || !LHAS(py, PATTERN_ISBYTES))
-		return unsupported("no pattern layout");
+		return py_unsupported("no pattern layout");
 	if ((err = py_read_ptr(py, o->addr + LOFF(py, PATTERN_PATTERN),
 			       &pattern)) ||
 	    (err = py_read_i32(py, o->addr + LOFF(py, PATTERN_FLAGS),
@@ -448,7 +444,7 @@ static struct tp_error *pattern_repr(struct tp_python *py, struct dstate *st,
 			       &isbytes)))
 		return err;
 	if (!pattern)
-		return unsupported("no pattern");
+		return py_unsupported("no pattern");
 	if ((err = child_text(py, st, pattern, o->depth, &r)) || !r)
 		return err;
 	if (!isbytes && (flags & (4 | 32 | 256)) == 32)
@@ -505,7 +501,7 @@ static struct tp_error *match_repr(struct tp_python *py, struct dstate *st,
 	struct tp_error *err;
 	if (!LHAS(py, MATCH_STRING) || !LHAS(py, MATCH_PATTERN) ||
 	    !LHAS(py, MATCH_MARK) || !LHAS(py, PATTERN_ISBYTES))
-		return unsupported("no match layout");
+		return py_unsupported("no match layout");
 	if ((err = py_raw_tp_name(py, o->type, &tname)) ||
 	    (err = py_read_ptr(py, o->addr + LOFF(py, MATCH_STRING),
 			       &string)) ||
@@ -515,7 +511,7 @@ static struct tp_error *match_repr(struct tp_python *py, struct dstate *st,
 			   sizeof(mark))))
 		return err;
 	if (!string || !pattern)
-		return unsupported("match without string or pattern");
+		return py_unsupported("match without string or pattern");
 	if (!py_is_none(py, string) && mark[0] >= 0) {
 		struct tp_pyval *group0;
 		if ((err = py_read_i32(py, pattern + LOFF(py, PATTERN_ISBYTES),
@@ -551,16 +547,8 @@ static struct tp_error *match_repr(struct tp_python *py, struct dstate *st,
  * tp_layout_io27() knows.
  */
 
-/*
- * PySocketSockObject (Modules/socketmodule.h, 2.7 to 3.15; _socket is an
- * extension module in most builds): PyObject_HEAD; SOCKET_T sock_fd, an
- * int on POSIX; ...
- */
-#define SOCKET_FD 0
 /* Buffered objects stacked on one another that io_name() follows. */
 #define IO_MAX_NESTING 8
-/* Classes of an MRO looked at (a longer one is corrupt; pyattrs.c's) */
-#define IO_MAX_MRO 64
 
 /*
  * Where the _io field @id is (its bit position for a bit-field): the
@@ -581,7 +569,7 @@ static struct tp_error *io_ptr(struct tp_python *py, uint64_t obj,
 {
 	int64_t off;
 	if (!io_field(py, id, &off))
-		return unsupported("no io layout");
+		return py_unsupported("no io layout");
 	return py_read_ptr(py, obj + (uint64_t)off, ret);
 }
 
@@ -596,10 +584,10 @@ static struct tp_error *io_bit(struct tp_python *py, uint64_t obj,
 	struct tp_error *err;
 	*ret = false;
 	if (!io_field(py, id, &pos))
-		return optional ? NULL : unsupported("no fileio layout");
+		return optional ? NULL : py_unsupported("no fileio layout");
 	if (pos < 0 || (err = py_read_u8(py, obj + (uint64_t)(pos / 8),
 					 &byte)))
-		return pos < 0 ? unsupported("bad fileio layout") : err;
+		return pos < 0 ? py_unsupported("bad fileio layout") : err;
 	*ret = (byte >> (pos % 8)) & 1;
 	return NULL;
 }
@@ -647,20 +635,14 @@ static struct tp_error *is_plain_value(struct tp_python *py, uint64_t addr,
 static struct tp_error *mro_name(struct tp_python *py, uint64_t type,
 				 uint64_t *ret)
 {
-	uint64_t mro, *classes;
+	uint64_t *classes;
 	size_t n;
 	struct tp_error *err;
 	*ret = 0;
-	if (!LHAS(py, TP_MRO))
-		return unsupported("no tp_mro");
-	if ((err = py_read_ptr(py, type + LOFF(py, TP_MRO), &mro)))
+	if ((err = py_type_mro(py, type, &classes, &n)))
 		return err;
-	if (!mro)
-		return unsupported("type without MRO");
-	if ((err = py_seq_ptrs(py, mro, TP_PV_TUPLE, &classes, &n)))
-		return err;
-	if (n > IO_MAX_MRO)
-		return tp_error_fault(mro, "MRO too long");
+	if (!n)
+		return py_unsupported("type without MRO");
 	for (size_t i = 0; i < n; i++) {
 		uint64_t dict;
 		if ((err = py_read_ptr(py, classes[i] + LOFF(py, TP_DICT),
@@ -668,7 +650,7 @@ static struct tp_error *mro_name(struct tp_python *py, uint64_t type,
 			return err;
 		if (!dict && classes[i] !=
 				     py->target->sym[TP_SYM_PyBaseObject_Type])
-			return unsupported("a class dict out of reach");
+			return py_unsupported("a class dict out of reach");
 		if (dict && ((err = py_dict_get_str(py, dict, "name", ret)) ||
 			     *ret))
 			return err;
@@ -695,16 +677,16 @@ static struct tp_error *python_object_name(struct tp_python *py,
 	*ret = 0;
 	if (!LHAS(py, TP_GETATTRO) ||
 	    !py->target->sym[TP_SYM_PyObject_GenericGetAttr])
-		return unsupported("no tp_getattro");
+		return py_unsupported("no tp_getattro");
 	if ((err = py_read_ptr(py, type + LOFF(py, TP_GETATTRO), &getattro)))
 		return err;
 	if (getattro != py->target->sym[TP_SYM_PyObject_GenericGetAttr])
-		return unsupported("attribute access of its own");
+		return py_unsupported("attribute access of its own");
 	if ((err = mro_name(py, type, &descr)) ||
 	    (descr && (err = is_plain_value(py, descr, &plain))))
 		return err;
 	if (descr && !plain)
-		return unsupported("a name that may run code");
+		return py_unsupported("a name that may run code");
 	if ((err = py_instance_attr(py, obj, "name", ret)))
 		return err;
 	if (!*ret)
@@ -727,9 +709,9 @@ static struct tp_error *socketio_name(struct tp_python *py, uint64_t obj,
 	if ((err = py_class_attr(py, type, "name", &descr)))
 		return err;
 	if (!descr || (err = py_type_of(py, descr, &stype)))
-		return err ? err : unsupported("SocketIO without name");
+		return err ? err : py_unsupported("SocketIO without name");
 	if (strcmp(py_type_name(py, stype), "property"))
-		return unsupported("SocketIO name is no property");
+		return py_unsupported("SocketIO name is no property");
 	if ((err = py_instance_attr(py, obj, "__IOBase_closed", &closed)))
 		return err;
 	if (closed) {
@@ -739,12 +721,10 @@ static struct tp_error *socketio_name(struct tp_python *py, uint64_t obj,
 	if ((err = py_instance_attr(py, obj, "_sock", &sock)))
 		return err;
 	if (!sock || (err = py_type_of(py, sock, &stype)))
-		return err ? err : unsupported("SocketIO without _sock");
-	if (strcmp(py_type_name(py, stype), "socket.socket") ||
-	    !LHAS(py, SIZEOF_PYOBJECT))
-		return unsupported("SocketIO over another object");
-	if ((err = py_read_i32(py, sock + (uint64_t)LOFF(py, SIZEOF_PYOBJECT) +
-					   SOCKET_FD, &fd)))
+		return err ? err : py_unsupported("SocketIO without _sock");
+	if (strcmp(py_type_name(py, stype), "socket.socket"))
+		return py_unsupported("SocketIO over another object");
+	if ((err = py_socket_fd(py, sock, &fd)))
 		return err;
 	*ret = fd;
 	return NULL;
@@ -778,11 +758,11 @@ static struct tp_error *io_name(struct tp_python *py, struct dstate *st,
 		if (!is_buffered(tn))
 			break;
 		if (i == IO_MAX_NESTING)
-			return unsupported("buffered objects too deep");
+			return py_unsupported("buffered objects too deep");
 		if ((err = io_ptr(py, obj, TP_L_BUFFERED_RAW, &obj)))
 			return err;
 		if (!obj)
-			return unsupported("buffered object without raw");
+			return py_unsupported("buffered object without raw");
 	}
 	if ((err = py_type_of(py, obj, &type)) ||
 	    (err = py_read_ptr(py, type + LOFF(py, TP_FLAGS), &flags)))
@@ -791,7 +771,7 @@ static struct tp_error *io_name(struct tp_python *py, struct dstate *st,
 	    !strcmp(tn, "_io.BufferedRWPair")) {
 		err = py_instance_attr(py, obj, "name", &name);
 	} else if (!(flags & TPF_HEAPTYPE)) {
-		return unsupported("name of another C object");
+		return py_unsupported("name of another C object");
 	} else if (!strcmp(py_type_name(py, type), "socket.SocketIO")) {
 		int64_t fd = 0;
 		char text[24];
@@ -808,9 +788,9 @@ static struct tp_error *io_name(struct tp_python *py, struct dstate *st,
 	/* repr(name) would be repr(self) again: a RuntimeError (or a
 	 * RecursionError) in the target */
 	if (name == self)
-		return unsupported("a name that is the file itself");
+		return py_unsupported("a name that is the file itself");
 	if ((err = child_text(py, st, name, depth, ret)) || !*ret)
-		return err ? err : unsupported("name too long");
+		return err ? err : py_unsupported("name too long");
 	return NULL;
 }
 
@@ -832,7 +812,7 @@ static struct tp_error *io_repr(struct tp_python *py, struct dstate *st,
 		return err;
 	/* a subclass: some versions print a fixed "<_io.TextIOWrapper" */
 	if (strcmp(tn, o->base_name))
-		return unsupported("io subclass");
+		return py_unsupported("io subclass");
 	if (text) {
 		uint64_t enc, m = 0;
 		if ((err = io_ptr(py, o->addr, TP_L_TEXTIO_BUFFER,
@@ -840,7 +820,7 @@ static struct tp_error *io_repr(struct tp_python *py, struct dstate *st,
 		    (err = io_ptr(py, o->addr, TP_L_TEXTIO_ENCODING, &enc)))
 			return err;
 		if (!buffered || !enc)
-			return unsupported("textio detached or not initialized");
+			return py_unsupported("textio detached or not initialized");
 		if (py->caps->io_repr_mode &&
 		    (err = py_instance_attr(py, o->addr, "mode", &m)))
 			return err;
@@ -890,9 +870,9 @@ static struct tp_error *fileio_repr(struct tp_python *py, struct dstate *st,
 	if ((err = tp_name_of(py, o->addr, &tn)))
 		return err;
 	if (strcmp(tn, o->base_name))
-		return unsupported("io subclass");
+		return py_unsupported("io subclass");
 	if (!io_field(py, TP_L_FILEIO_FD, &off))
-		return unsupported("no fileio layout");
+		return py_unsupported("no fileio layout");
 	if ((err = py_read_i32(py, o->addr + (uint64_t)off, &fd)))
 		return err;
 	if (fd < 0)
@@ -1000,7 +980,7 @@ static struct tp_error *array_repr(struct tp_python *py, struct dstate *st,
 	uint8_t code;
 	struct tp_error *err;
 	if (!LHAS(py, SIZEOF_PYOBJECT))
-		return unsupported("no object size");
+		return py_unsupported("no object size");
 	if ((err = py_read_i64(py, o->addr + LOFF(py, OB_SIZE), &n)) ||
 	    (err = py_read_ptr(py, o->addr + var + ARRAY_ITEMS, &items)) ||
 	    (err = py_read_ptr(py, o->addr + var + ARRAY_DESCR, &descr)) ||

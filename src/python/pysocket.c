@@ -287,6 +287,16 @@ static struct tp_error *python_repr(struct tp_python *py,
 	return NULL;
 }
 
+struct tp_error *py_socket_fd(struct tp_python *py, uint64_t sock,
+			      int32_t *ret)
+{
+	struct sock_fields f;
+	struct tp_error *err = read_fields(py, sock, &f);
+	if (!err)
+		*ret = f.fd;
+	return err;
+}
+
 struct tp_error *py_socket_repr(struct tp_python *py, struct dstate *st,
 				const struct py_obj *o, uint64_t func,
 				struct tp_pyval **ret)

@@ -317,14 +317,13 @@ out:
 static struct tp_error *mro_has(struct tp_python *py, uint64_t type,
 				const char *name, bool *ret)
 {
-	uint64_t mro, *classes;
+	uint64_t *classes;
 	size_t n;
 	struct tp_error *err;
 	*ret = false;
-	if ((err = py_read_ptr(py, type + LOFF(py, TP_MRO), &mro)) || !mro ||
-	    (err = py_seq_ptrs(py, mro, TP_PV_TUPLE, &classes, &n)))
+	if ((err = py_type_mro(py, type, &classes, &n)))
 		return err;
-	for (size_t i = 0; i < n && i < 64 && !*ret; i++) {
+	for (size_t i = 0; i < n && !*ret; i++) {
 		const char *cn = py_type_name(py, classes[i]);
 		if (!strchr(name, '.') &&
 		    (err = py_type_short_name(py, classes[i], &cn)))

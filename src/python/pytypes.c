@@ -283,20 +283,12 @@ struct tp_error *py_dict_pairs(struct tp_python *py, uint64_t dict,
 struct tp_error *py_lookup_repr(struct tp_python *py, uint64_t type,
 				uint64_t *owner, uint64_t *func)
 {
-	uint64_t mro, *classes;
+	uint64_t *classes;
 	size_t n;
 	struct tp_error *err;
 	*owner = *func = 0;
-	if (!LHAS(py, TP_MRO))
-		return tp_error_create(TP_ERR_UNSUPPORTED, "no tp_mro");
-	if ((err = py_read_ptr(py, type + LOFF(py, TP_MRO), &mro)))
+	if ((err = py_type_mro(py, type, &classes, &n)))
 		return err;
-	if (!mro)
-		return NULL;
-	if ((err = py_seq_ptrs(py, mro, TP_PV_TUPLE, &classes, &n)))
-		return err;
-	if (n > 64)
-		return tp_error_fault(mro, "MRO too long");
 	for (size_t i = 0; i < n; i++) {
 		uint64_t dict, f = 0;
 		if ((err = py_read_ptr(py, classes[i] + LOFF(py, TP_DICT),

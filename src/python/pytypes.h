@@ -94,6 +94,13 @@ struct tp_error *py_type_short_name(struct tp_python *py, uint64_t type,
 #define PY_T_OBJECT_EX 16
 
 /**
+ * The classes of @type's __mro__ (in the arena; none while tp_mro is
+ * NULL).  TP_ERR_UNSUPPORTED without the layout; a fault for an MRO of
+ * more than 64 classes (corrupt).
+ */
+struct tp_error *py_type_mro(struct tp_python *py, uint64_t type,
+			     uint64_t **ret, size_t *ret_n);
+/**
  * getattr(@type, @name) as the class's MRO dicts give it (no descriptor
  * is run): the first class whose __dict__ has @name; 0 when none has.
  */
@@ -185,5 +192,8 @@ struct tp_error *py_decode_asyncio(struct tp_python *py, struct dstate *st,
 struct tp_error *py_socket_repr(struct tp_python *py, struct dstate *st,
 				const struct py_obj *o, uint64_t func,
 				struct tp_pyval **ret);
+/** The descriptor a socket object (@sock) holds: fileno(). */
+struct tp_error *py_socket_fd(struct tp_python *py, uint64_t sock,
+			      int32_t *ret);
 
 #endif /* TRIPOD_PYTHON_PYTYPES_H */
