@@ -44,6 +44,7 @@
 #include <string.h>
 
 #include "python/caps.h"
+#include "python/pyrender.h"
 #include "python/pytypes.h"
 
 /* fut_state of _asynciomodule.c */
@@ -57,6 +58,11 @@ enum { FUT_PENDING, FUT_CANCELLED, FUT_FINISHED };
 #define REPRLIB_MAXSTRING 30
 #define REPRLIB_MAXLONG 40
 #define REPRLIB_MAXOTHER 30
+#define REPRLIB_MAXLEVEL 6
+#define REPRLIB_MAXTUPLE 6
+#define REPRLIB_MAXLIST 6
+#define REPRLIB_MAXSET 6          /* maxset and maxfrozenset */
+#define REPRLIB_MAXDICT 4
 /* sys.get_int_max_str_digits() by default (3.11+): a longer int's repr
  * raises, and reprlib prints something else */
 #define INT_MAX_STR_DIGITS 4300
@@ -457,24 +463,216 @@ static struct tp_pyval *str_slice(struct tp_python *py,
 	return s;
 }
 
-/* reprlib.repr() of the object at @addr (Repr.repr1 at level 6). */
-static struct tp_error *reprlib_repr(struct tp_python *py, struct dstate *st,
-				     uint64_t addr, int depth,
+/* What sorted() can order among themselves: it raises between kinds. */
+enum sort_kind { SK_NUMBER, SK_STR, SK_BYTES, SK_OTHER };
+
+static enum sort_kind sort_kind(const struct tp_pyval *v)
+{
+	const char *tn = tp_pyval_type_name(v);
+	if (strcmp(tn, "bool") && strcmp(tn, "int") && strcmp(tn, "float") &&
+	    strcmp(tn, "str") && strcmp(tn, "bytes") && strcmp(tn, "bytearray"))
+		return SK_OTHER;
+	switch (v->kind) {
+	case TP_PV_BOOL:
+	case TP_PV_INT:
+	case TP_PV_FLOAT:
+		return SK_NUMBER;
+	case TP_PV_STR:
+		return SK_STR;
+	case TP_PV_BYTES:
+	case TP_PV_BYTEARRAY:
+		return SK_BYTES;
+	default:
+		return SK_OTHER;
+	}
+}
+
+/*
+ * reprlib's _possibly_sorted() of the @n keys (with their values) in
+ * @items: sorted() when the keys are all numbers, all str or all bytes
+ * (then sorted() never raises, and tp_py_sort() orders as list.sort()
+ * does), the iteration order when they mix those kinds (sorted() raises
+ * TypeError at the first comparison across them); anything else, which
+ * sorted() may order or refuse by rules not re-done here: unknown.
+ */
+static struct tp_error *possibly_sorted(const struct tp_pyval *container,
+					struct tp_sort_item *items, size_t n)
+{
+	if (n < 2)
+		return NULL;
+	enum sort_kind k0 = sort_kind(items[0].key);
+	bool mixed = false;
+	for (size_t i = 0; i < n; i++) {
+		enum sort_kind k = sort_kind(items[i].key);
+		if (k == SK_OTHER)
+			return py_unsupported("reprlib sort of other objects");
+		mixed |= k != k0;
+	}
+	if (mixed)
+		return NULL;
+	return tp_py_sort(items, n,
+			  (container->flags & TP_PV_SORT313) ? TP_SORT_RUNS_313
+							     : TP_SORT_RUNS_312);
+}
+
+static struct tp_error *reprlib_node(struct tp_python *py,
+				     const struct tp_pyval *v, int level,
+				     struct tp_strbuf *sb);
+
+/*
+ * Repr._repr_iterable(): @left, the first @max items (each at level - 1),
+ * ", ..." when there are more, @trail for a single item, @right; "..."
+ * in place of the items past the depth limit.
+ */
+static struct tp_error *reprlib_items(struct tp_python *py,
+				      const struct tp_sort_item *items,
+				      size_t n, int level, const char *left,
+				      const char *right, size_t max,
+				      const char *trail, struct tp_strbuf *sb)
+{
+	struct tp_error *err;
+	tp_strbuf_puts(sb, left);
+	if (level <= 0 && n) {
+		tp_strbuf_puts(sb, "...");
+	} else {
+		for (size_t i = 0; i < n && i < max; i++) {
+			if (i)
+				tp_strbuf_puts(sb, ", ");
+			if ((err = reprlib_node(py, items[i].key, level - 1,
+						sb)))
+				return err;
+		}
+		if (n > max)
+			tp_strbuf_puts(sb, ", ...");
+		if (n == 1 && trail)
+			tp_strbuf_puts(sb, trail);
+	}
+	tp_strbuf_puts(sb, right);
+	return NULL;
+}
+
+/* Repr.repr_dict(): the first REPRLIB_MAXDICT keys of possibly_sorted() */
+static struct tp_error *reprlib_dict(struct tp_python *py,
+				     const struct tp_pyval *v,
+				     struct tp_sort_item *items, int level,
+				     struct tp_strbuf *sb)
+{
+	size_t n = v->u.dict.len;
+	struct tp_error *err;
+	if (!n) {
+		tp_strbuf_puts(sb, "{}");
+		return NULL;
+	}
+	if (level <= 0) {
+		tp_strbuf_puts(sb, "{...}");
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++)
+		items[i] = (struct tp_sort_item){ v->u.dict.keys[i],
+						  v->u.dict.values[i] };
+	if ((err = possibly_sorted(v, items, n)))
+		return err;
+	tp_strbuf_putc(sb, '{');
+	for (size_t i = 0; i < n && i < REPRLIB_MAXDICT; i++) {
+		if (i)
+			tp_strbuf_puts(sb, ", ");
+		if ((err = reprlib_node(py, items[i].key, level - 1, sb)))
+			return err;
+		tp_strbuf_puts(sb, ": ");
+		if ((err = reprlib_node(py, items[i].value, level - 1, sb)))
+			return err;
+	}
+	if (n > REPRLIB_MAXDICT)
+		tp_strbuf_puts(sb, ", ...");
+	tp_strbuf_putc(sb, '}');
+	return NULL;
+}
+
+/*
+ * Repr.repr_tuple, repr_list, repr_set, repr_frozenset and repr_dict of
+ * the builtin container @v; *@done false when @v is none of them.
+ */
+static struct tp_error *reprlib_container(struct tp_python *py,
+					  const struct tp_pyval *v, int level,
+					  struct tp_strbuf *sb, bool *done)
+{
+	const char *tn = tp_pyval_type_name(v);
+	bool seq = v->kind == TP_PV_TUPLE || v->kind == TP_PV_LIST ||
+		   v->kind == TP_PV_SET || v->kind == TP_PV_FROZENSET;
+	*done = false;
+	if ((v->kind == TP_PV_TUPLE && strcmp(tn, "tuple")) ||
+	    (v->kind == TP_PV_LIST && strcmp(tn, "list")) ||
+	    (v->kind == TP_PV_SET && strcmp(tn, "set")) ||
+	    (v->kind == TP_PV_FROZENSET && strcmp(tn, "frozenset")) ||
+	    (v->kind == TP_PV_DICT && strcmp(tn, "dict")) ||
+	    (!seq && v->kind != TP_PV_DICT) ||
+	    (v->flags & (TP_PV_SYNTHETIC | TP_PV_PY2)))
+		return NULL;
+	*done = true;
+	size_t n = seq ? v->u.seq.len : v->u.dict.len;
+	struct tp_sort_item *items = malloc((n ? n : 1) * sizeof(*items));
+	struct tp_error *err = NULL;
+	if (!items)
+		return &tp_error_nomem;
+	if (v->kind == TP_PV_DICT) {
+		err = reprlib_dict(py, v, items, level, sb);
+		free(items);
+		return err;
+	}
+	for (size_t i = 0; i < n; i++)
+		items[i] = (struct tp_sort_item){ v->u.seq.items[i], NULL };
+	switch (v->kind) {
+	case TP_PV_TUPLE:
+		err = reprlib_items(py, items, n, level, "(", ")",
+				    REPRLIB_MAXTUPLE, ",", sb);
+		break;
+	case TP_PV_LIST:
+		err = reprlib_items(py, items, n, level, "[", "]",
+				    REPRLIB_MAXLIST, NULL, sb);
+		break;
+	default: {
+		bool set = v->kind == TP_PV_SET;
+		if (!n) {
+			tp_strbuf_puts(sb, set ? "set()" : "frozenset()");
+			break;
+		}
+		if (!(err = possibly_sorted(v, items, n)))
+			err = reprlib_items(py, items, n, level,
+					    set ? "{" : "frozenset({",
+					    set ? "}" : "})", REPRLIB_MAXSET,
+					    NULL, sb);
+		break;
+	}
+	}
+	free(items);
+	return err;
+}
+
+/*
+ * Repr.repr1(@v, @level) (reprlib's dispatch on type(x).__name__): the
+ * containers above, int and str cut their own way, anything else is
+ * repr() cut to REPRLIB_MAXOTHER; array and deque (and classes named
+ * like the builtins reprlib knows) are not re-done.
+ */
+static struct tp_error *reprlib_node(struct tp_python *py,
+				     const struct tp_pyval *v, int level,
 				     struct tp_strbuf *sb)
 {
 	static const char *const own[] = {
 		"tuple", "list", "array", "set", "frozenset", "deque", "dict",
 	};
-	struct tp_pyval *v;
-	const char *text;
-	struct tp_error *err = child_repr(py, st, addr, depth, &v, &text);
-	if (err || !v)
-		return err ? err : py_unsupported("result too long");
+	bool done;
+	struct tp_error *err = reprlib_container(py, v, level, sb, &done);
+	if (err || done)
+		return err;
 	const char *tn = tp_pyval_type_name(v);
 	const char *name = strrchr(tn, '.') ? strrchr(tn, '.') + 1 : tn;
 	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
 		if (!strcmp(name, own[i]))
 			return py_unsupported("reprlib container");
+	const char *text;
+	if ((err = py_repr_text(py, v, &text)))
+		return err;
 	if (!strcmp(name, "int")) {
 		if (strcmp(tn, "int") || v->kind != TP_PV_INT)
 			return py_unsupported("reprlib int of another type");
@@ -511,6 +709,19 @@ static struct tp_error *reprlib_repr(struct tp_python *py, struct dstate *st,
 	}
 	cut(sb, text, REPRLIB_MAXOTHER);
 	return NULL;
+}
+
+/* reprlib.repr() of the object at @addr (Repr.repr1 at level 6). */
+static struct tp_error *reprlib_repr(struct tp_python *py, struct dstate *st,
+				     uint64_t addr, int depth,
+				     struct tp_strbuf *sb)
+{
+	struct tp_pyval *v;
+	const char *text;
+	struct tp_error *err = child_repr(py, st, addr, depth, &v, &text);
+	if (err || !v)
+		return err ? err : py_unsupported("result too long");
+	return reprlib_node(py, v, REPRLIB_MAXLEVEL, sb);
 }
 
 /* __qualname__ of a type: ht_qualname, or a static type's name. */
