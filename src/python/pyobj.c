@@ -25,6 +25,8 @@
 #define MAX_DEPTH 200
 #define MAX_STR_READ (1u << 24)   /* code points read for one str */
 #define MAX_ITEMS (1u << 22)      /* items read for one container */
+/* Hash tables are read no more than a page at once (table_chunk()). */
+#define TABLE_PAGE 4096u
 
 struct tp_error *py_read(struct tp_python *py, uint64_t addr, void *buf,
 			 size_t len)
@@ -623,6 +625,25 @@ static struct tp_error *values_iter(struct tp_python *py, uint64_t keys,
 	return NULL;
 }
 
+/*
+ * How many entries of @esize bytes to read at once from slot @i of a hash
+ * table at @table with @slots slots: at most @max, and never past the end
+ * of the page slot @i is in (at least one entry).  A small table inside
+ * its object (a set's smalltable) may end just before memory the
+ * snapshot lacks: the live items are found before that page is read.
+ */
+static size_t table_chunk(uint64_t table, size_t i, size_t slots,
+			  uint64_t esize, size_t max)
+{
+	uint64_t at = table + i * esize;
+	size_t k = (size_t)((TABLE_PAGE - (at % TABLE_PAGE)) / esize);
+	if (!k)
+		k = 1;
+	if (k > max)
+		k = max;
+	return k < slots - i ? k : slots - i;
+}
+
 struct tp_error *py_dict_iter(struct tp_python *py, uint64_t dict,
 			      py_dict_fn *fn, void *arg)
 {
@@ -655,8 +676,8 @@ struct tp_error *py_dict_iter(struct tp_python *py, uint64_t dict,
 		uint8_t buf[4096];
 		size_t per = sizeof(buf) / esize, slots = (size_t)mask + 1;
 		int64_t live = 0;
-		for (size_t i = 0; i < slots && live < used; i += per) {
-			size_t n = slots - i < per ? slots - i : per;
+		for (size_t i = 0, n; i < slots && live < used; i += n) {
+			n = table_chunk(table, i, slots, esize, per);
 			if ((err = py_read(py, table + i * esize, buf,
 					   n * esize)))
 				return err;
@@ -1286,8 +1307,8 @@ static struct tp_error *decode_set(struct tp_python *py, struct dstate *st,
 	if (!ptrs)
 		return &tp_error_nomem;
 	size_t n = 0;
-	for (size_t i = 0; i < slots && n < (size_t)used; i += SET_CHUNK) {
-		size_t k = slots - i < SET_CHUNK ? slots - i : SET_CHUNK;
+	for (size_t i = 0, k; i < slots && n < (size_t)used; i += k) {
+		k = table_chunk(table, i, slots, esize, SET_CHUNK);
 		if ((err = py_read(py, table + i * esize, raw, k * esize))) {
 			free(ptrs);
 			return err;

@@ -1377,12 +1377,25 @@ struct names_ctx {
 
 /* ---- frame objects as values ------------------------------------------ */
 
+/* read_code() of @code once it is known to be a code object. */
+static struct tp_error *read_code_object(struct tp_python *py, uint64_t code,
+					 struct frame_code *c)
+{
+	uint64_t ctype;
+	struct tp_error *err = py_type_of(py, code, &ctype);
+	if (err)
+		return err;
+	if (ctype != py->target->sym[TP_SYM_PyCode_Type])
+		return tp_error_fault(code, "not a code object");
+	return read_code(py, code, c);
+}
+
 struct tp_error *py_gen_where(struct tp_python *py, uint64_t gen,
 			      bool *ret_frame, const char **ret_file,
 			      int *ret_line)
 {
 	struct tp_error *err;
-	uint64_t code, ctype, frame = 0, iframe = 0, instr = 0;
+	uint64_t code, frame = 0, iframe = 0, instr = 0;
 	*ret_frame = false;
 	if (iframe_model(py)) {
 		/* the frame lives in the generator; a finished one keeps its
@@ -1412,12 +1425,8 @@ struct tp_error *py_gen_where(struct tp_python *py, uint64_t gen,
 			return err;
 		*ret_frame = frame != 0;
 	}
-	if ((err = py_type_of(py, code, &ctype)))
-		return err;
-	if (ctype != py->target->sym[TP_SYM_PyCode_Type])
-		return tp_error_fault(code, "generator code is not a code object");
 	struct frame_code c;
-	if ((err = read_code(py, code, &c)))
+	if ((err = read_code_object(py, code, &c)))
 		return err;
 	int line = c.firstlineno;
 	if (*ret_frame)
@@ -1436,7 +1445,7 @@ struct tp_error *py_frame_object_where(struct tp_python *py, uint64_t fobj,
 				       const char **ret_name, int *ret_line)
 {
 	struct tp_error *err;
-	uint64_t code, iframe = 0, instr = 0, ctype;
+	uint64_t code, iframe = 0, instr = 0;
 	if (iframe_model(py)) {
 		/*
 		 * 3.11+: f_frame points at the interpreter frame, on the
@@ -1462,12 +1471,8 @@ struct tp_error *py_frame_object_where(struct tp_python *py, uint64_t fobj,
 	} else if ((err = py_read_ptr(py, fobj + LOFF(py, FO_CODE), &code))) {
 		return err;
 	}
-	if ((err = py_type_of(py, code, &ctype)))
-		return err;
-	if (ctype != py->target->sym[TP_SYM_PyCode_Type])
-		return tp_error_fault(code, "frame code is not a code object");
 	struct frame_code c;
-	if ((err = read_code(py, code, &c)) ||
+	if ((err = read_code_object(py, code, &c)) ||
 	    (err = py_read_ptr(py, code + LOFF(py, CO_FILENAME), ret_file)))
 		return err;
 	/* PyFrame_GetLineNumber(), as the stack walk computes it */
