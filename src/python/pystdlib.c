@@ -410,11 +410,13 @@ static void posix_from_raw(const char **raw, size_t n, struct tp_strbuf *sb)
 }
 
 /*
- * "{}({!r})".format(self.__class__.__name__, self.as_posix()): POSIX
- * flavours only (a PurePosixPath in the MRO).  str() is _str once
+ * "{}({!r})".format(self.__class__.__name__, self.as_posix()) for the
+ * POSIX and Windows flavours (PurePosixPath or PureWindowsPath in the
+ * MRO); as_posix() is str() with '\\' made '/'.  str() is _str once
  * computed; else 3.6-3.11 _format_parsed_parts(_drv, _root, _parts):
  * drv + root + "/".join(parts[1:]) with a root, "/".join(parts) without;
- * 3.12+ from _drv/_root/_tail_cached when parsed, else _raw_paths.
+ * 3.12+ from _drv/_root/_tail_cached when parsed, else _raw_paths (POSIX
+ * only: a Windows path not parsed yet is unknown).
  */
 static struct tp_error *path_repr(struct tp_python *py, struct dstate *st,
 				  const struct py_obj *o, struct tp_pyval **ret)
@@ -422,14 +424,16 @@ static struct tp_error *path_repr(struct tp_python *py, struct dstate *st,
 	const char *name, *s = NULL, **parts;
 	uint64_t str_obj, parts_obj, tail_obj, raw_obj;
 	size_t n;
-	bool posix;
+	bool posix, windows = false;
 	struct tp_error *err;
 	struct tp_strbuf text = TP_STRBUF_INIT, sb = TP_STRBUF_INIT;
 	if ((err = mro_has(py, o->type, "PurePosixPath", &posix)) ||
+	    (!posix &&
+	     (err = mro_has(py, o->type, "PureWindowsPath", &windows))) ||
 	    (err = class_name(py, o, &name)))
 		return err;
-	if (!posix)
-		return py_unsupported("not a POSIX path");
+	if (!posix && !windows)
+		return py_unsupported("a path of another flavour");
 	if ((err = py_object_attr(py, o->addr, "_str", &str_obj)))
 		return err;
 	if (str_obj && (err = py_str_text(py, str_obj, MAX_TEXT, &s)))
@@ -460,6 +464,10 @@ static struct tp_error *path_repr(struct tp_python *py, struct dstate *st,
 						 parts[i]);
 			if (!text.len)
 				tp_strbuf_putc(&text, '.');
+		} else if (raw_obj && windows) {
+			/* not parsed yet: ntpath's rules are not re-done */
+			err = py_unsupported("Windows path not parsed yet");
+			goto out;
 		} else if (raw_obj) {
 			if ((err = str_items(py, raw_obj, &parts, &n)))
 				goto out;
@@ -471,6 +479,10 @@ static struct tp_error *path_repr(struct tp_python *py, struct dstate *st,
 	}
 	if ((err = tp_strbuf_error(&text)))
 		goto out;
+	/* as_posix(): str() with the flavour's separator made '/' */
+	for (size_t i = 0; windows && i < text.len; i++)
+		if (text.str[i] == '\\')
+			text.str[i] = '/';
 	tp_strbuf_printf(&sb, "%s(", name);
 	if ((err = quote_ascii(&sb, tp_strbuf_str(&text))))
 		goto out;
