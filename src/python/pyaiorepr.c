@@ -27,13 +27,13 @@
  *     "<N more>" and the last, each as format_helpers'
  *     _format_callback_source(cb, ()) writes it: its __qualname__ and
  *     "()", then " at FILE:FIRSTLINENO" for a plain function;
- *   - "created at FILE:LINE" in debug mode (_source_traceback): not
- *     re-done.
+ *   - "created at FILE:LINE" in debug mode (_source_traceback), the
+ *     last frame its creation recorded.
  *
  * Only what can be known exactly is printed; anything else (a callback
  * that is no function, method or builtin method, a result or waiter whose
  * repr tripod cannot re-do, a subclass that overrides what the repr
- * reads, a cycle, debug mode) makes the repr unknown: TP_ERR_UNSUPPORTED,
+ * reads, a cycle) makes the repr unknown: TP_ERR_UNSUPPORTED,
  * and the object prints as object.__repr__ does.
  */
 #include "config.h"
@@ -983,6 +983,49 @@ static struct tp_error *coro_text(struct tp_python *py, uint64_t coro,
 	return NULL;
 }
 
+/*
+ * Debug mode: " created at %s:%s" % (frame[0], frame[1]) of the last
+ * entry of the _source_traceback list (format_helpers.extract_stack(): a
+ * traceback.StackSummary of FrameSummary objects, whose __getitem__ gives
+ * their filename and lineno slots); nothing when the list is empty.
+ */
+static struct tp_error *created_at(struct tp_python *py, uint64_t tb,
+				   struct tp_strbuf *sb)
+{
+	uint64_t type, *frames, file, line;
+	size_t n;
+	const char *tn, *text;
+	struct tp_error *err;
+	if ((err = py_type_of(py, tb, &type)))
+		return err;
+	tn = py_type_name(py, type);
+	if (strcmp(tn, "list") && strcmp(tn, "traceback.StackSummary"))
+		return py_unsupported("source traceback of another type");
+	if ((err = py_seq_ptrs(py, tb, TP_PV_LIST, &frames, &n)) || !n)
+		return err;
+	if ((err = py_type_of(py, frames[n - 1], &type)))
+		return err;
+	if (strcmp(py_type_name(py, type), "traceback.FrameSummary"))
+		return py_unsupported("source traceback entry of another type");
+	if ((err = py_object_attr(py, frames[n - 1], "filename", &file)) ||
+	    (err = py_object_attr(py, frames[n - 1], "lineno", &line)))
+		return err;
+	if (!file || !line)
+		return py_unsupported("frame summary without its place");
+	if ((err = py_str_text(py, file, 4096, &text)))
+		return err;
+	tp_strbuf_printf(sb, " created at %s:", text);
+	if (py_is_none(py, line)) {
+		tp_strbuf_puts(sb, "None");
+	} else {
+		int64_t l;
+		if ((err = py_int64(py, line, &l)))
+			return err;
+		tp_strbuf_printf(sb, "%" PRId64, l);
+	}
+	return NULL;
+}
+
 /* ---- the repr ----------------------------------------------------------- */
 
 static struct tp_error *write_repr(struct tp_python *py, struct dstate *st,
@@ -996,8 +1039,6 @@ static struct tp_error *write_repr(struct tp_python *py, struct dstate *st,
 	struct tp_error *err;
 	if (f->state < FUT_PENDING || f->state > FUT_FINISHED)
 		return tp_error_fault(o->addr, "bad future state");
-	if (f->source_tb)
-		return py_unsupported("debug mode (created at)");
 	if ((err = py_type_short_name(py, o->type, &cls)))
 		return err;
 	tp_strbuf_printf(sb, "<%s %s", cls,
@@ -1070,6 +1111,8 @@ static struct tp_error *write_repr(struct tp_python *py, struct dstate *st,
 		}
 		tp_strbuf_putc(sb, ']');
 	}
+	if (f->source_tb && (err = created_at(py, f->source_tb, sb)))
+		return err;
 	tp_strbuf_putc(sb, '>');
 	return NULL;
 }
