@@ -1377,6 +1377,19 @@ struct names_ctx {
 
 /* ---- frame objects as values ------------------------------------------ */
 
+/* The code object (untagged) and instruction pointer of @iframe (3.11+). */
+static struct tp_error *iframe_code(struct tp_python *py, uint64_t iframe,
+				    uint64_t *code, uint64_t *instr)
+{
+	struct tp_error *err;
+	if ((err = py_read_ptr(py, iframe + LOFF(py, IF_CODE), code)) ||
+	    (err = py_read_ptr(py, iframe + LOFF(py, IF_INSTR), instr)))
+		return err;
+	if (py->caps->tagged_stackrefs && !tp_stackref_object(*code, code))
+		return tp_error_fault(iframe, "frame without code");
+	return NULL;
+}
+
 /* read_code() of @code once it is known to be a code object. */
 static struct tp_error *read_code_object(struct tp_python *py, uint64_t code,
 					 struct frame_code *c)
@@ -1407,14 +1420,8 @@ struct tp_error *py_gen_where(struct tp_python *py, uint64_t gen,
 		iframe = gen + LOFF(py, GEN_IFRAME);
 		if ((err = py_read_u8(py, gen + LOFF(py, GEN_FRAME_STATE),
 				      &st)) ||
-		    (err = py_read_ptr(py, iframe + LOFF(py, IF_CODE),
-				       &code)) ||
-		    (err = py_read_ptr(py, iframe + LOFF(py, IF_INSTR),
-				       &instr)))
+		    (err = iframe_code(py, iframe, &code, &instr)))
 			return err;
-		if (py->caps->tagged_stackrefs &&
-		    !tp_stackref_object(code, &code))
-			return tp_error_fault(gen, "generator without code");
 		*ret_frame = (int8_t)st < py->caps->gen_completed;
 	} else {
 		if (!LHAS(py, GEN_FRAME) || !LHAS(py, GEN_CODE))
@@ -1460,14 +1467,8 @@ struct tp_error *py_frame_object_where(struct tp_python *py, uint64_t fobj,
 			return err;
 		if (!iframe)
 			return tp_error_fault(fobj, "frame object without frame");
-		if ((err = py_read_ptr(py, iframe + LOFF(py, IF_CODE),
-				       &code)) ||
-		    (err = py_read_ptr(py, iframe + LOFF(py, IF_INSTR),
-				       &instr)))
+		if ((err = iframe_code(py, iframe, &code, &instr)))
 			return err;
-		if (py->caps->tagged_stackrefs &&
-		    !tp_stackref_object(code, &code))
-			return tp_error_fault(iframe, "frame without code");
 	} else if ((err = py_read_ptr(py, fobj + LOFF(py, FO_CODE), &code))) {
 		return err;
 	}

@@ -197,17 +197,13 @@ static struct tp_error *reap_strays(struct tp_cow *c, pid_t pid,
 	return err;
 }
 
-/* Where the vDSO at @vdso of @pid holds TP_COW_NAME, or 0. */
-static uint64_t find_name(pid_t pid, uint64_t vdso)
+/* Where the vDSO copied in @v holds TP_COW_NAME, or 0. */
+static uint64_t find_name(const struct tp_vdso_copy *v)
 {
-	static char buf[16384];
-	struct iovec local = { buf, sizeof(buf) - 1 };
-	struct iovec remote = { (void *)(uintptr_t)vdso, sizeof(buf) - 1 };
-	ssize_t n = vdso ? process_vm_readv(pid, &local, 1, &remote, 1, 0) : -1;
 	size_t want = strlen(TP_COW_NAME) + 1;
-	for (ssize_t i = 0; n > 0 && i + (ssize_t)want <= n; i++)
-		if (!memcmp(buf + i, TP_COW_NAME, want))
-			return vdso + (uint64_t)i;
+	for (size_t i = 0; i + want <= v->len; i++)
+		if (!memcmp(v->bytes + i, TP_COW_NAME, want))
+			return v->base + (uint64_t)i;
 	return 0;
 }
 
@@ -232,8 +228,12 @@ struct tp_error *tp_cow_clone(struct tp_cow *c, const struct tp_snap_target *t,
 	*ret_child = 0;
 	*ret_nspid = 0;
 	if (!c->gadget || c->gadget_execs != t->execs) {
-		struct tp_error *err = tp_inject_find_gadget(
-			t->pid, vdso_base(t->auxv, t->auxv_len), &c->gadget);
+		/* one copy serves both searches (static: 16 KiB) */
+		static struct tp_vdso_copy vdso;
+		struct tp_error *err = tp_vdso_copy_read(
+			t->pid, vdso_base(t->auxv, t->auxv_len), &vdso);
+		if (!err)
+			err = tp_inject_find_gadget(&vdso, t->pid, &c->gadget);
 		if (err && err->code == TP_ERR_EXITED)
 			return err;
 		if (err) {
@@ -243,7 +243,7 @@ struct tp_error *tp_cow_clone(struct tp_cow *c, const struct tp_snap_target *t,
 			return NULL;
 		}
 		c->gadget_execs = t->execs;
-		c->name = find_name(t->pid, vdso_base(t->auxv, t->auxv_len));
+		c->name = find_name(&vdso);
 		/* an exec left no zombie to reap: the new program has none */
 		c->zombie = 0;
 	}

@@ -16,31 +16,17 @@
 #include <sys/syscall.h>
 #include <sys/user.h>
 
-/* How much of the vDSO is searched for a syscall instruction. */
-#define VDSO_SCAN 16384
-
-struct tp_error *tp_inject_find_gadget(pid_t pid, uint64_t vdso,
-				       uint64_t *ret)
+struct tp_error *tp_inject_find_gadget(const struct tp_vdso_copy *v,
+				       pid_t pid, uint64_t *ret)
 {
-	if (!vdso)
-		return tp_error_create(TP_ERR_UNSUPPORTED,
-				       "process %d has no vDSO", (int)pid);
-	static unsigned char buf[VDSO_SCAN];
-	struct iovec local = { buf, sizeof(buf) };
-	struct iovec remote = { (void *)(uintptr_t)vdso, sizeof(buf) };
-	/* a short read: the vDSO is smaller; search what was read */
-	ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
-	if (n < 0 && errno == ESRCH)
-		return tp_error_create(TP_ERR_EXITED, "process %d exited",
-				       (int)pid);
 	/*
 	 * Any 0f 05 in the executable vDSO will do, even one inside another
 	 * instruction or in data: the processor decodes from where rip
 	 * points, and only that one instruction runs.
 	 */
-	for (ssize_t i = 0; i + 1 < n; i++) {
-		if (buf[i] == 0x0f && buf[i + 1] == 0x05) {
-			*ret = vdso + (uint64_t)i;
+	for (size_t i = 0; i + 1 < v->len; i++) {
+		if (v->bytes[i] == 0x0f && v->bytes[i + 1] == 0x05) {
+			*ret = v->base + (uint64_t)i;
 			return NULL;
 		}
 	}
@@ -204,11 +190,11 @@ out:
 
 #else /* not x86-64 */
 
-struct tp_error *tp_inject_find_gadget(pid_t pid, uint64_t vdso,
-				       uint64_t *ret)
+struct tp_error *tp_inject_find_gadget(const struct tp_vdso_copy *v,
+				       pid_t pid, uint64_t *ret)
 {
+	(void)v;
 	(void)pid;
-	(void)vdso;
 	(void)ret;
 	return tp_error_create(TP_ERR_UNSUPPORTED,
 			       "system call injection is x86-64 only");
@@ -226,3 +212,26 @@ struct tp_error *tp_inject_syscall(pid_t tid, const elf_gregset_t regs,
 }
 
 #endif
+
+struct tp_error *tp_vdso_copy_read(pid_t pid, uint64_t vdso,
+				   struct tp_vdso_copy *ret)
+{
+	ret->base = vdso;
+	ret->len = 0;
+	if (!vdso)
+		return tp_error_create(TP_ERR_UNSUPPORTED,
+				       "process %d has no vDSO", (int)pid);
+	struct iovec local = { ret->bytes, sizeof(ret->bytes) };
+	struct iovec remote = { (void *)(uintptr_t)vdso, sizeof(ret->bytes) };
+	/* a short read: the vDSO is smaller; the rest is not searched */
+	ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+	if (n < 0 && errno == ESRCH)
+		return tp_error_create(TP_ERR_EXITED, "process %d exited",
+				       (int)pid);
+	if (n <= 0)
+		return tp_error_create(TP_ERR_UNSUPPORTED,
+				       "the vDSO of process %d cannot be read",
+				       (int)pid);
+	ret->len = (size_t)n;
+	return NULL;
+}

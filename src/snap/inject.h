@@ -19,13 +19,28 @@
 
 #include "common/error.h"
 
+/** The first bytes of a process's vDSO, read once per program it runs. */
+struct tp_vdso_copy {
+	uint64_t base;             /* AT_SYSINFO_EHDR */
+	size_t len;                /* bytes read (a short vDSO: fewer) */
+	unsigned char bytes[16384];
+};
+
 /**
- * The address of a `syscall` instruction (bytes 0f 05) in process @pid,
- * found in its vDSO (@vdso: AT_SYSINFO_EHDR from its auxv) and checked by
- * reading it.  TP_ERR_UNSUPPORTED when there is none.
+ * Copy the vDSO of process @pid (@vdso: AT_SYSINFO_EHDR from its auxv)
+ * into @ret.  TP_ERR_UNSUPPORTED when it has none or it cannot be read,
+ * TP_ERR_EXITED when the process is gone.
  */
-struct tp_error *tp_inject_find_gadget(pid_t pid, uint64_t vdso,
-				       uint64_t *ret);
+struct tp_error *tp_vdso_copy_read(pid_t pid, uint64_t vdso,
+				   struct tp_vdso_copy *ret);
+
+/**
+ * The address of a `syscall` instruction (bytes 0f 05) in the vDSO
+ * copied in @v (of process @pid, named in errors).  TP_ERR_UNSUPPORTED
+ * when there is none.
+ */
+struct tp_error *tp_inject_find_gadget(const struct tp_vdso_copy *v,
+				       pid_t pid, uint64_t *ret);
 
 struct tp_inject_result {
 	int64_t ret;        /* the system call's return value (-errno) */
